@@ -1,0 +1,167 @@
+//! Reports and the follow-up questions asked about them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::Date;
+
+use super::{Window, string_enum};
+use crate::{
+    ValidationError,
+    error::check_len,
+    ids::{JobId, ReportId, ReportMessageId, TenantId, UserId},
+    time::Timestamp,
+};
+
+string_enum! {
+    /// Why a report was made.
+    pub enum ReportType("report_type") {
+        /// The scheduled report for a business day.
+        Daily = "daily",
+        /// A manual report for a chosen window.
+        Forced = "forced",
+    }
+}
+
+string_enum! {
+    /// Where a report is in its life.
+    pub enum ReportStatus("status") {
+        /// Being written.
+        Draft = "draft",
+        /// Saved; not (yet) delivered.
+        Ready = "ready",
+        /// Delivered to Telegram.
+        Sent = "sent",
+        /// Could not be produced.
+        Failed = "failed",
+    }
+}
+
+string_enum! {
+    /// Where a follow-up question came from.
+    pub enum MessageSource("source") {
+        /// The web dashboard.
+        Web = "web",
+        /// The tenant's Telegram chat.
+        Telegram = "telegram",
+    }
+}
+
+/// A management report for one window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Report {
+    /// Id.
+    pub id: ReportId,
+    /// Owner.
+    pub tenant_id: TenantId,
+    /// The job that made it (one report per job at most).
+    pub job_id: Option<JobId>,
+    /// First day covered, in the tenant's time zone.
+    pub period_start: Date,
+    /// Last day covered, in the tenant's time zone.
+    pub period_end: Date,
+    /// Start of the data window.
+    pub window_start: Timestamp,
+    /// End of the data window.
+    pub window_end: Timestamp,
+    /// Daily or forced.
+    pub report_type: ReportType,
+    /// Where it is.
+    pub status: ReportStatus,
+    /// The report text.
+    pub summary_text: String,
+    /// Mode, trigger, summary numbers, AI provider and model, fallback flag and error.
+    #[sqlx(json)]
+    pub metadata: Value,
+    /// Where the report's data rows live.
+    pub data_ref: Option<String>,
+    /// Follow-up questions are answered until then.
+    pub followup_deadline_at: Option<Timestamp>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was last changed.
+    pub updated_at: Timestamp,
+}
+
+/// A report to save.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReport {
+    /// Owner.
+    pub tenant_id: TenantId,
+    /// The job that made it.
+    pub job_id: Option<JobId>,
+    /// First day covered (tenant time).
+    pub period_start: Date,
+    /// Last day covered (tenant time).
+    pub period_end: Date,
+    /// The data window.
+    pub window: Window,
+    /// Daily or forced.
+    pub report_type: ReportType,
+    /// Initial status.
+    pub status: ReportStatus,
+    /// The report text.
+    pub summary_text: String,
+    /// Details (a JSON object).
+    pub metadata: Value,
+    /// Where the data rows live.
+    pub data_ref: Option<String>,
+    /// Follow-ups are answered until then.
+    pub followup_deadline_at: Option<Timestamp>,
+}
+
+impl NewReport {
+    /// Checks periods, text length and metadata.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.period_end < self.period_start {
+            return Err(ValidationError::new("period_end", "must not be before period_start"));
+        }
+        if self.summary_text.chars().count() > 200_000 {
+            return Err(ValidationError::new("summary_text", "must be at most 200000 characters"));
+        }
+        if !self.metadata.is_object() {
+            return Err(ValidationError::new("metadata", "must be a JSON object"));
+        }
+        Ok(())
+    }
+}
+
+/// A follow-up question about a report and its answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct ReportMessage {
+    /// Id.
+    pub id: ReportMessageId,
+    /// The report.
+    pub report_id: ReportId,
+    /// Who asked (`None` for Telegram).
+    pub actor_id: Option<UserId>,
+    /// The question.
+    pub question: String,
+    /// The answer.
+    pub answer: String,
+    /// Web or Telegram.
+    pub source: MessageSource,
+    /// When it was asked.
+    pub created_at: Timestamp,
+}
+
+/// A question and answer to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReportMessage {
+    /// The report.
+    pub report_id: ReportId,
+    /// Who asked.
+    pub actor_id: Option<UserId>,
+    /// The question, 1-4000 characters.
+    pub question: String,
+    /// The answer.
+    pub answer: String,
+    /// Web or Telegram.
+    pub source: MessageSource,
+}
+
+impl NewReportMessage {
+    /// Checks the question's length.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        check_len("question", &self.question, 4_000)
+    }
+}

@@ -1,0 +1,178 @@
+//! The store: one API over two sqlx backends, SQLite (the embedded default) and PostgreSQL.
+//!
+//! Each operation is written once; [`on_pool!`] expands it for the backend the store was opened
+//! on. The SQL is shared: both engines accept `$n` placeholders, `RETURNING`, `ON CONFLICT`,
+//! partial unique indexes and row-value comparisons. Where the schemas differ (UUID vs blob,
+//! timestamptz vs integer microseconds) the Rust types hide it, see [`crate::time::Timestamp`].
+//! The invariants live in the migrations, so the database enforces them whichever code writes.
+
+mod audit;
+mod error;
+mod integrations;
+mod jobs;
+mod page;
+mod reports;
+mod tenants;
+mod users;
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    PgPool, SqlitePool,
+    migrate::Migrator,
+    postgres::PgPoolOptions,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+pub use error::{Constraint, StoreError};
+pub use integrations::SecretsCheck;
+pub use jobs::JobCreated;
+pub use page::{Cursor, Page, PageRequest};
+
+use crate::config::{DatabaseKind, DatabaseUrl};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Runs `$body` with `$pool` bound to the store's pool, for whichever backend it is.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite($pool) => $body,
+            $crate::store::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Pool settings for [`Store::connect_with`].
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Most connections held open (default: 8 for PostgreSQL, 4 for SQLite).
+    pub max_connections: Option<u32>,
+    /// How long to wait for a connection or a SQLite write lock (default 10 s).
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { max_connections: None, acquire_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// Synkro's database: tenants, users, integrations, jobs, reports and the audit log.
+///
+/// Cheap to clone (it holds a connection pool).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) backend: Backend,
+}
+
+impl Store {
+    /// Opens the database at `url` (`sqlite:...` or `postgres://...`) with default options.
+    /// Does not apply migrations: call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let url = DatabaseUrl::parse(url).map_err(|e| StoreError::Connect(e.to_string()))?;
+        Self::connect_with(&url, StoreOptions::default()).await
+    }
+
+    /// Opens the database at `url` with `options`.
+    ///
+    /// SQLite files are created if missing (with their directory) and opened in WAL mode with
+    /// foreign keys enforced.
+    pub async fn connect_with(url: &DatabaseUrl, options: StoreOptions) -> Result<Self, StoreError> {
+        let connect_error = |e: sqlx::Error| StoreError::Connect(format!("cannot open {url}: {e}"));
+        let backend = match url.kind() {
+            DatabaseKind::Sqlite => {
+                let opts = SqliteConnectOptions::from_str(url.expose())
+                    .map_err(connect_error)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(options.acquire_timeout);
+                if let Some(dir) = url.sqlite_path().as_deref().and_then(std::path::Path::parent) {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir)
+                            .map_err(|e| StoreError::Connect(format!("cannot create {}: {e}", dir.display())))?;
+                    }
+                }
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(options.max_connections.unwrap_or(4))
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(opts)
+                    .await
+                    .map_err(connect_error)?;
+                Backend::Sqlite(pool)
+            }
+            DatabaseKind::Postgres => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(options.max_connections.unwrap_or(8))
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect(url.expose())
+                    .await
+                    .map_err(connect_error)?;
+                Backend::Postgres(pool)
+            }
+        };
+        Ok(Self { backend })
+    }
+
+    /// Wraps an existing SQLite pool (it must enforce foreign keys).
+    pub fn from_sqlite_pool(pool: SqlitePool) -> Self {
+        Self { backend: Backend::Sqlite(pool) }
+    }
+
+    /// Wraps an existing PostgreSQL pool.
+    pub fn from_postgres_pool(pool: PgPool) -> Self {
+        Self { backend: Backend::Postgres(pool) }
+    }
+
+    /// Which engine this store runs on.
+    pub fn kind(&self) -> DatabaseKind {
+        match self.backend {
+            Backend::Sqlite(_) => DatabaseKind::Sqlite,
+            Backend::Postgres(_) => DatabaseKind::Postgres,
+        }
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.backend {
+            Backend::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Backend::Postgres(_) => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Applies every pending migration; safe to call on every start and from several nodes.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = self.migrator();
+        on_pool!(self, |pool| migrator.run(pool).await).map_err(|e| StoreError::Migrate(e.to_string()))
+    }
+
+    /// Whether every migration this build knows has been applied.
+    pub async fn migrations_current(&self) -> Result<bool, StoreError> {
+        let latest = self.migrator().iter().map(|m| m.version).max().unwrap_or(0);
+        let applied: Option<i64> = on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success").fetch_one(pool).await
+        })
+        .map_err(error::map)?;
+        Ok(applied.unwrap_or(0) >= latest)
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ())).map_err(error::map)?;
+        Ok(())
+    }
+
+    /// Closes every connection; later calls fail.
+    pub async fn close(&self) {
+        on_pool!(self, |pool| pool.close().await)
+    }
+}

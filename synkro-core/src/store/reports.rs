@@ -1,0 +1,109 @@
+//! Reports and their follow-up messages.
+
+use super::{Page, PageRequest, Store, StoreError, error::{found, map}, on_pool};
+use crate::{
+    ValidationError,
+    domain::{NewReport, NewReportMessage, Report, ReportMessage, ReportStatus},
+    ids::{ReportId, ReportMessageId, TenantId},
+    time::Timestamp,
+};
+
+impl Store {
+    /// Saves a report. A second report for the same job is `Conflict(ReportPerJob)`.
+    pub async fn create_report(&self, new: &NewReport) -> Result<Report, StoreError> {
+        new.validate()?;
+        const SQL: &str = "INSERT INTO reports (id, tenant_id, job_id, period_start, period_end, window_start, \
+            window_end, report_type, status, summary_text, metadata, data_ref, followup_deadline_at, created_at, \
+            updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING *";
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, Report>(SQL)
+                .bind(ReportId::new())
+                .bind(new.tenant_id)
+                .bind(new.job_id)
+                .bind(new.period_start)
+                .bind(new.period_end)
+                .bind(new.window.start())
+                .bind(new.window.end())
+                .bind(new.report_type)
+                .bind(new.status)
+                .bind(&new.summary_text)
+                .bind(sqlx::types::Json(&new.metadata))
+                .bind(&new.data_ref)
+                .bind(new.followup_deadline_at)
+                .bind(Timestamp::now())
+                .fetch_one(pool)
+                .await
+        })
+        .map_err(map)
+    }
+
+    /// A report by id.
+    pub async fn get_report(&self, id: ReportId) -> Result<Report, StoreError> {
+        const SQL: &str = "SELECT * FROM reports WHERE id = $1";
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, Report>(SQL).bind(id).fetch_optional(pool).await);
+        found(row.map_err(map)?, "report")
+    }
+
+    /// A tenant's reports, newest first.
+    pub async fn list_reports(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<Report>, StoreError> {
+        const SQL: &str = "SELECT * FROM reports WHERE tenant_id = $1 \
+                           AND ($2 IS NULL OR (created_at, id) < ($2, $3)) \
+                           ORDER BY created_at DESC, id DESC LIMIT $4";
+        let (at, id, limit) = page.binds();
+        let rows = on_pool!(self, |pool| {
+            sqlx::query_as::<_, Report>(SQL).bind(tenant).bind(at).bind(id).bind(limit).fetch_all(pool).await
+        })
+        .map_err(map)?;
+        Ok(Page::from_rows(rows, page, |r| (r.created_at, r.id.as_uuid())))
+    }
+
+    /// The tenant's newest report, if any.
+    pub async fn latest_report(&self, tenant: TenantId) -> Result<Option<Report>, StoreError> {
+        let page = self.list_reports(tenant, &PageRequest::first(1)?).await?;
+        Ok(page.items.into_iter().next())
+    }
+
+    /// Changes a report's status (for example to `sent` after delivery).
+    pub async fn set_report_status(&self, id: ReportId, status: ReportStatus) -> Result<Report, StoreError> {
+        const SQL: &str = "UPDATE reports SET status = $2, updated_at = $3 WHERE id = $1 RETURNING *";
+        let row = on_pool!(self, |pool| {
+            sqlx::query_as::<_, Report>(SQL).bind(id).bind(status).bind(Timestamp::now()).fetch_optional(pool).await
+        });
+        found(row.map_err(map)?, "report")
+    }
+
+    /// Stores a follow-up question and its answer.
+    pub async fn add_report_message(&self, new: &NewReportMessage) -> Result<ReportMessage, StoreError> {
+        new.validate()?;
+        const SQL: &str = "INSERT INTO report_messages (id, report_id, actor_id, question, answer, source, \
+                           created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *";
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, ReportMessage>(SQL)
+                .bind(ReportMessageId::new())
+                .bind(new.report_id)
+                .bind(new.actor_id)
+                .bind(&new.question)
+                .bind(&new.answer)
+                .bind(new.source)
+                .bind(Timestamp::now())
+                .fetch_one(pool)
+                .await
+        })
+        .map_err(map)
+    }
+
+    /// The last `limit` (1-200) questions and answers on a report, oldest of them first.
+    pub async fn recent_report_messages(&self, report: ReportId, limit: u32) -> Result<Vec<ReportMessage>, StoreError> {
+        if !(1..=200).contains(&limit) {
+            return Err(ValidationError::new("limit", "must be between 1 and 200").into());
+        }
+        const SQL: &str = "SELECT * FROM report_messages WHERE report_id = $1 \
+                           ORDER BY created_at DESC, id DESC LIMIT $2";
+        let mut rows = on_pool!(self, |pool| {
+            sqlx::query_as::<_, ReportMessage>(SQL).bind(report).bind(i64::from(limit)).fetch_all(pool).await
+        })
+        .map_err(map)?;
+        rows.reverse();
+        Ok(rows)
+    }
+}
