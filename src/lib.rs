@@ -1,1 +1,9 @@
-//! x
+//! Synkro turns a company's sales conversations into a daily management report.
+//!
+//! This facade re-exports the workspace's crates so an embedding service needs one dependency:
+//! everything in [`synkro_core`] is available at the top level (`synkro::Store`,
+//! `synkro::domain::Tenant`, ...), and the pipeline and HTTP crates as [`pipeline`] and [`http`].
+
+pub use synkro_core::*;
+pub use synkro_http as http;
+pub use synkro_pipeline as pipeline;

@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bootstrap;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -1,0 +1,108 @@
+//! The `synkro` binary's start-up behaviour: migrations, key generation on first run, the
+//! secrets self-test and key rotation, as an operator would see them.
+
+#![allow(clippy::unwrap_used)]
+
+use std::{os::unix::fs::PermissionsExt, path::Path, process::Output};
+
+use serde_json::json;
+use synkro::{
+    Keyring, Store,
+    domain::{ConnectorKind, NewIntegrationConfig, NewTenant},
+    secrets::SecretMap,
+};
+
+fn synkro(data_dir: &Path, keys: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_synkro"));
+    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.env("SYNKRO_DATA_DIR", data_dir).env("SYNKRO_LOG", "warn");
+    if let Some(keys) = keys {
+        cmd.env("SYNKRO_SECRET_KEYS", keys);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+async fn store_with_secret(data_dir: &Path, keyring: &Keyring) -> Store {
+    let url = format!("sqlite://{}/synkro.db?mode=rwc", data_dir.display());
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let tenant = store.create_tenant(&NewTenant::new("Acme", "acme", "UTC").unwrap()).await.unwrap();
+    let secrets: SecretMap = [("api_key".to_owned(), "canary-7f3a".into())].into_iter().collect();
+    let kind = ConnectorKind::new("ai").unwrap();
+    let cfg = NewIntegrationConfig::new(tenant.id, kind, json!({}), Some(keyring.encrypt(&secrets))).unwrap();
+    store.create_integration(&cfg).await.unwrap();
+    store
+}
+
+#[test]
+fn first_run_migrates_and_generates_a_private_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = synkro(dir.path(), None, &["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("migrations applied"), "{}", text(&out));
+    assert!(dir.path().join("synkro.db").exists(), "the default database lives in the data directory");
+    let key_file = dir.path().join("secret.key");
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(text(&out).contains("secret.key"), "the log says where the key was written: {}", text(&out));
+
+    let again = synkro(dir.path(), None, &["check"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(text(&again).contains("secret.key"), "{}", text(&again));
+}
+
+#[tokio::test]
+async fn a_wrong_key_refuses_to_start_and_names_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let right = Keyring::generate();
+    store_with_secret(dir.path(), &right).await.close().await;
+
+    let wrong = Keyring::generate_key();
+    let out = synkro(dir.path(), Some(wrong.expose()), &["check"]);
+    assert!(!out.status.success(), "must refuse: {}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("SYNKRO_SECRET_KEYS"), "{said}");
+    assert!(!said.contains(wrong.expose()) && !said.contains("canary-7f3a"), "no key or secret in output: {said}");
+
+    let ok = synkro(dir.path(), Some(right.primary_key().expose()), &["check"]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(text(&ok).contains("1 of 1 stored secrets under the primary key"), "{}", text(&ok));
+}
+
+#[tokio::test]
+async fn rotation_reencrypts_under_the_new_key_so_the_old_one_can_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = Keyring::generate();
+    store_with_secret(dir.path(), &old).await.close().await;
+
+    let new_key = synkro(dir.path(), None, &["keys", "generate"]);
+    assert!(new_key.status.success());
+    let new_key = String::from_utf8(new_key.stdout).unwrap().trim().to_owned();
+    assert!(Keyring::parse(&new_key).is_ok(), "keys generate prints a usable key");
+
+    let both = format!("{new_key},{}", old.primary_key().expose());
+    let out = synkro(dir.path(), Some(&both), &["keys", "reencrypt"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("re-encrypted 1 of 1"), "{}", text(&out));
+
+    let only_new = synkro(dir.path(), Some(&new_key), &["check"]);
+    assert!(only_new.status.success(), "the old key is no longer needed: {}", text(&only_new));
+    let only_old = synkro(dir.path(), Some(old.primary_key().expose()), &["check"]);
+    assert!(!only_old.status.success());
+}
+
+#[test]
+fn bad_configuration_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_synkro"));
+    cmd.arg("migrate").env_clear().env("SYNKRO_DATA_DIR", dir.path());
+    let out = cmd.env("SYNKRO_DATABASE_URL", "mysql://u:hunter2@h/db").output().unwrap();
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(said.contains("SYNKRO_DATABASE_URL"), "{said}");
+    assert!(!said.contains("hunter2"), "{said}");
+}

@@ -1,0 +1,588 @@
+//! The store conformance suite: every store operation and every database-enforced invariant,
+//! written once and run against SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::HashSet;
+
+use serde_json::json;
+use synkro::{
+    Keyring, Page, PageRequest, Store, StoreError,
+    domain::*,
+    error::Error,
+    ids::*,
+    secrets::{SecretError, SecretMap},
+    store::{Constraint, JobCreated},
+    time::{TimeZoneName, Timestamp},
+};
+use time::{Duration, macros::date};
+
+on_both_backends!(
+    migrations_are_idempotent_and_current,
+    tenants_crud_and_slug_uniqueness,
+    lists_page_newest_first_without_gaps_or_repeats,
+    users_and_profiles,
+    roles_one_per_tenant_and_one_global,
+    integrations_one_per_kind_and_checks,
+    secrets_self_test_and_reencryption,
+    runtime_config_round_trip,
+    one_active_report_job_per_tenant,
+    concurrent_idempotent_creates_make_one_job,
+    job_progress_finish_and_cancel,
+    job_events_in_order_and_after_a_cursor,
+    reports_one_per_job_and_follow_ups,
+    audit_filters_and_paging,
+    deleting_a_tenant_cascades_but_keeps_audit,
+    deleting_a_user_keeps_their_history,
+    timestamps_and_dates_round_trip_exactly,
+);
+
+async fn tenant(store: &Store, slug: &str) -> Tenant {
+    store.create_tenant(&NewTenant::new(&format!("Tenant {slug}"), slug, "Europe/Berlin").unwrap()).await.unwrap()
+}
+
+async fn user(store: &Store, name: &str) -> User {
+    store.create_user(&NewUser::new(name).unwrap()).await.unwrap()
+}
+
+fn ts(secs: i64) -> Timestamp {
+    Timestamp::from_unix_seconds(secs).unwrap()
+}
+
+fn window(start: i64, end: i64) -> Window {
+    Window::new(ts(start), ts(end)).unwrap()
+}
+
+fn report_job(tenant: TenantId, start: i64) -> NewJobRun {
+    NewJobRun::report(tenant, ReportMode::AmocrmRadist, TriggerType::Manual, window(start, start + 3600))
+}
+
+fn new_report(tenant: TenantId, job: Option<JobId>, text: &str) -> NewReport {
+    NewReport {
+        tenant_id: tenant,
+        job_id: job,
+        period_start: date!(2026 - 03 - 01),
+        period_end: date!(2026 - 03 - 01),
+        window: window(1_772_300_000, 1_772_386_400),
+        report_type: ReportType::Daily,
+        status: ReportStatus::Ready,
+        summary_text: text.to_owned(),
+        metadata: json!({"summary": {"total_deals": 3}}),
+        data_ref: Some("warehouse:deals".into()),
+        followup_deadline_at: Some(ts(1_772_390_000)),
+    }
+}
+
+/// Walks every page of a list and returns all items.
+async fn collect<T, F, Fut>(size: u32, mut next: F) -> Vec<T>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, StoreError>>,
+{
+    let mut all = Vec::new();
+    let mut req = PageRequest::first(size).unwrap();
+    loop {
+        let page = next(req).await.unwrap();
+        assert!(page.items.len() <= size as usize);
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(cursor) => req = PageRequest::after(size, cursor).unwrap(),
+            None => return all,
+        }
+    }
+}
+
+async fn migrations_are_idempotent_and_current(store: &Store) {
+    assert!(store.migrations_current().await.unwrap());
+    store.migrate().await.unwrap();
+    store.ping().await.unwrap();
+}
+
+async fn tenants_crud_and_slug_uniqueness(store: &Store) {
+    let acme = tenant(store, "acme").await;
+    assert_eq!(acme.status, TenantStatus::Active);
+    assert_eq!(acme.timezone.as_str(), "Europe/Berlin");
+    assert_eq!(store.get_tenant(acme.id).await.unwrap(), acme);
+    assert_eq!(store.get_tenant_by_slug(&Slug::new("acme").unwrap()).await.unwrap().id, acme.id);
+
+    let dup = store.create_tenant(&NewTenant::new("Other", "acme", "UTC").unwrap()).await.unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict(Constraint::TenantSlug)), "{dup:?}");
+    assert!(dup.to_string().contains("slug"), "{dup}");
+
+    let update = TenantUpdate {
+        name: Some("Acme Retail".into()),
+        status: Some(TenantStatus::Paused),
+        timezone: Some(TimeZoneName::new("Asia/Almaty").unwrap()),
+    };
+    let updated = store.update_tenant(acme.id, &update).await.unwrap();
+    assert_eq!((updated.name.as_str(), updated.status), ("Acme Retail", TenantStatus::Paused));
+    assert_eq!(updated.timezone.as_str(), "Asia/Almaty");
+    assert!(updated.updated_at >= acme.updated_at);
+    let untouched = store.update_tenant(acme.id, &TenantUpdate::default()).await.unwrap();
+    assert_eq!(untouched.name, "Acme Retail");
+    let bad = TenantUpdate { name: Some("  ".into()), ..Default::default() };
+    assert!(matches!(store.update_tenant(acme.id, &bad).await, Err(StoreError::Invalid(e)) if e.field == "name"));
+
+    let beta = tenant(store, "beta").await;
+    let active: Vec<_> = store.list_active_tenants().await.unwrap().into_iter().map(|t| t.id).collect();
+    assert_eq!(active, [beta.id], "a paused tenant is not active");
+
+    store.delete_tenant(acme.id).await.unwrap();
+    assert!(matches!(store.get_tenant(acme.id).await, Err(StoreError::NotFound { entity: "tenant" })));
+    assert!(matches!(store.delete_tenant(acme.id).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(store.update_tenant(acme.id, &update).await, Err(StoreError::NotFound { .. })));
+}
+
+async fn lists_page_newest_first_without_gaps_or_repeats(store: &Store) {
+    let mut created = Vec::new();
+    for i in 0..7 {
+        created.push(tenant(store, &format!("t{i}")).await.id);
+    }
+    let listed: Vec<_> = collect(3, |req| async move { store.list_tenants(&req).await }).await;
+    let ids: Vec<_> = listed.iter().map(|t| t.id).collect();
+    created.reverse();
+    assert_eq!(ids, created, "newest first, every tenant exactly once");
+
+    let one_page = store.list_tenants(&PageRequest::first(10).unwrap()).await.unwrap();
+    assert_eq!(one_page.items.len(), 7);
+    assert!(one_page.next_cursor.is_none(), "no cursor after the last page");
+    let exact = store.list_tenants(&PageRequest::first(7).unwrap()).await.unwrap();
+    assert!(exact.next_cursor.is_none(), "a full last page has no next page");
+
+    let users: Vec<_> = {
+        for i in 0..5 {
+            user(store, &format!("u{i}")).await;
+        }
+        collect(2, |req| async move { store.list_users(&req).await }).await
+    };
+    let names: Vec<_> = users.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["u4", "u3", "u2", "u1", "u0"]);
+}
+
+async fn users_and_profiles(store: &Store) {
+    let mut new = NewUser::new("anna").unwrap().with_email("anna@example.com").unwrap();
+    new.password_hash = Some(PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"));
+    let anna = store.create_user(&new).await.unwrap();
+    assert_eq!(anna.email.as_deref(), Some("anna@example.com"));
+    assert!(anna.is_active && !anna.is_superuser);
+    assert_eq!(anna.password_hash, new.password_hash);
+    assert_eq!(store.get_user_by_username("anna").await.unwrap().id, anna.id);
+    assert!(matches!(store.get_user_by_username("ANNA").await, Err(StoreError::NotFound { entity: "user" })));
+
+    let dup = store.create_user(&NewUser::new("anna").unwrap()).await.unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict(Constraint::Username)), "{dup:?}");
+
+    let update = UserUpdate { email: Some(None), is_superuser: Some(true), is_active: Some(false), ..Default::default() };
+    let changed = store.update_user(anna.id, &update).await.unwrap();
+    assert_eq!(changed.email, None, "Some(None) clears the e-mail");
+    assert!(changed.is_superuser && !changed.is_active);
+    assert_eq!(changed.password_hash, anna.password_hash, "an unset field is kept");
+    let bad = UserUpdate { email: Some(Some("nope".into())), ..Default::default() };
+    assert!(matches!(store.update_user(anna.id, &bad).await, Err(StoreError::Invalid(e)) if e.field == "email"));
+
+    assert_eq!(store.get_profile(anna.id).await.unwrap(), None);
+    let profile = UserProfile::new(anna.id, Some("+7 900 000-00-00"), Some(TimeZoneName::new("Asia/Almaty").unwrap()))
+        .unwrap();
+    let saved = store.put_profile(&profile).await.unwrap();
+    assert_eq!(saved.phone.as_deref(), Some("+7 900 000-00-00"));
+    let replaced = store.put_profile(&UserProfile::new(anna.id, None, None).unwrap()).await.unwrap();
+    assert_eq!((replaced.phone, replaced.timezone), (None, None));
+    assert_eq!(store.get_profile(anna.id).await.unwrap().unwrap().user_id, anna.id);
+    let orphan = UserProfile::new(UserId::new(), None, None).unwrap();
+    assert!(matches!(store.put_profile(&orphan).await, Err(StoreError::NotFound { .. })));
+
+    store.delete_user(anna.id).await.unwrap();
+    assert!(matches!(store.get_user(anna.id).await, Err(StoreError::NotFound { .. })));
+    assert_eq!(store.get_profile(anna.id).await.unwrap(), None, "the profile goes with the user");
+}
+
+async fn roles_one_per_tenant_and_one_global(store: &Store) {
+    let (acme, beta) = (tenant(store, "acme").await, tenant(store, "beta").await);
+    let anna = user(store, "anna").await;
+    let grant = |tenant_id, role| NewUserRole { user_id: anna.id, tenant_id, role };
+
+    let on_acme = store.grant_role(&grant(Some(acme.id), Role::AdminLite)).await.unwrap();
+    assert!(on_acme.is_active);
+    let again = store.grant_role(&grant(Some(acme.id), Role::User)).await.unwrap_err();
+    assert!(matches!(again, StoreError::Conflict(Constraint::RolePerTenant)), "{again:?}");
+    store.grant_role(&grant(Some(beta.id), Role::User)).await.unwrap();
+
+    let global = store.grant_role(&grant(None, Role::SuperAdmin)).await.unwrap();
+    assert_eq!(global.tenant_id, None);
+    let second_global = store.grant_role(&grant(None, Role::User)).await.unwrap_err();
+    assert!(matches!(second_global, StoreError::Conflict(Constraint::GlobalRole)), "{second_global:?}");
+
+    let roles = store.list_user_roles(anna.id).await.unwrap();
+    assert_eq!(roles.len(), 3);
+    assert_eq!(roles[0].id, global.id, "global role first");
+    assert_eq!(store.list_tenant_roles(acme.id).await.unwrap(), [on_acme.clone()]);
+
+    let off = store.set_role_active(on_acme.id, false).await.unwrap();
+    assert!(!off.is_active);
+    store.revoke_role(on_acme.id).await.unwrap();
+    assert!(store.list_tenant_roles(acme.id).await.unwrap().is_empty());
+    assert!(matches!(store.revoke_role(on_acme.id).await, Err(StoreError::NotFound { entity: "role" })));
+    store.grant_role(&grant(Some(acme.id), Role::User)).await.unwrap();
+
+    let ghost = NewUserRole { user_id: UserId::new(), tenant_id: Some(acme.id), role: Role::User };
+    assert!(matches!(store.grant_role(&ghost).await, Err(StoreError::NotFound { .. })));
+    let no_tenant = grant(Some(TenantId::new()), Role::User);
+    assert!(matches!(store.grant_role(&no_tenant).await, Err(StoreError::NotFound { .. })));
+}
+
+async fn integrations_one_per_kind_and_checks(store: &Store) {
+    let (acme, beta) = (tenant(store, "acme").await, tenant(store, "beta").await);
+    let keyring = Keyring::generate();
+    let secrets: SecretMap = [("access_token".to_owned(), "tok-123".into())].into_iter().collect();
+    let amocrm = ConnectorKind::new("amocrm").unwrap();
+    let new = NewIntegrationConfig::new(acme.id, amocrm.clone(), json!({"subdomain": "acme"}), Some(keyring.encrypt(&secrets)))
+        .unwrap();
+    let created = store.create_integration(&new).await.unwrap();
+    assert_eq!(created.status, IntegrationStatus::Unknown);
+    assert_eq!(created.public_config, json!({"subdomain": "acme"}));
+    assert_eq!(keyring.decrypt(created.secret_data_encrypted.as_ref().unwrap()).unwrap(), secrets);
+
+    let dup = store.create_integration(&new).await.unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict(Constraint::IntegrationKind)), "{dup:?}");
+    let other_tenant = NewIntegrationConfig { tenant_id: beta.id, ..new.clone() };
+    store.create_integration(&other_tenant).await.unwrap();
+    let telegram = NewIntegrationConfig::new(acme.id, ConnectorKind::new("telegram").unwrap(), json!({}), None).unwrap();
+    store.create_integration(&telegram).await.unwrap();
+
+    let kinds: Vec<_> = store.list_integrations(acme.id).await.unwrap().into_iter().map(|c| c.kind.to_string()).collect();
+    assert_eq!(kinds, ["amocrm", "telegram"]);
+
+    let checked = store.record_integration_check(created.id, IntegrationStatus::Error, Some("auth: token expired")).await.unwrap();
+    assert_eq!(checked.status, IntegrationStatus::Error);
+    assert_eq!(checked.last_error.as_deref(), Some("auth: token expired"));
+    assert!(checked.last_checked_at.is_some());
+
+    let updated = store.update_integration(created.id, &json!({"subdomain": "acme2"}), None).await.unwrap();
+    assert_eq!(updated.status, IntegrationStatus::Unknown, "a change needs a new check");
+    assert_eq!((updated.last_error, updated.secret_data_encrypted), (None, None));
+    assert_eq!(store.get_integration(acme.id, &amocrm).await.unwrap().public_config, json!({"subdomain": "acme2"}));
+
+    store.delete_integration(created.id).await.unwrap();
+    assert!(matches!(store.get_integration(acme.id, &amocrm).await, Err(StoreError::NotFound { entity: "integration" })));
+    let orphan = NewIntegrationConfig { tenant_id: TenantId::new(), ..new };
+    assert!(matches!(store.create_integration(&orphan).await, Err(StoreError::NotFound { .. })));
+}
+
+async fn secrets_self_test_and_reencryption(store: &Store) {
+    let acme = tenant(store, "acme").await;
+    let old = Keyring::generate();
+    let secrets: SecretMap = [("api_key".to_owned(), "sk-live-42".into()), ("pin".to_owned(), "0000".into())]
+        .into_iter()
+        .collect();
+    for kind in ["ai", "radist"] {
+        let cfg = NewIntegrationConfig::new(acme.id, ConnectorKind::new(kind).unwrap(), json!({}), Some(old.encrypt(&secrets)))
+            .unwrap();
+        store.create_integration(&cfg).await.unwrap();
+    }
+    let plain = NewIntegrationConfig::new(acme.id, ConnectorKind::new("telegram").unwrap(), json!({}), None).unwrap();
+    store.create_integration(&plain).await.unwrap();
+
+    let check = store.verify_secrets(&old).await.unwrap();
+    assert_eq!((check.total, check.current, check.reencrypted), (2, 2, 0));
+
+    let new_only = Keyring::generate();
+    let refused = store.verify_secrets(&new_only).await.unwrap_err();
+    assert!(matches!(refused, Error::Secret(SecretError::Undecryptable)), "{refused:?}");
+    assert!(refused.to_string().contains("SYNKRO_SECRET_KEYS"), "the error names the setting: {refused}");
+    assert!(store.reencrypt_secrets(&new_only).await.is_err(), "nothing is rewritten when a key is missing");
+
+    let rotated = Keyring::parse(&format!("{},{}", new_only.primary_key().expose(), old.primary_key().expose())).unwrap();
+    let check = store.verify_secrets(&rotated).await.unwrap();
+    assert_eq!((check.total, check.current), (2, 0));
+    let done = store.reencrypt_secrets(&rotated).await.unwrap();
+    assert_eq!(done.reencrypted, 2);
+    assert_eq!(store.reencrypt_secrets(&rotated).await.unwrap().reencrypted, 0, "a second run has nothing to do");
+
+    let after = store.verify_secrets(&new_only).await.unwrap();
+    assert_eq!(after.current, 2, "the old key can now be dropped");
+    assert!(store.verify_secrets(&old).await.is_err());
+    for cfg in store.list_integrations(acme.id).await.unwrap() {
+        if let Some(token) = cfg.secret_data_encrypted {
+            assert_eq!(new_only.decrypt(&token).unwrap(), secrets, "values survive rotation");
+        }
+    }
+}
+
+async fn runtime_config_round_trip(store: &Store) {
+    let acme = tenant(store, "acme").await;
+    assert_eq!(store.get_runtime_config(acme.id).await.unwrap(), None);
+    let defaults = TenantRuntimeConfig::defaults(acme.id, acme.timezone.clone());
+    let saved = store.put_runtime_config(&defaults).await.unwrap();
+    assert_eq!(TenantRuntimeConfig { updated_at: defaults.updated_at, ..saved.clone() }, defaults);
+
+    let mut changed = saved.clone();
+    changed.mode = ReportMode::RadistOnly;
+    changed.is_schedule_enabled = false;
+    changed.scheduled_run_time = time::macros::time!(06:30);
+    changed.metadata = json!({"max_leads": 5000, "max_pages": 40});
+    let replaced = store.put_runtime_config(&changed).await.unwrap();
+    assert_eq!(replaced.mode, ReportMode::RadistOnly);
+    assert_eq!(replaced.scheduled_run_time, time::macros::time!(06:30));
+    assert_eq!(store.get_runtime_config(acme.id).await.unwrap().unwrap().metadata, changed.metadata);
+
+    changed.max_force_window_hours = 0;
+    assert!(matches!(store.put_runtime_config(&changed).await, Err(StoreError::Invalid(e)) if e.field == "max_force_window_hours"));
+    let orphan = TenantRuntimeConfig::defaults(TenantId::new(), TimeZoneName::utc());
+    assert!(matches!(store.put_runtime_config(&orphan).await, Err(StoreError::NotFound { .. })));
+}
+
+async fn one_active_report_job_per_tenant(store: &Store) {
+    let (acme, beta) = (tenant(store, "acme").await, tenant(store, "beta").await);
+    let first = store.create_job(&report_job(acme.id, 1_000_000)).await.unwrap();
+    let JobCreated::New(first) = first else { panic!("expected a new job") };
+    assert_eq!((first.status, first.progress, first.attempt), (JobStatus::Pending, 0, 0));
+
+    let refused = store.create_job(&report_job(acme.id, 2_000_000)).await.unwrap_err();
+    match &refused {
+        StoreError::Conflict(Constraint::ActiveReportJob { active }) => assert_eq!(*active, Some(first.id)),
+        other => panic!("expected an active-job conflict, got {other:?}"),
+    }
+    assert!(refused.to_string().contains(&first.id.to_string()), "the answer names the active job: {refused}");
+
+    let same_key = store.create_job(&report_job(acme.id, 1_000_000)).await.unwrap();
+    assert_eq!(same_key, JobCreated::Existing(first.clone()));
+    store.create_job(&report_job(beta.id, 2_000_000)).await.unwrap();
+    assert_eq!(store.active_report_job(acme.id).await.unwrap().map(|j| j.id), Some(first.id));
+
+    store.finish_job(first.id, JobStatus::Failed, Some("radist: unauthorized")).await.unwrap();
+    assert_eq!(store.active_report_job(acme.id).await.unwrap(), None);
+    let next = store.create_job(&report_job(acme.id, 2_000_000)).await.unwrap();
+    assert!(matches!(next, JobCreated::New(_)), "a finished job frees the slot");
+}
+
+async fn concurrent_idempotent_creates_make_one_job(store: &Store) {
+    let acme = tenant(store, "acme").await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        let job = report_job(acme.id, 5_000_000);
+        tasks.push(tokio::spawn(async move { store.create_job(&job).await }));
+    }
+    let mut ids = HashSet::new();
+    let mut created = 0;
+    for task in tasks {
+        let outcome = task.await.unwrap().unwrap();
+        created += usize::from(matches!(outcome, JobCreated::New(_)));
+        ids.insert(outcome.job().id);
+    }
+    assert_eq!((ids.len(), created), (1, 1), "eight racing creates give one row");
+    let all = store.list_jobs(Some(acme.id), &PageRequest::first(50).unwrap()).await.unwrap();
+    assert_eq!(all.items.len(), 1);
+}
+
+async fn job_progress_finish_and_cancel(store: &Store) {
+    let (acme, beta) = (tenant(store, "acme").await, tenant(store, "beta").await);
+    let job = store.create_job(&report_job(acme.id, 1_000)).await.unwrap().into_job();
+    assert_eq!((job.window_start, job.window_end), (Some(ts(1_000)), Some(ts(4_600))));
+    assert_eq!(job.mode, Some(ReportMode::AmocrmRadist));
+
+    let moved = store.update_job_progress(job.id, "sync_sources", 25).await.unwrap();
+    assert_eq!((moved.current_step.as_deref(), moved.progress), (Some("sync_sources"), 25));
+    let too_far = store.update_job_progress(job.id, "x", 101).await.unwrap_err();
+    assert!(matches!(too_far, StoreError::Invalid(ref e) if e.field == "progress"), "{too_far:?}");
+    assert!(matches!(store.update_job_progress(JobId::new(), "x", 1).await, Err(StoreError::NotFound { entity: "job" })));
+
+    assert!(matches!(store.finish_job(job.id, JobStatus::Running, None).await, Err(StoreError::Invalid(_))));
+    let done = store.finish_job(job.id, JobStatus::Success, None).await.unwrap();
+    assert_eq!((done.status, done.progress), (JobStatus::Success, 100));
+    assert!(done.finished_at.is_some());
+    let again = store.finish_job(job.id, JobStatus::Failed, Some("late")).await.unwrap_err();
+    assert!(matches!(again, StoreError::Conflict(_)), "a finished job's outcome never changes: {again:?}");
+    assert_eq!(store.get_job(job.id).await.unwrap().status, JobStatus::Success);
+
+    let pending = store.create_job(&report_job(acme.id, 9_000)).await.unwrap().into_job();
+    let stopped = store.request_job_cancel(pending.id).await.unwrap();
+    assert_eq!(stopped.status, JobStatus::Cancelled, "a pending job stops at once");
+    assert!(stopped.cancel_requested && stopped.finished_at.is_some());
+    assert_eq!(store.request_job_cancel(pending.id).await.unwrap().status, JobStatus::Cancelled);
+
+    store.create_job(&report_job(beta.id, 1_000)).await.unwrap();
+    let acme_jobs = store.list_jobs(Some(acme.id), &PageRequest::first(10).unwrap()).await.unwrap();
+    assert_eq!(acme_jobs.items.iter().map(|j| j.id).collect::<Vec<_>>(), [pending.id, job.id]);
+    let all = collect(1, |req| async move { store.list_jobs(None, &req).await }).await;
+    assert_eq!(all.len(), 3);
+}
+
+async fn job_events_in_order_and_after_a_cursor(store: &Store) {
+    let acme = tenant(store, "acme").await;
+    let job = store.create_job(&report_job(acme.id, 1_000)).await.unwrap().into_job();
+    let mut ids = Vec::new();
+    for (i, step) in ["check_config", "sync_sources", "load_rows"].iter().enumerate() {
+        let mut event = NewJobEvent::info(job.id, step, format!("step {i}"));
+        event.data = json!({"n": i});
+        ids.push(store.append_job_event(&event).await.unwrap().id);
+    }
+    let warn = NewJobEvent { level: EventLevel::Warn, ..NewJobEvent::info(job.id, "sync_sources", "radist cap cut 12 chats") };
+    ids.push(store.append_job_event(&warn).await.unwrap().id);
+
+    let all = store.list_job_events(job.id, None, 100).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), ids);
+    assert_eq!(all[1].data, json!({"n": 1}));
+    assert_eq!(all[3].level, EventLevel::Warn);
+    let after = store.list_job_events(job.id, Some(ids[1]), 100).await.unwrap();
+    assert_eq!(after.iter().map(|e| e.id).collect::<Vec<_>>(), &ids[2..]);
+    assert_eq!(store.list_job_events(job.id, None, 2).await.unwrap().len(), 2);
+    assert!(matches!(store.list_job_events(job.id, None, 0).await, Err(StoreError::Invalid(_))));
+
+    let bad = NewJobEvent { data: json!([1]), ..NewJobEvent::info(job.id, "x", "y") };
+    assert!(matches!(store.append_job_event(&bad).await, Err(StoreError::Invalid(e)) if e.field == "data"));
+    let orphan = NewJobEvent::info(JobId::new(), "x", "y");
+    assert!(matches!(store.append_job_event(&orphan).await, Err(StoreError::NotFound { .. })));
+}
+
+async fn reports_one_per_job_and_follow_ups(store: &Store) {
+    let acme = tenant(store, "acme").await;
+    let anna = user(store, "anna").await;
+    let job = store.create_job(&report_job(acme.id, 1_000)).await.unwrap().into_job();
+    let report = store.create_report(&new_report(acme.id, Some(job.id), "Day one")).await.unwrap();
+    assert_eq!(report.status, ReportStatus::Ready);
+    assert_eq!(report.metadata, json!({"summary": {"total_deals": 3}}));
+    assert_eq!(store.get_report(report.id).await.unwrap(), report);
+
+    let twice = store.create_report(&new_report(acme.id, Some(job.id), "Day one again")).await.unwrap_err();
+    assert!(matches!(twice, StoreError::Conflict(Constraint::ReportPerJob)), "{twice:?}");
+
+    let mut ids = vec![report.id];
+    for i in 0..4 {
+        ids.push(store.create_report(&new_report(acme.id, None, &format!("forced {i}"))).await.unwrap().id);
+    }
+    ids.reverse();
+    let listed = collect(2, |req| async move { store.list_reports(acme.id, &req).await }).await;
+    assert_eq!(listed.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
+    assert_eq!(store.latest_report(acme.id).await.unwrap().map(|r| r.id), Some(ids[0]));
+
+    let sent = store.set_report_status(report.id, ReportStatus::Sent).await.unwrap();
+    assert_eq!(sent.status, ReportStatus::Sent);
+
+    for i in 0..8 {
+        let source = if i % 2 == 0 { MessageSource::Web } else { MessageSource::Telegram };
+        let message = NewReportMessage {
+            report_id: report.id,
+            actor_id: (source == MessageSource::Web).then_some(anna.id),
+            question: format!("q{i}"),
+            answer: format!("a{i}"),
+            source,
+        };
+        store.add_report_message(&message).await.unwrap();
+    }
+    let last_six = store.recent_report_messages(report.id, 6).await.unwrap();
+    let questions: Vec<_> = last_six.iter().map(|m| m.question.as_str()).collect();
+    assert_eq!(questions, ["q2", "q3", "q4", "q5", "q6", "q7"], "the last six, oldest first");
+    assert_eq!(last_six[1].actor_id, None);
+    let empty = NewReportMessage { report_id: report.id, actor_id: None, question: " ".into(), answer: "x".into(), source: MessageSource::Web };
+    assert!(matches!(store.add_report_message(&empty).await, Err(StoreError::Invalid(e)) if e.field == "question"));
+}
+
+async fn audit_filters_and_paging(store: &Store) {
+    let (acme, beta) = (tenant(store, "acme").await, tenant(store, "beta").await);
+    let anna = user(store, "anna").await;
+    let entry = |tenant: Option<TenantId>, action: &str| {
+        let mut e = NewAuditLog::new(action, format!("{action} happened")).unwrap();
+        e.tenant_id = tenant;
+        e.actor_id = Some(anna.id);
+        e.ip_address = Some("203.0.113.7".parse().unwrap());
+        e
+    };
+    let first = store.append_audit(&entry(Some(acme.id), "auth.login")).await.unwrap();
+    assert_eq!(first.ip_address.as_deref(), Some("203.0.113.7"));
+    let boundary = store.append_audit(&entry(Some(acme.id), "integration.update")).await.unwrap().created_at;
+    store.append_audit(&entry(Some(beta.id), "integration.update")).await.unwrap();
+    store.append_audit(&entry(None, "auth.login")).await.unwrap();
+
+    let filter = |tenant_id, action: Option<&str>, from, to| AuditFilter { tenant_id, action: action.map(str::to_owned), from, to };
+    let count = |f: AuditFilter| async move { collect(2, |req| { let f = f.clone(); async move { store.list_audit(&f, &req).await } }).await.len() };
+    assert_eq!(count(AuditFilter::default()).await, 4);
+    assert_eq!(count(filter(Some(acme.id), None, None, None)).await, 2);
+    assert_eq!(count(filter(None, Some("integration.update"), None, None)).await, 2);
+    assert_eq!(count(filter(Some(beta.id), Some("auth.login"), None, None)).await, 0);
+    assert_eq!(count(filter(None, None, Some(boundary), None)).await, 3, "from is inclusive");
+    assert_eq!(count(filter(None, None, None, Some(boundary))).await, 1, "to is exclusive");
+
+    let bad = NewAuditLog { metadata: json!("x"), ..entry(None, "auth.login") };
+    assert!(matches!(store.append_audit(&bad).await, Err(StoreError::Invalid(_))));
+}
+
+async fn deleting_a_tenant_cascades_but_keeps_audit(store: &Store) {
+    let acme = tenant(store, "acme").await;
+    let anna = user(store, "anna").await;
+    let role = store.grant_role(&NewUserRole { user_id: anna.id, tenant_id: Some(acme.id), role: Role::User }).await.unwrap();
+    let kind = ConnectorKind::new("radist").unwrap();
+    store.create_integration(&NewIntegrationConfig::new(acme.id, kind.clone(), json!({}), None).unwrap()).await.unwrap();
+    store.put_runtime_config(&TenantRuntimeConfig::defaults(acme.id, acme.timezone.clone())).await.unwrap();
+    let job = store.create_job(&report_job(acme.id, 1_000)).await.unwrap().into_job();
+    store.append_job_event(&NewJobEvent::info(job.id, "check_config", "ok")).await.unwrap();
+    let report = store.create_report(&new_report(acme.id, Some(job.id), "text")).await.unwrap();
+    let question = NewReportMessage { report_id: report.id, actor_id: Some(anna.id), question: "why?".into(), answer: "because".into(), source: MessageSource::Web };
+    store.add_report_message(&question).await.unwrap();
+    let mut audit = NewAuditLog::new("tenant.create", "created").unwrap();
+    audit.tenant_id = Some(acme.id);
+    let audit = store.append_audit(&audit).await.unwrap();
+
+    store.delete_tenant(acme.id).await.unwrap();
+
+    assert!(matches!(store.get_integration(acme.id, &kind).await, Err(StoreError::NotFound { .. })));
+    assert_eq!(store.get_runtime_config(acme.id).await.unwrap(), None);
+    assert!(matches!(store.get_job(job.id).await, Err(StoreError::NotFound { .. })));
+    assert!(store.list_job_events(job.id, None, 10).await.unwrap().is_empty());
+    assert!(matches!(store.get_report(report.id).await, Err(StoreError::NotFound { .. })));
+    assert!(store.recent_report_messages(report.id, 10).await.unwrap().is_empty());
+    assert!(store.list_user_roles(anna.id).await.unwrap().iter().all(|r| r.id != role.id));
+    store.get_user(anna.id).await.unwrap();
+    let kept = store.list_audit(&AuditFilter::default(), &PageRequest::first(10).unwrap()).await.unwrap();
+    let kept = kept.items.iter().find(|a| a.id == audit.id).expect("audit entries outlive their tenant");
+    assert_eq!(kept.tenant_id, None);
+}
+
+async fn deleting_a_user_keeps_their_history(store: &Store) {
+    let acme = tenant(store, "acme").await;
+    let anna = user(store, "anna").await;
+    store.grant_role(&NewUserRole { user_id: anna.id, tenant_id: None, role: Role::User }).await.unwrap();
+    let mut new_job = report_job(acme.id, 1_000);
+    new_job.requested_by = Some(anna.id);
+    let job = store.create_job(&new_job).await.unwrap().into_job();
+    assert_eq!(job.requested_by, Some(anna.id));
+    let report = store.create_report(&new_report(acme.id, Some(job.id), "text")).await.unwrap();
+    let question = NewReportMessage { report_id: report.id, actor_id: Some(anna.id), question: "q".into(), answer: "a".into(), source: MessageSource::Web };
+    let message = store.add_report_message(&question).await.unwrap();
+    let mut audit = NewAuditLog::new("auth.login", "signed in").unwrap();
+    audit.actor_id = Some(anna.id);
+    let audit = store.append_audit(&audit).await.unwrap();
+
+    store.delete_user(anna.id).await.unwrap();
+
+    assert!(store.list_user_roles(anna.id).await.unwrap().is_empty());
+    assert_eq!(store.get_job(job.id).await.unwrap().requested_by, None);
+    let messages = store.recent_report_messages(report.id, 10).await.unwrap();
+    assert_eq!((messages[0].id, messages[0].actor_id), (message.id, None));
+    let entries = store.list_audit(&AuditFilter::default(), &PageRequest::first(10).unwrap()).await.unwrap();
+    assert_eq!(entries.items.iter().find(|a| a.id == audit.id).unwrap().actor_id, None);
+}
+
+async fn timestamps_and_dates_round_trip_exactly(store: &Store) {
+    let acme = tenant(store, "acme").await;
+    let start = Timestamp::from_unix_micros(1_772_323_261_123_456).unwrap();
+    let end = start + Duration::hours(24);
+    let mut job = NewJobRun::report(acme.id, ReportMode::AmocrmOnly, TriggerType::Scheduled, Window::new(start, end).unwrap());
+    job.metadata = json!({"caps": {"max_pages": 50}, "note": "naïve ünïcode ✓"});
+    let saved = store.create_job(&job).await.unwrap().into_job();
+    let read = store.get_job(saved.id).await.unwrap();
+    assert_eq!(read.window_start, Some(start), "microseconds survive");
+    assert_eq!(read.window_end, Some(end));
+    assert_eq!(read.metadata, job.metadata);
+    assert_eq!(read, saved);
+
+    let mut report = new_report(acme.id, None, "Отчёт за день ✓");
+    report.period_start = date!(2026 - 10 - 25);
+    report.period_end = date!(2026 - 10 - 26);
+    let saved = store.create_report(&report).await.unwrap();
+    let read = store.get_report(saved.id).await.unwrap();
+    assert_eq!((read.period_start, read.period_end), (date!(2026 - 10 - 25), date!(2026 - 10 - 26)));
+    assert_eq!(read.summary_text, "Отчёт за день ✓");
+}
