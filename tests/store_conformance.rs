@@ -174,7 +174,8 @@ async fn users_and_profiles(store: &Store) {
     let dup = store.create_user(&NewUser::new("anna").unwrap()).await.unwrap_err();
     assert!(matches!(dup, StoreError::Conflict(Constraint::Username)), "{dup:?}");
 
-    let update = UserUpdate { email: Some(None), is_superuser: Some(true), is_active: Some(false), ..Default::default() };
+    let update =
+        UserUpdate { email: Some(None), is_superuser: Some(true), is_active: Some(false), ..Default::default() };
     let changed = store.update_user(anna.id, &update).await.unwrap();
     assert_eq!(changed.email, None, "Some(None) clears the e-mail");
     assert!(changed.is_superuser && !changed.is_active);
@@ -183,8 +184,8 @@ async fn users_and_profiles(store: &Store) {
     assert!(matches!(store.update_user(anna.id, &bad).await, Err(StoreError::Invalid(e)) if e.field == "email"));
 
     assert_eq!(store.get_profile(anna.id).await.unwrap(), None);
-    let profile = UserProfile::new(anna.id, Some("+7 900 000-00-00"), Some(TimeZoneName::new("Asia/Almaty").unwrap()))
-        .unwrap();
+    let profile =
+        UserProfile::new(anna.id, Some("+7 900 000-00-00"), Some(TimeZoneName::new("Asia/Almaty").unwrap())).unwrap();
     let saved = store.put_profile(&profile).await.unwrap();
     assert_eq!(saved.phone.as_deref(), Some("+7 900 000-00-00"));
     let replaced = store.put_profile(&UserProfile::new(anna.id, None, None).unwrap()).await.unwrap();
@@ -217,7 +218,7 @@ async fn roles_one_per_tenant_and_one_global(store: &Store) {
     let roles = store.list_user_roles(anna.id).await.unwrap();
     assert_eq!(roles.len(), 3);
     assert_eq!(roles[0].id, global.id, "global role first");
-    assert_eq!(store.list_tenant_roles(acme.id).await.unwrap(), [on_acme.clone()]);
+    assert_eq!(store.list_tenant_roles(acme.id).await.unwrap(), std::slice::from_ref(&on_acme));
 
     let off = store.set_role_active(on_acme.id, false).await.unwrap();
     assert!(!off.is_active);
@@ -237,8 +238,13 @@ async fn integrations_one_per_kind_and_checks(store: &Store) {
     let keyring = Keyring::generate();
     let secrets: SecretMap = [("access_token".to_owned(), "tok-123".into())].into_iter().collect();
     let amocrm = ConnectorKind::new("amocrm").unwrap();
-    let new = NewIntegrationConfig::new(acme.id, amocrm.clone(), json!({"subdomain": "acme"}), Some(keyring.encrypt(&secrets)))
-        .unwrap();
+    let new = NewIntegrationConfig::new(
+        acme.id,
+        amocrm.clone(),
+        json!({"subdomain": "acme"}),
+        Some(keyring.encrypt(&secrets)),
+    )
+    .unwrap();
     let created = store.create_integration(&new).await.unwrap();
     assert_eq!(created.status, IntegrationStatus::Unknown);
     assert_eq!(created.public_config, json!({"subdomain": "acme"}));
@@ -248,13 +254,18 @@ async fn integrations_one_per_kind_and_checks(store: &Store) {
     assert!(matches!(dup, StoreError::Conflict(Constraint::IntegrationKind)), "{dup:?}");
     let other_tenant = NewIntegrationConfig { tenant_id: beta.id, ..new.clone() };
     store.create_integration(&other_tenant).await.unwrap();
-    let telegram = NewIntegrationConfig::new(acme.id, ConnectorKind::new("telegram").unwrap(), json!({}), None).unwrap();
+    let telegram =
+        NewIntegrationConfig::new(acme.id, ConnectorKind::new("telegram").unwrap(), json!({}), None).unwrap();
     store.create_integration(&telegram).await.unwrap();
 
-    let kinds: Vec<_> = store.list_integrations(acme.id).await.unwrap().into_iter().map(|c| c.kind.to_string()).collect();
+    let kinds: Vec<_> =
+        store.list_integrations(acme.id).await.unwrap().into_iter().map(|c| c.kind.to_string()).collect();
     assert_eq!(kinds, ["amocrm", "telegram"]);
 
-    let checked = store.record_integration_check(created.id, IntegrationStatus::Error, Some("auth: token expired")).await.unwrap();
+    let checked = store
+        .record_integration_check(created.id, IntegrationStatus::Error, Some("auth: token expired"))
+        .await
+        .unwrap();
     assert_eq!(checked.status, IntegrationStatus::Error);
     assert_eq!(checked.last_error.as_deref(), Some("auth: token expired"));
     assert!(checked.last_checked_at.is_some());
@@ -265,7 +276,10 @@ async fn integrations_one_per_kind_and_checks(store: &Store) {
     assert_eq!(store.get_integration(acme.id, &amocrm).await.unwrap().public_config, json!({"subdomain": "acme2"}));
 
     store.delete_integration(created.id).await.unwrap();
-    assert!(matches!(store.get_integration(acme.id, &amocrm).await, Err(StoreError::NotFound { entity: "integration" })));
+    assert!(matches!(
+        store.get_integration(acme.id, &amocrm).await,
+        Err(StoreError::NotFound { entity: "integration" })
+    ));
     let orphan = NewIntegrationConfig { tenant_id: TenantId::new(), ..new };
     assert!(matches!(store.create_integration(&orphan).await, Err(StoreError::NotFound { .. })));
 }
@@ -273,12 +287,16 @@ async fn integrations_one_per_kind_and_checks(store: &Store) {
 async fn secrets_self_test_and_reencryption(store: &Store) {
     let acme = tenant(store, "acme").await;
     let old = Keyring::generate();
-    let secrets: SecretMap = [("api_key".to_owned(), "sk-live-42".into()), ("pin".to_owned(), "0000".into())]
-        .into_iter()
-        .collect();
+    let secrets: SecretMap =
+        [("api_key".to_owned(), "sk-live-42".into()), ("pin".to_owned(), "0000".into())].into_iter().collect();
     for kind in ["ai", "radist"] {
-        let cfg = NewIntegrationConfig::new(acme.id, ConnectorKind::new(kind).unwrap(), json!({}), Some(old.encrypt(&secrets)))
-            .unwrap();
+        let cfg = NewIntegrationConfig::new(
+            acme.id,
+            ConnectorKind::new(kind).unwrap(),
+            json!({}),
+            Some(old.encrypt(&secrets)),
+        )
+        .unwrap();
         store.create_integration(&cfg).await.unwrap();
     }
     let plain = NewIntegrationConfig::new(acme.id, ConnectorKind::new("telegram").unwrap(), json!({}), None).unwrap();
@@ -293,7 +311,8 @@ async fn secrets_self_test_and_reencryption(store: &Store) {
     assert!(refused.to_string().contains("SYNKRO_SECRET_KEYS"), "the error names the setting: {refused}");
     assert!(store.reencrypt_secrets(&new_only).await.is_err(), "nothing is rewritten when a key is missing");
 
-    let rotated = Keyring::parse(&format!("{},{}", new_only.primary_key().expose(), old.primary_key().expose())).unwrap();
+    let rotated =
+        Keyring::parse(&format!("{},{}", new_only.primary_key().expose(), old.primary_key().expose())).unwrap();
     let check = store.verify_secrets(&rotated).await.unwrap();
     assert_eq!((check.total, check.current), (2, 0));
     let done = store.reencrypt_secrets(&rotated).await.unwrap();
@@ -328,7 +347,9 @@ async fn runtime_config_round_trip(store: &Store) {
     assert_eq!(store.get_runtime_config(acme.id).await.unwrap().unwrap().metadata, changed.metadata);
 
     changed.max_force_window_hours = 0;
-    assert!(matches!(store.put_runtime_config(&changed).await, Err(StoreError::Invalid(e)) if e.field == "max_force_window_hours"));
+    assert!(
+        matches!(store.put_runtime_config(&changed).await, Err(StoreError::Invalid(e)) if e.field == "max_force_window_hours")
+    );
     let orphan = TenantRuntimeConfig::defaults(TenantId::new(), TimeZoneName::utc());
     assert!(matches!(store.put_runtime_config(&orphan).await, Err(StoreError::NotFound { .. })));
 }
@@ -341,7 +362,9 @@ async fn one_active_report_job_per_tenant(store: &Store) {
 
     let refused = store.create_job(&report_job(acme.id, 2_000_000)).await.unwrap_err();
     match &refused {
-        StoreError::Conflict(Constraint::ActiveReportJob { active }) => assert_eq!(*active, Some(first.id)),
+        StoreError::Conflict(Constraint::ActiveReportJob { active }) => {
+            assert_eq!(*active, Some(first.id))
+        }
         other => panic!("expected an active-job conflict, got {other:?}"),
     }
     assert!(refused.to_string().contains(&first.id.to_string()), "the answer names the active job: {refused}");
@@ -387,7 +410,10 @@ async fn job_progress_finish_and_cancel(store: &Store) {
     assert_eq!((moved.current_step.as_deref(), moved.progress), (Some("sync_sources"), 25));
     let too_far = store.update_job_progress(job.id, "x", 101).await.unwrap_err();
     assert!(matches!(too_far, StoreError::Invalid(ref e) if e.field == "progress"), "{too_far:?}");
-    assert!(matches!(store.update_job_progress(JobId::new(), "x", 1).await, Err(StoreError::NotFound { entity: "job" })));
+    assert!(matches!(
+        store.update_job_progress(JobId::new(), "x", 1).await,
+        Err(StoreError::NotFound { entity: "job" })
+    ));
 
     assert!(matches!(store.finish_job(job.id, JobStatus::Running, None).await, Err(StoreError::Invalid(_))));
     let done = store.finish_job(job.id, JobStatus::Success, None).await.unwrap();
@@ -419,7 +445,8 @@ async fn job_events_in_order_and_after_a_cursor(store: &Store) {
         event.data = json!({"n": i});
         ids.push(store.append_job_event(&event).await.unwrap().id);
     }
-    let warn = NewJobEvent { level: EventLevel::Warn, ..NewJobEvent::info(job.id, "sync_sources", "radist cap cut 12 chats") };
+    let warn =
+        NewJobEvent { level: EventLevel::Warn, ..NewJobEvent::info(job.id, "sync_sources", "radist cap cut 12 chats") };
     ids.push(store.append_job_event(&warn).await.unwrap().id);
 
     let all = store.list_job_events(job.id, None, 100).await.unwrap();
@@ -476,7 +503,13 @@ async fn reports_one_per_job_and_follow_ups(store: &Store) {
     let questions: Vec<_> = last_six.iter().map(|m| m.question.as_str()).collect();
     assert_eq!(questions, ["q2", "q3", "q4", "q5", "q6", "q7"], "the last six, oldest first");
     assert_eq!(last_six[1].actor_id, None);
-    let empty = NewReportMessage { report_id: report.id, actor_id: None, question: " ".into(), answer: "x".into(), source: MessageSource::Web };
+    let empty = NewReportMessage {
+        report_id: report.id,
+        actor_id: None,
+        question: " ".into(),
+        answer: "x".into(),
+        source: MessageSource::Web,
+    };
     assert!(matches!(store.add_report_message(&empty).await, Err(StoreError::Invalid(e)) if e.field == "question"));
 }
 
@@ -496,8 +529,20 @@ async fn audit_filters_and_paging(store: &Store) {
     store.append_audit(&entry(Some(beta.id), "integration.update")).await.unwrap();
     store.append_audit(&entry(None, "auth.login")).await.unwrap();
 
-    let filter = |tenant_id, action: Option<&str>, from, to| AuditFilter { tenant_id, action: action.map(str::to_owned), from, to };
-    let count = |f: AuditFilter| async move { collect(2, |req| { let f = f.clone(); async move { store.list_audit(&f, &req).await } }).await.len() };
+    let filter = |tenant_id, action: Option<&str>, from, to| AuditFilter {
+        tenant_id,
+        action: action.map(str::to_owned),
+        from,
+        to,
+    };
+    let count = |f: AuditFilter| async move {
+        collect(2, |req| {
+            let f = f.clone();
+            async move { store.list_audit(&f, &req).await }
+        })
+        .await
+        .len()
+    };
     assert_eq!(count(AuditFilter::default()).await, 4);
     assert_eq!(count(filter(Some(acme.id), None, None, None)).await, 2);
     assert_eq!(count(filter(None, Some("integration.update"), None, None)).await, 2);
@@ -512,14 +557,24 @@ async fn audit_filters_and_paging(store: &Store) {
 async fn deleting_a_tenant_cascades_but_keeps_audit(store: &Store) {
     let acme = tenant(store, "acme").await;
     let anna = user(store, "anna").await;
-    let role = store.grant_role(&NewUserRole { user_id: anna.id, tenant_id: Some(acme.id), role: Role::User }).await.unwrap();
+    let role =
+        store.grant_role(&NewUserRole { user_id: anna.id, tenant_id: Some(acme.id), role: Role::User }).await.unwrap();
     let kind = ConnectorKind::new("radist").unwrap();
-    store.create_integration(&NewIntegrationConfig::new(acme.id, kind.clone(), json!({}), None).unwrap()).await.unwrap();
+    store
+        .create_integration(&NewIntegrationConfig::new(acme.id, kind.clone(), json!({}), None).unwrap())
+        .await
+        .unwrap();
     store.put_runtime_config(&TenantRuntimeConfig::defaults(acme.id, acme.timezone.clone())).await.unwrap();
     let job = store.create_job(&report_job(acme.id, 1_000)).await.unwrap().into_job();
     store.append_job_event(&NewJobEvent::info(job.id, "check_config", "ok")).await.unwrap();
     let report = store.create_report(&new_report(acme.id, Some(job.id), "text")).await.unwrap();
-    let question = NewReportMessage { report_id: report.id, actor_id: Some(anna.id), question: "why?".into(), answer: "because".into(), source: MessageSource::Web };
+    let question = NewReportMessage {
+        report_id: report.id,
+        actor_id: Some(anna.id),
+        question: "why?".into(),
+        answer: "because".into(),
+        source: MessageSource::Web,
+    };
     store.add_report_message(&question).await.unwrap();
     let mut audit = NewAuditLog::new("tenant.create", "created").unwrap();
     audit.tenant_id = Some(acme.id);
@@ -549,7 +604,13 @@ async fn deleting_a_user_keeps_their_history(store: &Store) {
     let job = store.create_job(&new_job).await.unwrap().into_job();
     assert_eq!(job.requested_by, Some(anna.id));
     let report = store.create_report(&new_report(acme.id, Some(job.id), "text")).await.unwrap();
-    let question = NewReportMessage { report_id: report.id, actor_id: Some(anna.id), question: "q".into(), answer: "a".into(), source: MessageSource::Web };
+    let question = NewReportMessage {
+        report_id: report.id,
+        actor_id: Some(anna.id),
+        question: "q".into(),
+        answer: "a".into(),
+        source: MessageSource::Web,
+    };
     let message = store.add_report_message(&question).await.unwrap();
     let mut audit = NewAuditLog::new("auth.login", "signed in").unwrap();
     audit.actor_id = Some(anna.id);
@@ -569,7 +630,8 @@ async fn timestamps_and_dates_round_trip_exactly(store: &Store) {
     let acme = tenant(store, "acme").await;
     let start = Timestamp::from_unix_micros(1_772_323_261_123_456).unwrap();
     let end = start + Duration::hours(24);
-    let mut job = NewJobRun::report(acme.id, ReportMode::AmocrmOnly, TriggerType::Scheduled, Window::new(start, end).unwrap());
+    let mut job =
+        NewJobRun::report(acme.id, ReportMode::AmocrmOnly, TriggerType::Scheduled, Window::new(start, end).unwrap());
     job.metadata = json!({"caps": {"max_pages": 50}, "note": "naïve ünïcode ✓"});
     let saved = store.create_job(&job).await.unwrap().into_job();
     let read = store.get_job(saved.id).await.unwrap();

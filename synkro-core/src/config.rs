@@ -76,9 +76,7 @@ fn checked(s: &str, setting: &'static str, what: &str) -> Result<String, ConfigE
         Ok(_) => Ok(s.to_owned()),
         Err(e) => Err(ConfigError::Invalid {
             setting,
-            message: format!(
-                "not a valid {what} url ({e}); percent-encode special characters in the password"
-            ),
+            message: format!("not a valid {what} url ({e}); percent-encode special characters in the password"),
         }),
     }
 }
@@ -114,19 +112,12 @@ impl DatabaseUrl {
         if s.starts_with("postgres://") || s.starts_with("postgresql://") {
             return checked(s, DATABASE_URL, "postgres").map(Self);
         }
-        Err(ConfigError::Invalid {
-            setting: DATABASE_URL,
-            message: "expected a sqlite: or postgres:// url".to_owned(),
-        })
+        Err(ConfigError::Invalid { setting: DATABASE_URL, message: "expected a sqlite: or postgres:// url".to_owned() })
     }
 
     /// Which engine this URL points at.
     pub fn kind(&self) -> DatabaseKind {
-        if self.0.starts_with("sqlite:") {
-            DatabaseKind::Sqlite
-        } else {
-            DatabaseKind::Postgres
-        }
+        if self.0.starts_with("sqlite:") { DatabaseKind::Sqlite } else { DatabaseKind::Postgres }
     }
 
     /// The full URL, password included; pass it only to the database driver.
@@ -261,12 +252,8 @@ impl Config {
     }
 
     /// Pure, testable core: `env` is the full list of (name, value) pairs; `file` an optional TOML file path (if given and unreadable or invalid => error naming the file and the TOML error).
-    pub fn load(
-        env: impl IntoIterator<Item = (String, String)>,
-        file: Option<&Path>,
-    ) -> Result<Self, ConfigError> {
-        let env: HashMap<String, String> =
-            env.into_iter().filter(|(_, value)| !value.trim().is_empty()).collect();
+    pub fn load(env: impl IntoIterator<Item = (String, String)>, file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = env.into_iter().filter(|(_, value)| !value.trim().is_empty()).collect();
         let file = match file {
             Some(path) => FileConfig::read(path)?,
             None => FileConfig::default(),
@@ -287,10 +274,8 @@ impl Config {
             Some(raw) => Some(RedisUrl::parse(&raw)?),
             None => None,
         };
-        let secret_keys = get(SECRET_KEYS)
-            .map(Secret::new)
-            .or(file.secret_keys)
-            .filter(|keys| !keys.expose().trim().is_empty());
+        let secret_keys =
+            get(SECRET_KEYS).map(Secret::new).or(file.secret_keys).filter(|keys| !keys.expose().trim().is_empty());
         let bind = match get(BIND).or(file.bind) {
             Some(raw) => raw.trim().parse::<SocketAddr>().map_err(|_| ConfigError::Invalid {
                 setting: BIND,
@@ -313,10 +298,8 @@ impl Config {
         };
 
         let username = get(TEMP_USER).or(file.temp_login_user).filter(|s| !s.trim().is_empty());
-        let password = get(TEMP_PASSWORD)
-            .map(Secret::new)
-            .or(file.temp_login_password)
-            .filter(|s| !s.expose().is_empty());
+        let password =
+            get(TEMP_PASSWORD).map(Secret::new).or(file.temp_login_password).filter(|s| !s.expose().is_empty());
         let half = |warnings: &mut Vec<String>, set: &str, unset: &str| -> Option<TempLogin> {
             warnings.push(format!("{set} is set without {unset}: the fallback login stays off"));
             None
@@ -328,25 +311,14 @@ impl Config {
             (None, None) => None,
         };
 
-        Ok(Self {
-            database_url,
-            redis_url,
-            secret_keys,
-            bind,
-            data_dir,
-            temp_login,
-            log_format,
-            warnings,
-        })
+        Ok(Self { database_url, redis_url, secret_keys, bind, data_dir, temp_login, log_format, warnings })
     }
 }
 
 /// One warning per unknown `SYNKRO_*` variable, sorted by name, with a suggestion when close.
 fn unknown_setting_warnings(env: &HashMap<String, String>) -> Vec<String> {
-    let mut unknown: Vec<&String> = env
-        .keys()
-        .filter(|name| name.starts_with("SYNKRO_") && !KNOWN.contains(&name.as_str()))
-        .collect();
+    let mut unknown: Vec<&String> =
+        env.keys().filter(|name| name.starts_with("SYNKRO_") && !KNOWN.contains(&name.as_str())).collect();
     unknown.sort();
     unknown
         .into_iter()
@@ -357,7 +329,9 @@ fn unknown_setting_warnings(env: &HashMap<String, String>) -> Vec<String> {
                 .filter(|(distance, _)| *distance <= 3)
                 .min();
             match nearest {
-                Some((_, known)) => format!("unknown setting {name} ignored (did you mean {known}?)"),
+                Some((_, known)) => {
+                    format!("unknown setting {name} ignored (did you mean {known}?)")
+                }
                 None => format!("unknown setting {name} ignored"),
             }
         })
@@ -444,8 +418,7 @@ mod tests {
         assert_eq!(config.database_url.expose(), "sqlite:///from/file/synkro.db?mode=rwc");
         assert_eq!(config.temp_login.unwrap().password.expose(), "filepass");
 
-        let config =
-            Config::load(env(&[("SYNKRO_BIND", "127.0.0.1:1234")]), Some(file.path())).unwrap();
+        let config = Config::load(env(&[("SYNKRO_BIND", "127.0.0.1:1234")]), Some(file.path())).unwrap();
         assert_eq!(config.bind, "127.0.0.1:1234".parse::<SocketAddr>().unwrap());
         assert_eq!(config.data_dir, PathBuf::from("/from/file"));
     }
@@ -531,8 +504,7 @@ mod tests {
 
     #[test]
     fn full_temp_login_is_on_and_redacted() {
-        let config =
-            load(&[("TEMP_LOGIN_USER", "admin"), ("TEMP_LOGIN_PASSWORD", "hunter2")]).unwrap();
+        let config = load(&[("TEMP_LOGIN_USER", "admin"), ("TEMP_LOGIN_PASSWORD", "hunter2")]).unwrap();
         let login = config.temp_login.clone().unwrap();
         assert_eq!(login.username, "admin");
         assert_eq!(login.password.expose(), "hunter2");

@@ -212,8 +212,7 @@ impl Keyring {
     pub fn from_keys<S: AsRef<str>>(keys: &[S]) -> Result<Self, SecretError> {
         let mut fernets = Vec::with_capacity(keys.len());
         for (index, key) in keys.iter().enumerate() {
-            let fernet =
-                Fernet::new(key.as_ref().trim()).ok_or(SecretError::InvalidKey { index })?;
+            let fernet = Fernet::new(key.as_ref().trim()).ok_or(SecretError::InvalidKey { index })?;
             fernets.push(fernet);
         }
         let (Some(first_key), Some(primary)) = (keys.first(), fernets.first().cloned()) else {
@@ -230,11 +229,7 @@ impl Keyring {
     /// Parses a comma-separated key list (as in `SYNKRO_SECRET_KEYS`): whitespace around
     /// each key is trimmed and blank entries are skipped.
     pub fn parse(list: &str) -> Result<Self, SecretError> {
-        let keys: Vec<&str> = list
-            .split(',')
-            .map(str::trim)
-            .filter(|key| !key.is_empty())
-            .collect();
+        let keys: Vec<&str> = list.split(',').map(str::trim).filter(|key| !key.is_empty()).collect();
         Self::from_keys(&keys)
     }
 
@@ -242,12 +237,7 @@ impl Keyring {
     pub fn generate() -> Self {
         let key = Self::generate_key();
         let primary = Fernet::new(key.expose()).expect("a generated fernet key is valid");
-        Self {
-            primary_key: key,
-            all: MultiFernet::new(vec![primary.clone()]),
-            primary,
-            len: 1,
-        }
+        Self { primary_key: key, all: MultiFernet::new(vec![primary.clone()]), primary, len: 1 }
     }
 
     /// A fresh random Fernet key.
@@ -275,23 +265,16 @@ impl Keyring {
     /// set and not blank; otherwise from `data_dir/secret.key` (keys one per line or
     /// comma-separated); and when that file does not exist, generates a key and writes it
     /// there with mode 0600.
-    pub fn load_or_generate(
-        env_value: Option<&str>,
-        data_dir: &Path,
-    ) -> Result<(Self, KeySource), SecretError> {
+    pub fn load_or_generate(env_value: Option<&str>, data_dir: &Path) -> Result<(Self, KeySource), SecretError> {
         if let Some(list) = env_value.filter(|value| !value.trim().is_empty()) {
             return Ok((Self::parse(list)?, KeySource::Environment));
         }
         let path = data_dir.join(KEY_FILE_NAME);
         match read_key_file(&path) {
-            Err(SecretError::KeyFile { source, .. })
-                if source.kind() == io::ErrorKind::NotFound => {}
+            Err(SecretError::KeyFile { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
             result => return result.map(|keyring| (keyring, KeySource::File(path))),
         }
-        fs::create_dir_all(data_dir).map_err(|source| SecretError::KeyFile {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
+        fs::create_dir_all(data_dir).map_err(|source| SecretError::KeyFile { path: data_dir.to_path_buf(), source })?;
         let keyring = Self::generate();
         match write_new_key_file(&path, &keyring.primary_key) {
             Ok(()) => {}
@@ -312,12 +295,7 @@ impl Keyring {
     pub fn encrypt(&self, secrets: &SecretMap) -> EncryptedSecrets {
         let object: serde_json::Map<String, serde_json::Value> = secrets
             .iter()
-            .map(|(field, value)| {
-                (
-                    field.to_owned(),
-                    serde_json::Value::String(value.expose().to_owned()),
-                )
-            })
+            .map(|(field, value)| (field.to_owned(), serde_json::Value::String(value.expose().to_owned())))
             .collect();
         let json = serde_json::Value::Object(object).to_string();
         EncryptedSecrets(self.all.encrypt(json.as_bytes()))
@@ -325,10 +303,7 @@ impl Keyring {
 
     /// Decrypts a token, trying every key. Failure is an error, never an empty map.
     pub fn decrypt(&self, token: &EncryptedSecrets) -> Result<SecretMap, SecretError> {
-        let plaintext = self
-            .all
-            .decrypt(token.as_token())
-            .map_err(|_| SecretError::Undecryptable)?;
+        let plaintext = self.all.decrypt(token.as_token()).map_err(|_| SecretError::Undecryptable)?;
         parse_secret_map(&plaintext)
     }
 
@@ -353,10 +328,8 @@ impl fmt::Debug for Keyring {
 
 /// Reads a key file: keys one per line or comma-separated.
 fn read_key_file(path: &Path) -> Result<Keyring, SecretError> {
-    let contents = fs::read_to_string(path).map_err(|source| SecretError::KeyFile {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let contents =
+        fs::read_to_string(path).map_err(|source| SecretError::KeyFile { path: path.to_path_buf(), source })?;
     Keyring::parse(&contents.replace('\n', ","))
 }
 
@@ -380,8 +353,8 @@ fn write_new_key_file(path: &Path, key: &Secret) -> io::Result<()> {
 
 /// Parses decrypted plaintext into a map. Error details never include values.
 fn parse_secret_map(plaintext: &[u8]) -> Result<SecretMap, SecretError> {
-    let value: serde_json::Value = serde_json::from_slice(plaintext)
-        .map_err(|_| SecretError::Malformed("not valid json".to_owned()))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(plaintext).map_err(|_| SecretError::Malformed("not valid json".to_owned()))?;
     let object = match value {
         serde_json::Value::Object(object) => object,
         _ => return Err(SecretError::Malformed("expected an object".to_owned())),
@@ -391,9 +364,7 @@ fn parse_secret_map(plaintext: &[u8]) -> Result<SecretMap, SecretError> {
         match value {
             serde_json::Value::String(value) => secrets.insert(field, Secret::new(value)),
             _ => {
-                return Err(SecretError::Malformed(format!(
-                    "field {field:?} is not a string"
-                )));
+                return Err(SecretError::Malformed(format!("field {field:?} is not a string")));
             }
         }
     }
@@ -442,35 +413,23 @@ mod tests {
         let rotated = b_then_a.reencrypt(&old).unwrap();
         assert!(b_then_a.is_current(&rotated));
         assert_eq!(only_b.decrypt(&rotated).unwrap(), sample());
-        assert!(matches!(
-            only_a.decrypt(&rotated),
-            Err(SecretError::Undecryptable)
-        ));
+        assert!(matches!(only_a.decrypt(&rotated), Err(SecretError::Undecryptable)));
     }
 
     #[test]
     fn wrong_key_is_an_error_not_an_empty_map() {
         let token = Keyring::generate().encrypt(&sample());
         let result = Keyring::generate().decrypt(&token);
-        assert!(
-            matches!(result, Err(SecretError::Undecryptable)),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(SecretError::Undecryptable)), "{result:?}");
         let garbage = Keyring::generate().decrypt(&EncryptedSecrets::from_token("not-a-token"));
-        assert!(
-            matches!(garbage, Err(SecretError::Undecryptable)),
-            "{garbage:?}"
-        );
+        assert!(matches!(garbage, Err(SecretError::Undecryptable)), "{garbage:?}");
     }
 
     #[test]
     fn invalid_key_names_its_position_but_not_its_value() {
         let valid = Keyring::generate_key();
         let err = Keyring::parse(&format!("{},garbage", valid.expose())).unwrap_err();
-        assert!(
-            matches!(err, SecretError::InvalidKey { index: 1 }),
-            "{err:?}"
-        );
+        assert!(matches!(err, SecretError::InvalidKey { index: 1 }), "{err:?}");
         let text = err.to_string();
         assert!(!text.contains("garbage"), "{text}");
         assert!(text.contains("synkro keys generate"), "{text}");
@@ -485,10 +444,7 @@ mod tests {
         assert_eq!(keyring.primary_key(), a);
         assert!(matches!(Keyring::parse(" , ,"), Err(SecretError::NoKeys)));
         let empty: [&str; 0] = [];
-        assert!(matches!(
-            Keyring::from_keys(&empty),
-            Err(SecretError::NoKeys)
-        ));
+        assert!(matches!(Keyring::from_keys(&empty), Err(SecretError::NoKeys)));
     }
 
     #[test]
@@ -507,10 +463,7 @@ mod tests {
         let map = sample();
         let debug = format!("{map:?}");
         assert!(debug.contains("api_key"), "{debug}");
-        assert!(
-            !debug.contains("sk-live-123") && !debug.contains("s3cr3t"),
-            "{debug}"
-        );
+        assert!(!debug.contains("sk-live-123") && !debug.contains("s3cr3t"), "{debug}");
 
         let keyring = Keyring::generate();
         let debug = format!("{keyring:?}");
@@ -549,8 +502,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (from_file, _) = Keyring::load_or_generate(None, dir.path()).unwrap();
         let env_key = Keyring::generate_key();
-        let (keyring, source) =
-            Keyring::load_or_generate(Some(env_key.expose()), dir.path()).unwrap();
+        let (keyring, source) = Keyring::load_or_generate(Some(env_key.expose()), dir.path()).unwrap();
         assert_eq!(source, KeySource::Environment);
         assert_eq!(keyring.primary_key(), env_key);
         assert_ne!(keyring.primary_key(), from_file.primary_key());
@@ -563,10 +515,7 @@ mod tests {
 
         let array = EncryptedSecrets::from_token(fernet.encrypt(b"[1,2]"));
         let result = keyring.decrypt(&array);
-        assert!(
-            matches!(result, Err(SecretError::Malformed(_))),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(SecretError::Malformed(_))), "{result:?}");
 
         let number_field = EncryptedSecrets::from_token(fernet.encrypt(br#"{"pin":987654}"#));
         let err = keyring.decrypt(&number_field).unwrap_err();

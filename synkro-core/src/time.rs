@@ -4,11 +4,7 @@
 use std::{fmt, ops::Add, str::FromStr};
 
 use serde::{Deserialize, Serialize};
-use sqlx::{
-    Database, Decode, Encode, Postgres, Sqlite, Type,
-    encode::IsNull,
-    error::BoxDynError,
-};
+use sqlx::{Database, Decode, Encode, Postgres, Sqlite, Type, encode::IsNull, error::BoxDynError};
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 use crate::ValidationError;
@@ -101,11 +97,12 @@ impl fmt::Debug for Timestamp {
 impl FromStr for Timestamp {
     type Err = ValidationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-            .map(Self::from_offset)
-            .map_err(|_| {
-                ValidationError::new("timestamp", format!("{s:?} is not an RFC 3339 date-time such as 2026-03-01T09:15:00Z"))
-            })
+        OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map(Self::from_offset).map_err(|_| {
+            ValidationError::new(
+                "timestamp",
+                format!("{s:?} is not an RFC 3339 date-time such as 2026-03-01T09:15:00Z"),
+            )
+        })
     }
 }
 

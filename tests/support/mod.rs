@@ -25,10 +25,7 @@ impl TestStore {
         self.store.close().await;
         if let Cleanup::Postgres { admin_url, schema } = self.cleanup {
             let pool = PgPoolOptions::new().max_connections(1).connect(&admin_url).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE")))
-                .execute(&pool)
-                .await
-                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE"))).execute(&pool).await.unwrap();
             pool.close().await;
         }
     }

@@ -85,7 +85,10 @@ fn check_action(action: &str) -> Result<(), ValidationError> {
     if ok {
         Ok(())
     } else {
-        Err(ValidationError::new("action", format!("{action:?} is not a dotted lowercase name such as integration.update")))
+        Err(ValidationError::new(
+            "action",
+            format!("{action:?} is not a dotted lowercase name such as integration.update"),
+        ))
     }
 }
 

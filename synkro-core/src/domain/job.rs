@@ -304,7 +304,12 @@ mod tests {
     #[test]
     fn report_jobs_get_the_documented_idempotency_key() {
         let tenant = TenantId::new();
-        let job = NewJobRun::report(tenant, ReportMode::RadistOnly, TriggerType::Scheduled, Window::new(ts(100), ts(200)).unwrap());
+        let job = NewJobRun::report(
+            tenant,
+            ReportMode::RadistOnly,
+            TriggerType::Scheduled,
+            Window::new(ts(100), ts(200)).unwrap(),
+        );
         assert_eq!(job.idempotency_key.as_deref(), Some(format!("scheduled:{tenant}:radist_only:100:200").as_str()));
         assert!(job.validate().is_ok());
     }

@@ -74,10 +74,7 @@ pub struct User {
 fn check_username(username: &str) -> Result<(), ValidationError> {
     check_len("username", username, 150)?;
     if !username.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c)) {
-        return Err(ValidationError::new(
-            "username",
-            "may contain only letters, digits and @ . + - _",
-        ));
+        return Err(ValidationError::new("username", "may contain only letters, digits and @ . + - _"));
     }
     Ok(())
 }
@@ -86,7 +83,10 @@ fn check_email(email: &str) -> Result<(), ValidationError> {
     check_max("email", email, 254)?;
     let (local, domain) = email.split_once('@').unwrap_or(("", ""));
     if local.is_empty() || !domain.contains('.') || email.contains(char::is_whitespace) {
-        return Err(ValidationError::new("email", format!("{email:?} is not an e-mail address such as anna@example.com")));
+        return Err(ValidationError::new(
+            "email",
+            format!("{email:?} is not an e-mail address such as anna@example.com"),
+        ));
     }
     Ok(())
 }
@@ -110,7 +110,13 @@ impl NewUser {
     /// An active, non-superuser user with no password yet.
     pub fn new(username: &str) -> Result<Self, ValidationError> {
         check_username(username)?;
-        Ok(Self { username: username.to_owned(), password_hash: None, email: None, is_superuser: false, is_active: true })
+        Ok(Self {
+            username: username.to_owned(),
+            password_hash: None,
+            email: None,
+            is_superuser: false,
+            is_active: true,
+        })
     }
 
     /// Sets the e-mail address (validated).

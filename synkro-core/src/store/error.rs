@@ -97,9 +97,10 @@ pub(crate) fn map(err: sqlx::Error) -> StoreError {
     };
     match db.kind() {
         ErrorKind::UniqueViolation => {
-            let key = db.constraint().map(str::to_owned).unwrap_or_else(|| {
-                db.message().rsplit_once(": ").map(|(_, cols)| cols.to_owned()).unwrap_or_default()
-            });
+            let key = db
+                .constraint()
+                .map(str::to_owned)
+                .unwrap_or_else(|| db.message().rsplit_once(": ").map(|(_, cols)| cols.to_owned()).unwrap_or_default());
             StoreError::Conflict(constraint_for(&key))
         }
         ErrorKind::ForeignKeyViolation => StoreError::NotFound { entity: "referenced record" },

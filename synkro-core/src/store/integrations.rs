@@ -1,7 +1,11 @@
 //! Integration configs, and the store-wide secret operations: the startup self-test and
 //! re-encryption under the primary key.
 
-use super::{Store, StoreError, error::{found, map}, on_pool};
+use super::{
+    Store, StoreError,
+    error::{found, map},
+    on_pool,
+};
 use crate::{
     Error,
     domain::{ConnectorKind, IntegrationConfig, IntegrationStatus, NewIntegrationConfig},
@@ -65,7 +69,11 @@ impl Store {
     }
 
     /// A tenant's integration of one kind.
-    pub async fn get_integration(&self, tenant: TenantId, kind: &ConnectorKind) -> Result<IntegrationConfig, StoreError> {
+    pub async fn get_integration(
+        &self,
+        tenant: TenantId,
+        kind: &ConnectorKind,
+    ) -> Result<IntegrationConfig, StoreError> {
         const SQL: &str = "SELECT * FROM integration_configs WHERE tenant_id = $1 AND kind = $2";
         let row = on_pool!(self, |pool| {
             sqlx::query_as::<_, IntegrationConfig>(SQL).bind(tenant).bind(kind).fetch_optional(pool).await
@@ -160,4 +168,3 @@ impl Store {
         Ok(result)
     }
 }
-

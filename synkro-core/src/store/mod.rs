@@ -87,7 +87,11 @@ impl Store {
     /// SQLite files are created if missing (with their directory) and opened in WAL mode with
     /// foreign keys enforced.
     pub async fn connect_with(url: &DatabaseUrl, options: StoreOptions) -> Result<Self, StoreError> {
-        let connect_error = |e: sqlx::Error| StoreError::Connect(format!("cannot open {url}: {e}"));
+        let connect_error = |e: sqlx::Error| {
+            StoreError::Connect(format!(
+                "cannot open {url}: {e}; check that the database is reachable and SYNKRO_DATABASE_URL is right"
+            ))
+        };
         let backend = match url.kind() {
             DatabaseKind::Sqlite => {
                 let opts = SqliteConnectOptions::from_str(url.expose())
@@ -97,11 +101,12 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(options.acquire_timeout);
-                if let Some(dir) = url.sqlite_path().as_deref().and_then(std::path::Path::parent) {
-                    if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir)
-                            .map_err(|e| StoreError::Connect(format!("cannot create {}: {e}", dir.display())))?;
-                    }
+                let path = url.sqlite_path();
+                if let Some(dir) = path.as_deref().and_then(std::path::Path::parent)
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| StoreError::Connect(format!("cannot create {}: {e}", dir.display())))?;
                 }
                 let pool = SqlitePoolOptions::new()
                     .max_connections(options.max_connections.unwrap_or(4))

@@ -25,7 +25,9 @@ impl Cursor {
 
     /// Parses a cursor returned by an earlier page.
     pub fn parse(text: &str) -> Result<Self, ValidationError> {
-        let bad = || ValidationError::new("cursor", "is not a cursor returned by this list; omit it to start from the newest");
+        let bad = || {
+            ValidationError::new("cursor", "is not a cursor returned by this list; omit it to start from the newest")
+        };
         let (micros, id) = text.split_once('_').ok_or_else(bad)?;
         let micros = i64::from_str_radix(micros, 16).map_err(|_| bad())?;
         let at = Timestamp::from_unix_micros(micros).ok_or_else(bad)?;

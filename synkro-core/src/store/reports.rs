@@ -1,6 +1,10 @@
 //! Reports and their follow-up messages.
 
-use super::{Page, PageRequest, Store, StoreError, error::{found, map}, on_pool};
+use super::{
+    Page, PageRequest, Store, StoreError,
+    error::{found, map},
+    on_pool,
+};
 use crate::{
     ValidationError,
     domain::{NewReport, NewReportMessage, Report, ReportMessage, ReportStatus},

@@ -1,6 +1,10 @@
 //! Tenants and their runtime configuration.
 
-use super::{Page, PageRequest, Store, StoreError, error::{found, map}, on_pool};
+use super::{
+    Page, PageRequest, Store, StoreError,
+    error::{found, map},
+    on_pool,
+};
 use crate::{
     domain::{NewTenant, Slug, Tenant, TenantRuntimeConfig, TenantUpdate},
     ids::TenantId,

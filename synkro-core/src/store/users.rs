@@ -1,6 +1,10 @@
 //! Users, roles and profiles.
 
-use super::{Page, PageRequest, Store, StoreError, error::{found, map}, on_pool};
+use super::{
+    Page, PageRequest, Store, StoreError,
+    error::{found, map},
+    on_pool,
+};
 use crate::{
     domain::{NewUser, NewUserRole, User, UserProfile, UserRole, UserUpdate},
     ids::{RoleId, TenantId, UserId},
