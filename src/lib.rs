@@ -7,3 +7,8 @@
 pub use synkro_core::*;
 pub use synkro_http as http;
 pub use synkro_pipeline as pipeline;
+
+/// The README's Rust snippets, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,186 @@
+//! What a connector gets from its host: the rate limiter shared by every worker, request
+//! counters, a place to persist rotated tokens, HTTP settings and endpoint overrides.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use super::ConnectorError;
+use crate::secrets::SecretMap;
+
+/// A request rate: at most `per_second` requests per second, evenly spaced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    /// Requests per second.
+    pub per_second: f64,
+}
+
+impl Rate {
+    /// `n` requests per second.
+    pub const fn per_second(n: f64) -> Self {
+        Self { per_second: n }
+    }
+
+    /// The spacing between two requests at this rate.
+    pub fn interval(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / self.per_second.max(f64::MIN_POSITIVE))
+    }
+}
+
+/// Paces requests per upstream account. Keys name the account, not the tenant (`amocrm:acme`),
+/// so tenants that share an account share its budget. Implementations: in-process (one
+/// process) and Redis (every worker of a deployment).
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Waits until one more request under `key` fits in `rate`, then claims it.
+    async fn acquire(&self, key: &str, rate: Rate);
+
+    /// Tells the limiter the service answered 429 for `key`: hold every request under that
+    /// key for `pause` (all callers, not only the one that was refused).
+    async fn penalize(&self, key: &str, pause: Duration);
+}
+
+/// Receives rotated OAuth tokens. The connector hands the new secret fields over before it
+/// uses them, so a crash never loses the only valid refresh token.
+#[async_trait]
+pub trait TokenSink: Send + Sync {
+    /// Persists the integration's new secret fields (the whole map).
+    async fn store(&self, secrets: &SecretMap) -> Result<(), ConnectorError>;
+}
+
+/// A sink that keeps nothing (checks, tests, tokens that never rotate).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DiscardTokens;
+
+#[async_trait]
+impl TokenSink for DiscardTokens {
+    async fn store(&self, _secrets: &SecretMap) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+}
+
+/// Counters per connector kind, for metrics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct KindCounters {
+    /// HTTP requests sent (retries included).
+    pub requests: u64,
+    /// 429 answers received.
+    pub rate_limited: u64,
+    /// Retries made.
+    pub retries: u64,
+    /// Requests that failed for good.
+    pub failures: u64,
+}
+
+/// Request counters per connector kind, shared by every connector a host builds.
+#[derive(Debug, Default)]
+pub struct ConnectorMetrics {
+    by_kind: Mutex<HashMap<&'static str, KindCounters>>,
+}
+
+impl ConnectorMetrics {
+    /// Applies `f` to `kind`'s counters.
+    pub fn record(&self, kind: &'static str, f: impl FnOnce(&mut KindCounters)) {
+        if let Ok(mut map) = self.by_kind.lock() {
+            f(map.entry(kind).or_default());
+        }
+    }
+
+    /// A copy of every kind's counters, sorted by kind.
+    pub fn snapshot(&self) -> BTreeMap<&'static str, KindCounters> {
+        self.by_kind.lock().map(|map| map.iter().map(|(k, v)| (*k, *v)).collect()).unwrap_or_default()
+    }
+
+    /// One kind's counters.
+    pub fn get(&self, kind: &str) -> KindCounters {
+        self.by_kind.lock().ok().and_then(|map| map.get(kind).copied()).unwrap_or_default()
+    }
+}
+
+/// Timeouts and retry limits for outgoing requests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSettings {
+    /// Time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Time for a whole request, body included.
+    pub request_timeout: Duration,
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// First backoff delay; doubles per attempt.
+    pub backoff_base: Duration,
+    /// Longest backoff delay, and longest server-requested delay honoured.
+    pub backoff_cap: Duration,
+    /// Hard limit for a credential check.
+    pub check_timeout: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            max_attempts: 5,
+            backoff_base: Duration::from_millis(500),
+            backoff_cap: Duration::from_secs(30),
+            check_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Everything a connector gets from its host when it checks or builds.
+#[derive(Clone)]
+pub struct ConnectorContext {
+    /// Paces requests per upstream account.
+    pub rate_limiter: Arc<dyn RateLimiter>,
+    /// Request counters.
+    pub metrics: Arc<ConnectorMetrics>,
+    /// Where rotated tokens go.
+    pub tokens: Arc<dyn TokenSink>,
+    /// Timeouts and retries.
+    pub http: HttpSettings,
+    /// Base URLs that replace a connector's real endpoint, by kind (the sandbox and tests use
+    /// this; production leaves it empty).
+    pub endpoints: HashMap<String, String>,
+}
+
+impl ConnectorContext {
+    /// A context around `rate_limiter`, with fresh metrics, discarded tokens, default HTTP
+    /// settings and no endpoint overrides.
+    pub fn new(rate_limiter: Arc<dyn RateLimiter>) -> Self {
+        Self {
+            rate_limiter,
+            metrics: Arc::new(ConnectorMetrics::default()),
+            tokens: Arc::new(DiscardTokens),
+            http: HttpSettings::default(),
+            endpoints: HashMap::new(),
+        }
+    }
+
+    /// Routes `kind`'s requests to `base_url` instead of the real service.
+    pub fn with_endpoint(mut self, kind: &str, base_url: impl Into<String>) -> Self {
+        self.endpoints.insert(kind.to_owned(), base_url.into());
+        self
+    }
+
+    /// The override for `kind`, if any.
+    pub fn endpoint(&self, kind: &str) -> Option<&str> {
+        self.endpoints.get(kind).map(String::as_str)
+    }
+
+    /// Sends rotated tokens to `tokens`.
+    pub fn with_tokens(mut self, tokens: Arc<dyn TokenSink>) -> Self {
+        self.tokens = tokens;
+        self
+    }
+}
+
+impl std::fmt::Debug for ConnectorContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectorContext").field("http", &self.http).field("endpoints", &self.endpoints).finish()
+    }
+}
