@@ -17,6 +17,7 @@
 
 pub mod bootstrap;
 pub mod config;
+pub mod connector;
 pub mod domain;
 pub mod error;
 pub mod ids;
