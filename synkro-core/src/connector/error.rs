@@ -71,7 +71,14 @@ pub struct ConnectorError {
 impl ConnectorError {
     /// An error of `class` with `message`; retryable as the class says.
     pub fn new(class: FailureClass, message: impl Into<String>) -> Self {
-        Self { class, message: message.into(), hint: None, retryable: class.is_retryable(), retry_after: None, status: None }
+        Self {
+            class,
+            message: message.into(),
+            hint: None,
+            retryable: class.is_retryable(),
+            retry_after: None,
+            status: None,
+        }
     }
 
     /// A configuration error naming the field to fix.
@@ -133,7 +140,9 @@ impl CheckReport {
     /// A report from a check's result and its latency.
     pub fn from_result(result: Result<serde_json::Value, ConnectorError>, latency: Duration) -> Self {
         match result {
-            Ok(details) => Self { ok: true, class: None, retryable: false, message: "ok".into(), hint: None, latency, details },
+            Ok(details) => {
+                Self { ok: true, class: None, retryable: false, message: "ok".into(), hint: None, latency, details }
+            }
             Err(e) => Self {
                 ok: false,
                 class: Some(e.class),

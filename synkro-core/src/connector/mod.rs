@@ -62,7 +62,9 @@ impl ConnectorConfig {
     pub fn opt_int(&self, field: &str) -> Result<Option<i64>, ConnectorError> {
         match self.public.get(field) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| ConnectorError::config(field, "must be a whole number")),
+            Some(Value::Number(n)) => {
+                n.as_i64().map(Some).ok_or_else(|| ConnectorError::config(field, "must be a whole number"))
+            }
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(Value::String(s)) => {
                 s.trim().parse().map(Some).map_err(|_| ConnectorError::config(field, "must be a whole number"))

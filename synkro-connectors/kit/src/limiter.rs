@@ -1,0 +1,95 @@
+//! The in-process rate limiter: evenly spaced requests per key, with a safety margin.
+
+use std::{collections::HashMap, sync::Mutex, time::Duration};
+
+use async_trait::async_trait;
+use synkro_core::connector::{Rate, RateLimiter};
+use tokio::time::Instant;
+
+/// Spaces requests under each key evenly at slightly below the allowed rate (by `margin`, 1.5 %
+/// by default), so that arrival jitter never pushes the server's count over its limit while
+/// the achieved rate stays within 2 % of it. Keys are independent: one slow account never
+/// delays another. For several processes use a shared (Redis) limiter instead.
+#[derive(Debug)]
+pub struct InProcessRateLimiter {
+    next_slot: Mutex<HashMap<String, Instant>>,
+    margin: f64,
+}
+
+impl Default for InProcessRateLimiter {
+    fn default() -> Self {
+        Self::new(0.015)
+    }
+}
+
+impl InProcessRateLimiter {
+    /// A limiter that paces at `(1 - margin)` of each requested rate.
+    pub fn new(margin: f64) -> Self {
+        Self { next_slot: Mutex::new(HashMap::new()), margin: margin.clamp(0.0, 0.5) }
+    }
+
+    fn claim(&self, key: &str, interval: Duration) -> Instant {
+        let now = Instant::now();
+        let mut slots = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
+        let next = slots.entry(key.to_owned()).or_insert(now);
+        let slot = (*next).max(now);
+        *next = slot + interval;
+        slot
+    }
+}
+
+#[async_trait]
+impl RateLimiter for InProcessRateLimiter {
+    async fn acquire(&self, key: &str, rate: Rate) {
+        let interval = rate.interval().div_f64(1.0 - self.margin);
+        let slot = self.claim(key, interval);
+        tokio::time::sleep_until(slot).await;
+    }
+
+    async fn penalize(&self, key: &str, pause: Duration) {
+        let until = Instant::now() + pause;
+        let mut slots = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
+        let next = slots.entry(key.to_owned()).or_insert(until);
+        *next = (*next).max(until);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_are_spaced_per_key_and_keys_do_not_wait_for_each_other() {
+        let limiter = InProcessRateLimiter::new(0.0);
+        let rate = Rate::per_second(10.0);
+        let start = Instant::now();
+        for _ in 0..5 {
+            limiter.acquire("amocrm:a", rate).await;
+        }
+        assert_eq!(start.elapsed(), Duration::from_millis(400), "five requests at 10/s take 0.4 s");
+        let other = Instant::now();
+        limiter.acquire("amocrm:b", rate).await;
+        assert_eq!(other.elapsed(), Duration::ZERO, "another account is not held up");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_penalty_holds_every_caller_of_the_key() {
+        let limiter = InProcessRateLimiter::new(0.0);
+        limiter.penalize("k", Duration::from_secs(2)).await;
+        let start = Instant::now();
+        limiter.acquire("k", Rate::per_second(100.0)).await;
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_margin_keeps_the_pace_just_under_the_limit() {
+        let limiter = InProcessRateLimiter::default();
+        let start = Instant::now();
+        for _ in 0..8 {
+            limiter.acquire("k", Rate::per_second(7.0)).await;
+        }
+        let span = start.elapsed();
+        assert!(span > Duration::from_secs(1), "8 requests at 7/s never fit in one second: {span:?}");
+        assert!(span < Duration::from_millis(1020), "but stay within 2 % of the rate: {span:?}");
+    }
+}
