@@ -45,12 +45,37 @@ pub trait RateLimiter: Send + Sync {
     async fn penalize(&self, key: &str, pause: Duration);
 }
 
-/// Receives rotated OAuth tokens. The connector hands the new secret fields over before it
-/// uses them, so a crash never loses the only valid refresh token.
+/// Receives rotated OAuth tokens for one integration. The connector hands the new secret
+/// fields over before it uses them, so a crash never loses the only valid refresh token.
 #[async_trait]
 pub trait TokenSink: Send + Sync {
     /// Persists the integration's new secret fields (the whole map).
     async fn store(&self, secrets: &SecretMap) -> Result<(), ConnectorError>;
+
+    /// The integration's newest secret fields, when they may be newer than the ones the
+    /// connector was built with (another instance refreshed meanwhile). Refresh tokens are
+    /// single-use, so a connector reads this under the refresh lock before refreshing.
+    async fn latest(&self) -> Result<Option<SecretMap>, ConnectorError> {
+        Ok(None)
+    }
+}
+
+/// Named async locks shared by every connector a host builds (e.g. one OAuth refresh at a
+/// time per integration).
+#[derive(Debug, Default)]
+pub struct KeyedLocks {
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl KeyedLocks {
+    /// Waits for the lock named `key` and holds it until the guard is dropped.
+    pub async fn lock(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+            locks.entry(key.to_owned()).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
 }
 
 /// A sink that keeps nothing (checks, tests, tokens that never rotate).
@@ -141,6 +166,8 @@ pub struct ConnectorContext {
     pub metrics: Arc<ConnectorMetrics>,
     /// Where rotated tokens go.
     pub tokens: Arc<dyn TokenSink>,
+    /// Named locks shared by every connector built from this context.
+    pub locks: Arc<KeyedLocks>,
     /// Timeouts and retries.
     pub http: HttpSettings,
     /// Base URLs that replace a connector's real endpoint, by kind (the sandbox and tests use
@@ -156,6 +183,7 @@ impl ConnectorContext {
             rate_limiter,
             metrics: Arc::new(ConnectorMetrics::default()),
             tokens: Arc::new(DiscardTokens),
+            locks: Arc::new(KeyedLocks::default()),
             http: HttpSettings::default(),
             endpoints: HashMap::new(),
         }

@@ -19,7 +19,8 @@ use serde_json::{Map, Value};
 
 pub use capability::*;
 pub use context::{
-    ConnectorContext, ConnectorMetrics, DiscardTokens, HttpSettings, KindCounters, Rate, RateLimiter, TokenSink,
+    ConnectorContext, ConnectorMetrics, DiscardTokens, HttpSettings, KeyedLocks, KindCounters, Rate, RateLimiter,
+    TokenSink,
 };
 pub use error::{CheckReport, ConnectorError, FailureClass};
 pub use phone::normalize_phone;

@@ -117,3 +117,71 @@ impl std::fmt::Debug for Registry {
         f.debug_struct("Registry").field("kinds", &self.kinds()).finish()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use async_trait::async_trait;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::connector::{Capabilities, ConnectorConfig, ConnectorContext, ConnectorError};
+
+    struct Fake(&'static ConnectorSpec);
+
+    #[async_trait]
+    impl Connector for Fake {
+        fn spec(&self) -> &'static ConnectorSpec {
+            self.0
+        }
+        async fn check(&self, _: &ConnectorConfig, _: &ConnectorContext) -> Result<Value, ConnectorError> {
+            Ok(Value::Null)
+        }
+        fn build(&self, _: &ConnectorConfig, _: &ConnectorContext) -> Result<Capabilities, ConnectorError> {
+            Ok(Capabilities::default())
+        }
+    }
+
+    const fn spec(kind: &'static str, display_name: &'static str) -> ConnectorSpec {
+        ConnectorSpec {
+            kind,
+            display_name,
+            version: "0",
+            description: "",
+            public_fields: &[],
+            secret_fields: &[],
+            capabilities: &[],
+        }
+    }
+
+    static ZULIP: ConnectorSpec = spec("zulip", "Zulip");
+    static ALPHA: ConnectorSpec = spec("alpha_crm", "Alpha CRM");
+    static ALPHA_TWO: ConnectorSpec = spec("alpha_crm", "Alpha CRM fork");
+    static BAD: ConnectorSpec = spec("Bad-Kind", "Bad");
+
+    fn fake(spec: &'static ConnectorSpec) -> Arc<dyn Connector> {
+        Arc::new(Fake(spec))
+    }
+
+    #[test]
+    fn connectors_are_listed_sorted_and_found_by_kind() {
+        let registry = Registry::from_connectors([fake(&ZULIP), fake(&ALPHA)]).unwrap();
+        assert_eq!(registry.kinds(), ["alpha_crm", "zulip"]);
+        assert_eq!(registry.get("zulip").unwrap().spec().display_name, "Zulip");
+        assert!(registry.get("nope").is_none());
+    }
+
+    #[test]
+    fn a_duplicate_kind_is_an_error_naming_both() {
+        let err = Registry::from_connectors([fake(&ALPHA), fake(&ALPHA_TWO)]).err().unwrap();
+        assert!(matches!(&err, RegistryError::DuplicateKind { kind, .. } if kind == "alpha_crm"));
+        let text = err.to_string();
+        assert!(text.contains("Alpha CRM") && text.contains("Alpha CRM fork"), "{text}");
+    }
+
+    #[test]
+    fn a_malformed_kind_is_refused() {
+        let err = Registry::from_connectors([fake(&BAD)]).err().unwrap();
+        assert!(matches!(err, RegistryError::InvalidKind { .. }));
+    }
+}

@@ -1,0 +1,282 @@
+//! The CRM source: leads updated in a window, page by page, with stage names, managers and
+//! contact phones. The next leads page is fetched while the current page's contacts are, so
+//! requests keep the account's rate budget busy even when amoCRM answers slowly.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
+
+use futures::{StreamExt, future::try_join_all, stream};
+use serde_json::Value;
+use synkro_core::{
+    connector::{
+        BatchStream, ConnectorError, CrmSource, Deal, DealContact, FailureClass, SourceBatch, Truncation,
+        normalize_phone,
+    },
+    domain::Window,
+    time::Timestamp,
+};
+use tokio::sync::mpsc;
+
+use crate::{
+    client::AmoClient,
+    model::{Contact, Contacts, Lead, Leads, ListPage, Pipelines, Users},
+};
+
+/// amoCRM's largest page.
+pub(crate) const PAGE_SIZE: usize = 250;
+
+pub(crate) struct AmoSource {
+    pub(crate) client: Arc<AmoClient>,
+    pub(crate) max_pages: u32,
+}
+
+/// Stage and manager names.
+#[derive(Default)]
+struct Names {
+    statuses: HashMap<i64, String>,
+    users: HashMap<i64, String>,
+}
+
+struct LeadsPage {
+    leads: Vec<Lead>,
+    truncated: Option<Truncation>,
+}
+
+struct State {
+    client: Arc<AmoClient>,
+    window: Window,
+    max_pages: u32,
+    names: Option<Arc<Names>>,
+    pages: Option<mpsc::Receiver<Result<LeadsPage, ConnectorError>>>,
+    done: bool,
+}
+
+impl CrmSource for AmoSource {
+    fn deals(&self, window: Window) -> BatchStream<'_, Deal> {
+        let state = State {
+            client: self.client.clone(),
+            window,
+            max_pages: self.max_pages,
+            names: None,
+            pages: None,
+            done: false,
+        };
+        stream::unfold(state, |mut st| async move {
+            if st.done {
+                return None;
+            }
+            let names = match &st.names {
+                Some(names) => names.clone(),
+                None => match load_names(&st.client).await {
+                    Ok(names) => {
+                        let names = Arc::new(names);
+                        let (tx, rx) = mpsc::channel(2);
+                        tokio::spawn(page_leads(st.client.clone(), st.window, st.max_pages, tx));
+                        st.pages = Some(rx);
+                        st.names = Some(names.clone());
+                        names
+                    }
+                    Err(e) => {
+                        st.done = true;
+                        return Some((Err(e), st));
+                    }
+                },
+            };
+            let page = st.pages.as_mut()?.recv().await?;
+            let batch = match page {
+                Ok(page) => with_contacts(&st.client, &names, page).await,
+                Err(e) => Err(e),
+            };
+            st.done = batch.is_err();
+            Some((batch, st))
+        })
+        .boxed()
+    }
+}
+
+/// Stage names (one request) and manager names (where the token may read users; a 403
+/// leaves managers as ids).
+async fn load_names(client: &AmoClient) -> Result<Names, ConnectorError> {
+    let pipelines = async {
+        let page: Option<ListPage<Pipelines>> = client.get("/api/v4/leads/pipelines", &[]).await?;
+        let mut statuses = HashMap::new();
+        for pipeline in page.map(|p| p._embedded.pipelines).unwrap_or_default() {
+            let _ = pipeline.id;
+            for status in pipeline._embedded.statuses {
+                statuses.insert(status.id, status.name);
+            }
+        }
+        Ok::<_, ConnectorError>(statuses)
+    };
+    let users = async {
+        let mut users = HashMap::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page: Result<Option<ListPage<Users>>, _> = match &next {
+                None => client.get("/api/v4/users", &[("limit", PAGE_SIZE.to_string())]).await,
+                Some(url) => client.get(url, &[]).await,
+            };
+            match page {
+                Ok(Some(page)) => {
+                    users.extend(page._embedded.users.into_iter().map(|u| (u.id, u.name)));
+                    match page._links.next {
+                        Some(link) => next = Some(link.href),
+                        None => break,
+                    }
+                }
+                Ok(None) => break,
+                Err(e) if e.class == FailureClass::Permission => {
+                    tracing::warn!("amoCRM token may not read users; managers are shown by id");
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(users)
+    };
+    let (statuses, users) = tokio::try_join!(pipelines, users)?;
+    Ok(Names { statuses, users })
+}
+
+/// Whole seconds `[from, to]` covering `window` (amoCRM filters are inclusive).
+fn bounds(window: Window) -> (i64, i64) {
+    let ceil = |ts: Timestamp| (ts.unix_micros() + 999_999).div_euclid(1_000_000);
+    (ceil(window.start()), ceil(window.end()) - 1)
+}
+
+/// Reads every leads page of the window (until HTTP 204 or no `_links.next`), handing pages
+/// to the consumer; stops at `max_pages` and says so.
+async fn page_leads(
+    client: Arc<AmoClient>,
+    window: Window,
+    max_pages: u32,
+    tx: mpsc::Sender<Result<LeadsPage, ConnectorError>>,
+) {
+    let (from, to) = bounds(window);
+    let first = [
+        ("with", "contacts".to_owned()),
+        ("limit", PAGE_SIZE.to_string()),
+        ("page", "1".to_owned()),
+        ("filter[updated_at][from]", from.to_string()),
+        ("filter[updated_at][to]", to.to_string()),
+    ];
+    let mut next: Option<String> = None;
+    for page_no in 1..=max_pages {
+        let result: Result<Option<ListPage<Leads>>, _> = match &next {
+            None => client.get("/api/v4/leads", &first).await,
+            Some(url) => client.get(url, &[]).await,
+        };
+        let page = match result {
+            Ok(Some(page)) => page,
+            Ok(None) => return,
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+        };
+        let next_href = page._links.next.map(|l| l.href);
+        let leads = page._embedded.leads;
+        let last = next_href.is_none() || leads.is_empty();
+        let truncated = (!last && page_no == max_pages).then(|| Truncation {
+            cap: "max_pages".into(),
+            limit: u64::from(max_pages),
+            message: format!(
+                "amoCRM: stopped after {max_pages} pages of {PAGE_SIZE} leads; more deals were updated in the window \
+                 (raise max_pages in the amoCRM settings)"
+            ),
+        });
+        let stop = last || truncated.is_some();
+        if tx.send(Ok(LeadsPage { leads, truncated })).await.is_err() || stop {
+            return;
+        }
+        next = next_href;
+    }
+}
+
+/// Fetches the page's contacts in batches by id (concurrently) and builds its deals.
+async fn with_contacts(
+    client: &AmoClient,
+    names: &Names,
+    page: LeadsPage,
+) -> Result<SourceBatch<Deal>, ConnectorError> {
+    let mut seen = HashSet::new();
+    let ids: Vec<i64> = page
+        .leads
+        .iter()
+        .flat_map(|l| l._embedded.contacts.iter().map(|c| c.id))
+        .filter(|id| seen.insert(*id))
+        .collect();
+    let batches = ids.chunks(PAGE_SIZE).map(|chunk| async move {
+        let mut query: Vec<(&str, String)> = chunk.iter().map(|id| ("filter[id][]", id.to_string())).collect();
+        query.push(("limit", PAGE_SIZE.to_string()));
+        let page: Option<ListPage<Contacts>> = client.get("/api/v4/contacts", &query).await?;
+        Ok::<_, ConnectorError>(page.map(|p| p._embedded.contacts).unwrap_or_default())
+    });
+    let contacts: HashMap<i64, DealContact> =
+        try_join_all(batches).await?.into_iter().flatten().map(|c| (c.id, deal_contact(c))).collect();
+    let deals = page.leads.into_iter().map(|lead| deal(lead, names, &contacts)).collect();
+    Ok(SourceBatch { items: deals, truncated: page.truncated })
+}
+
+fn deal_contact(contact: Contact) -> DealContact {
+    let mut phones = Vec::new();
+    for field in contact.custom_fields_values.iter().flatten().filter(|f| f.is_phone()) {
+        for value in &field.values {
+            let raw = match &value.value {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => continue,
+            };
+            if let Some(phone) = normalize_phone(&raw)
+                && !phones.contains(&phone)
+            {
+                phones.push(phone);
+            }
+        }
+    }
+    DealContact { id: contact.id, name: contact.name, phones }
+}
+
+fn deal(lead: Lead, names: &Names, contacts: &HashMap<i64, DealContact>) -> Deal {
+    let mut attrs = lead.rest;
+    attrs.remove("_links");
+    if !lead._embedded.tags.is_empty() {
+        attrs.insert("tags".into(), Value::Array(lead._embedded.tags));
+    }
+    let ts = |secs: Option<i64>| Timestamp::from_unix_seconds(secs.unwrap_or(0)).unwrap_or(Timestamp::now());
+    Deal {
+        id: lead.id,
+        name: lead.name.unwrap_or_default(),
+        status: lead.status_id.and_then(|id| names.statuses.get(&id).cloned()),
+        status_id: lead.status_id,
+        pipeline_id: lead.pipeline_id,
+        responsible: lead.responsible_user_id.and_then(|id| names.users.get(&id).cloned()),
+        responsible_user_id: lead.responsible_user_id,
+        price: lead.price,
+        created_at: ts(lead.created_at),
+        updated_at: ts(lead.updated_at),
+        contacts: lead._embedded.contacts.iter().filter_map(|c| contacts.get(&c.id).cloned()).collect(),
+        attrs: Value::Object(attrs),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_bounds_are_inclusive_whole_seconds() {
+        let w = Window::new(Timestamp::from_unix_seconds(100).unwrap(), Timestamp::from_unix_seconds(200).unwrap())
+            .unwrap();
+        assert_eq!(bounds(w), (100, 199));
+        let w = Window::new(
+            Timestamp::from_unix_micros(100_500_000).unwrap(),
+            Timestamp::from_unix_micros(200_500_000).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(bounds(w), (101, 200));
+    }
+}
