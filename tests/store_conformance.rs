@@ -17,6 +17,11 @@ use synkro::{
     store::{Constraint, JobCreated},
     time::{TimeZoneName, Timestamp},
 };
+use futures::TryStreamExt;
+use synkro::{
+    connector::{ArchivedReport, DealRow, RowTime, Warehouse},
+    store::BuiltinWarehouse,
+};
 use time::{Duration, macros::date};
 
 on_both_backends!(
@@ -37,6 +42,7 @@ on_both_backends!(
     deleting_a_tenant_cascades_but_keeps_audit,
     deleting_a_user_keeps_their_history,
     timestamps_and_dates_round_trip_exactly,
+    builtin_warehouse_upserts_pages_and_archives,
 );
 
 async fn tenant(store: &Store, slug: &str) -> Tenant {
@@ -647,4 +653,77 @@ async fn timestamps_and_dates_round_trip_exactly(store: &Store) {
     let read = store.get_report(saved.id).await.unwrap();
     assert_eq!((read.period_start, read.period_end), (date!(2026 - 10 - 25), date!(2026 - 10 - 26)));
     assert_eq!(read.summary_text, "Отчёт за день ✓");
+}
+
+fn deal_row(tenant: &str, deal_id: i64, last_message_s: i64) -> DealRow {
+    DealRow {
+        tenant_id: tenant.to_owned(),
+        deal_id,
+        deal_name: Some(format!("Deal {deal_id}")),
+        status_id: Some(142),
+        status: Some("Won".into()),
+        responsible: Some("Olga".into()),
+        phone: Some("79001112233".into()),
+        chat_id: Some(format!("c{deal_id}")),
+        first_message_at: Some(ts(last_message_s - 60)),
+        last_message_at: Some(ts(last_message_s)),
+        messages_count: 3,
+        deal_attrs_json: json!({"price": 1000}),
+        contact_attrs_json: json!({"name": "Client"}),
+        dialog_raw: json!([{"id": "m1", "text": "hi"}]),
+        dialog_norm: "2026-03-01 10:00  client: hi\n".into(),
+        updated_at: Some(ts(1_000_000 + deal_id)),
+    }
+}
+
+async fn builtin_warehouse_upserts_pages_and_archives(store: &Store) {
+    let acme = tenant(store, "acme").await;
+    let beta = tenant(store, "beta").await;
+    let warehouse = BuiltinWarehouse::new(store.clone());
+    let rows: Vec<_> = (0..2_500).map(|i| deal_row("acme", i, 2_000_000 + i)).collect();
+    assert_eq!(warehouse.upsert_deals(&rows).await.unwrap(), 2_500);
+    warehouse.upsert_deals(&[deal_row("beta", 1, 2_000_001)]).await.unwrap();
+
+    let mut changed = deal_row("acme", 7, 2_000_007);
+    changed.status = Some("Lost".into());
+    changed.messages_count = 9;
+    warehouse.upsert_deals(&[changed.clone()]).await.unwrap();
+
+    let window = Window::new(ts(2_000_000), ts(2_000_000 + 2_500)).unwrap();
+    let batches: Vec<_> = warehouse.rows_in_window("acme", window, RowTime::LastMessageAt).try_collect().await.unwrap();
+    assert_eq!(batches.iter().map(|b| b.items.len()).collect::<Vec<_>>(), [1000, 1000, 500], "pages of 1,000");
+    let all: Vec<_> = batches.into_iter().flat_map(|b| b.items).collect();
+    assert_eq!(all.len(), 2_500, "re-upserting never duplicates a deal");
+    assert_eq!(all[7], changed, "an upsert replaces the row's values");
+    assert_eq!(all[0], rows[0], "every field round-trips");
+
+    let narrow = Window::new(ts(1_000_010), ts(1_000_020)).unwrap();
+    let by_updated: Vec<_> = warehouse.rows_in_window("acme", narrow, RowTime::UpdatedAt).try_collect().await.unwrap();
+    let ids: Vec<_> = by_updated.into_iter().flat_map(|b| b.items).map(|r| r.deal_id).collect();
+    assert_eq!(ids, (10..20).collect::<Vec<_>>());
+    let empty: Vec<_> = warehouse.rows_in_window("nobody", window, RowTime::LastMessageAt).try_collect().await.unwrap();
+    assert!(empty.is_empty());
+
+    let report = |id: &str, text: &str| ArchivedReport {
+        tenant_id: "acme".into(),
+        source_report_id: id.into(),
+        period_start: "2026-03-01".into(),
+        period_end: "2026-03-01".into(),
+        summary_text: text.into(),
+        metadata: json!({"total_deals": 3}),
+        created_at: Timestamp::now(),
+    };
+    warehouse.archive_report(&report("r1", "first")).await.unwrap();
+    warehouse.archive_report(&report("r1", "first, retried")).await.unwrap();
+    warehouse.archive_report(&report("r2", "second the same day")).await.unwrap();
+    let archived = store.archived_reports("acme", 10).await.unwrap();
+    let mut texts: Vec<_> = archived.iter().map(|r| r.summary_text.as_str()).collect();
+    texts.sort();
+    assert_eq!(texts, ["first, retried", "second the same day"]);
+
+    store.delete_tenant(acme.id).await.unwrap();
+    let gone: Vec<_> = warehouse.rows_in_window("acme", window, RowTime::LastMessageAt).try_collect().await.unwrap();
+    assert!(gone.is_empty(), "a deleted tenant's warehouse rows go with it");
+    assert!(store.archived_reports("acme", 10).await.unwrap().is_empty());
+    let _ = beta;
 }

@@ -177,7 +177,7 @@ pub trait ChatSource: Send + Sync {
 }
 
 /// One merged row per deal, as stored in the warehouse (`deals` table).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct DealRow {
     /// The tenant's slug.
     pub tenant_id: String,
@@ -202,10 +202,13 @@ pub struct DealRow {
     /// Messages in the window.
     pub messages_count: i64,
     /// Deal attributes.
+    #[sqlx(json)]
     pub deal_attrs_json: Value,
     /// Contact attributes.
+    #[sqlx(json)]
     pub contact_attrs_json: Value,
     /// The raw messages.
+    #[sqlx(json)]
     pub dialog_raw: Value,
     /// The readable transcript.
     pub dialog_norm: String,
@@ -307,12 +310,22 @@ pub struct Questions {
     pub next_offset: Option<i64>,
 }
 
+/// What a delivery did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    /// Messages sent (a long text is split).
+    pub messages: u32,
+    /// The chat moved (a Telegram group became a supergroup) and this is its new id: the host
+    /// should store it in the integration's settings.
+    pub moved_to: Option<String>,
+}
+
 /// Report delivery and follow-up questions.
 #[async_trait]
 pub trait Messenger: Send + Sync {
-    /// Sends a text of any length to the configured chat (split as the platform needs);
-    /// returns the number of messages sent.
-    async fn send_text(&self, text: &str) -> Result<u32, ConnectorError>;
+    /// Sends a text of any length to the configured chat, split as the platform needs, in
+    /// order. On failure part-way, the error says how many parts were sent.
+    async fn send_text(&self, text: &str) -> Result<Delivery, ConnectorError>;
     /// Questions addressed to the bot since `offset`.
     async fn questions(&self, offset: Option<i64>) -> Result<Questions, ConnectorError>;
     /// Replies to a question.

@@ -14,6 +14,7 @@ mod page;
 mod reports;
 mod tenants;
 mod users;
+mod warehouse;
 
 use std::{str::FromStr, time::Duration};
 
@@ -28,6 +29,7 @@ pub use error::{Constraint, StoreError};
 pub use integrations::SecretsCheck;
 pub use jobs::JobCreated;
 pub use page::{Cursor, Page, PageRequest};
+pub use warehouse::BuiltinWarehouse;
 
 use crate::config::{DatabaseKind, DatabaseUrl};
 

@@ -1,0 +1,65 @@
+//! Telegram settings: the bot token and the chat reports go to.
+
+use synkro_core::{
+    Secret,
+    connector::{ConnectorConfig, ConnectorError, FieldSpec, FieldType},
+};
+
+pub(crate) const PUBLIC_FIELDS: &[FieldSpec] = &[
+    FieldSpec::required(
+        "chat_id",
+        "The chat reports go to: a numeric id (groups are negative) or @channelname; the bot must be a member",
+        "-1001234567890",
+    ),
+    FieldSpec::optional(
+        "base_url",
+        "Bot API server (only for a self-hosted Bot API server)",
+        "https://api.telegram.org",
+    )
+    .typed(FieldType::Url),
+];
+
+pub(crate) const SECRET_FIELDS: &[FieldSpec] =
+    &[FieldSpec::required("bot_token", "The bot's token from @BotFather", "123456789:AAH…")];
+
+/// Parsed Telegram settings.
+#[derive(Clone, Debug)]
+pub struct TelegramConfig {
+    /// Bot API origin.
+    pub base_url: String,
+    /// The bot token.
+    pub token: Secret,
+    /// The chat: a numeric id or `@channel`.
+    pub chat_id: String,
+}
+
+impl TelegramConfig {
+    /// Parses and validates; `override_base` replaces the Bot API origin (sandbox, tests).
+    pub fn parse(config: &ConnectorConfig, override_base: Option<&str>) -> Result<Self, ConnectorError> {
+        let token = config.secret("bot_token")?.clone();
+        let shape_ok = token
+            .expose()
+            .split_once(':')
+            .is_some_and(|(id, rest)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty());
+        if !shape_ok {
+            return Err(ConnectorError::config(
+                "bot_token",
+                "is not a bot token (expected digits, a colon, then letters)",
+            )
+            .with_hint("copy the token @BotFather gave you, such as 123456789:AAH…"));
+        }
+        let chat_id = config.text("chat_id")?.to_owned();
+        let numeric = chat_id.parse::<i64>().is_ok();
+        let channel = chat_id.len() > 1
+            && chat_id.starts_with('@')
+            && chat_id[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !numeric && !channel {
+            return Err(ConnectorError::config("chat_id", "must be a numeric chat id or @channelname"));
+        }
+        let base_url = override_base
+            .map(str::to_owned)
+            .or_else(|| config.opt_text("base_url").map(str::to_owned))
+            .unwrap_or_else(|| "https://api.telegram.org".to_owned());
+        Ok(Self { base_url: base_url.trim_end_matches('/').to_owned(), token, chat_id })
+    }
+}
