@@ -32,11 +32,22 @@ pub(crate) struct AmoSource {
     pub(crate) max_pages: u32,
 }
 
-/// Stage and manager names.
+/// Stage and manager names. Stages are keyed by (pipeline, status): the system stages 142
+/// (won) and 143 (lost) share their id across pipelines.
 #[derive(Default)]
 struct Names {
-    statuses: HashMap<i64, String>,
+    statuses: HashMap<(i64, i64), String>,
     users: HashMap<i64, String>,
+}
+
+impl Names {
+    fn status(&self, pipeline_id: Option<i64>, status_id: Option<i64>) -> Option<String> {
+        let status_id = status_id?;
+        match pipeline_id {
+            Some(p) => self.statuses.get(&(p, status_id)).cloned(),
+            None => self.statuses.iter().find(|((_, s), _)| *s == status_id).map(|(_, name)| name.clone()),
+        }
+    }
 }
 
 struct LeadsPage {
@@ -103,9 +114,8 @@ async fn load_names(client: &AmoClient) -> Result<Names, ConnectorError> {
         let page: Option<ListPage<Pipelines>> = client.get("/api/v4/leads/pipelines", &[]).await?;
         let mut statuses = HashMap::new();
         for pipeline in page.map(|p| p._embedded.pipelines).unwrap_or_default() {
-            let _ = pipeline.id;
             for status in pipeline._embedded.statuses {
-                statuses.insert(status.id, status.name);
+                statuses.insert((pipeline.id, status.id), status.name);
             }
         }
         Ok::<_, ConnectorError>(statuses)
@@ -249,7 +259,7 @@ fn deal(lead: Lead, names: &Names, contacts: &HashMap<i64, DealContact>) -> Deal
     Deal {
         id: lead.id,
         name: lead.name.unwrap_or_default(),
-        status: lead.status_id.and_then(|id| names.statuses.get(&id).cloned()),
+        status: names.status(lead.pipeline_id, lead.status_id),
         status_id: lead.status_id,
         pipeline_id: lead.pipeline_id,
         responsible: lead.responsible_user_id.and_then(|id| names.users.get(&id).cloned()),
