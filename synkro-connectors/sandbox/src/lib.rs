@@ -33,6 +33,7 @@ mod http;
 mod radist;
 mod record;
 mod sandbox;
+mod provision;
 mod server;
 mod supabase;
 mod telegram;
@@ -45,5 +46,6 @@ pub use data::{
 };
 pub use fault::Fault;
 pub use record::RecordedRequest;
+pub use provision::TenantSetup;
 pub use sandbox::Sandbox;
 pub use telegram::SentMessage;

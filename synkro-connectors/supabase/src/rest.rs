@@ -1,7 +1,7 @@
 //! PostgREST requests: headers for both key kinds, batched upserts, paged reads, and
 //! PostgREST error bodies turned into failure classes.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
@@ -53,22 +53,39 @@ impl Rest {
         self.http.send_json(spec).await
     }
 
-    /// Upserts `rows` by `on_conflict` in batches of at most [`UPSERT_BATCH`].
+    /// Upserts `rows` by `on_conflict` in batches of at most [`UPSERT_BATCH`]; returns how many
+    /// distinct rows were written. A key given twice is sent once, with its later values: PostgREST
+    /// refuses a statement that touches one row twice, and the built-in warehouse lets the later
+    /// row win.
     pub(crate) async fn upsert<T: Serialize>(
         &self,
         table: &str,
         on_conflict: &str,
         rows: &[T],
     ) -> Result<u64, ConnectorError> {
+        let rows: Vec<Value> = rows
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()
+            .map_err(|e| ConnectorError::new(FailureClass::Config, format!("cannot encode rows: {e}")))?;
+        let columns: Vec<&str> = on_conflict.split(',').collect();
+        let key = |row: &Value| -> Vec<String> {
+            columns.iter().map(|c| row.get(c).map(Value::to_string).unwrap_or_default()).collect()
+        };
+        let last: HashMap<Vec<String>, usize> = rows.iter().enumerate().map(|(i, row)| (key(row), i)).collect();
+        let rows: Vec<Value> = rows
+            .into_iter()
+            .enumerate()
+            .filter(|(i, row)| last.get(&key(row)) == Some(i))
+            .map(|(_, row)| row)
+            .collect();
         let mut written = 0;
         for batch in rows.chunks(UPSERT_BATCH) {
-            let body = serde_json::to_value(batch)
-                .map_err(|e| ConnectorError::new(FailureClass::Config, format!("cannot encode rows: {e}")))?;
             let spec = self
                 .request(Method::POST, table)
                 .query("on_conflict", on_conflict)
                 .header("Prefer", "resolution=merge-duplicates,return=minimal")
-                .json(body);
+                .json(Value::Array(batch.to_vec()));
             self.http.send(spec).await?;
             written += batch.len() as u64;
         }
@@ -79,6 +96,11 @@ impl Rest {
 /// PostgREST's `{code, message, details, hint}` and the gateway's `{message}`: bad keys are
 /// auth, missing tables config, privilege errors permission, pool and timeout errors retryable.
 fn classify(resp: &HttpResponse) -> Option<ConnectorError> {
+    // A 429 is rate limiting whatever code its body carries (PGRST000 included): the shared
+    // reading keeps that class, so it is counted and paced as such.
+    if resp.status == 429 {
+        return None;
+    }
     let body: Value = serde_json::from_slice(&resp.body).ok()?;
     let code = body.get("code").and_then(Value::as_str).unwrap_or_default();
     let message = body.get("message").and_then(Value::as_str).unwrap_or_default();
@@ -99,8 +121,9 @@ fn classify(resp: &HttpResponse) -> Option<ConnectorError> {
         _ if resp.status == 401 => (FailureClass::Auth, false, "Supabase refused the key: copy the service key again"),
         _ => return None,
     };
-    Some(
-        ConnectorError { class, retryable, message: format!("HTTP {} {code}: {message}", resp.status), ..base }
-            .with_hint(hint),
-    )
+    let message = match code {
+        "" => format!("HTTP {}: {message}", resp.status),
+        _ => format!("HTTP {} {code}: {message}", resp.status),
+    };
+    Some(ConnectorError { class, retryable, message, ..base }.with_hint(hint))
 }

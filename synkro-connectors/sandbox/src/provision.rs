@@ -1,0 +1,94 @@
+//! Provisioning: a tenant whose integrations point at this sandbox, for demos, examples,
+//! pipeline tests and benchmarks.
+
+use serde_json::{Value, json};
+use synkro_core::{
+    Keyring, Secret, Store, StoreError,
+    domain::{ConnectorKind, NewIntegrationConfig, NewTenant, ReportMode, Tenant, TenantRuntimeConfig},
+    secrets::SecretMap,
+};
+
+use crate::{Sandbox, Service};
+
+/// Which integrations a provisioned tenant gets.
+#[derive(Debug, Clone)]
+pub struct TenantSetup {
+    /// Display name.
+    pub name: String,
+    /// Slug.
+    pub slug: String,
+    /// IANA time zone.
+    pub timezone: String,
+    /// Report mode (decides which of amoCRM / Radist are configured).
+    pub mode: ReportMode,
+    /// Configure the AI integration (OpenAI-compatible).
+    pub ai: bool,
+    /// Configure Telegram.
+    pub telegram: bool,
+    /// Configure Supabase (otherwise the built-in warehouse is used).
+    pub supabase: bool,
+}
+
+impl TenantSetup {
+    /// Everything configured, mode amocrm_radist, Europe/Berlin.
+    pub fn full(slug: &str) -> Self {
+        Self {
+            name: format!("Sandbox {slug}"),
+            slug: slug.to_owned(),
+            timezone: "Europe/Berlin".to_owned(),
+            mode: ReportMode::AmocrmRadist,
+            ai: true,
+            telegram: true,
+            supabase: true,
+        }
+    }
+}
+
+impl Sandbox {
+    /// The endpoint overrides that route each connector kind to this sandbox (pass them to the
+    /// engine or the connector context).
+    pub fn endpoints(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("amocrm", self.url(Service::Amocrm)),
+            ("amocrm_oauth", self.url(Service::AmocrmOauth)),
+            ("radist", self.url(Service::Radist)),
+            ("supabase", self.url(Service::Supabase)),
+            ("ai", self.url(Service::OpenAi)),
+            ("telegram", self.url(Service::Telegram)),
+        ]
+    }
+
+    /// Creates a tenant with a runtime config and the integrations `setup` asks for, all
+    /// pointing at this sandbox, secrets encrypted with `keyring`.
+    pub async fn provision_tenant(&self, store: &Store, keyring: &Keyring, setup: &TenantSetup) -> Result<Tenant, StoreError> {
+        let new = NewTenant::new(&setup.name, &setup.slug, &setup.timezone)?;
+        let tenant = store.create_tenant(&new).await?;
+        let mut runtime = TenantRuntimeConfig::defaults(tenant.id, tenant.timezone.clone());
+        runtime.mode = setup.mode;
+        store.put_runtime_config(&runtime).await?;
+        let c = self.credentials();
+        let add = async |kind: &str, public: Value, secrets: &[(&str, &str)]| {
+            let map: SecretMap = secrets.iter().map(|(k, v)| ((*k).to_owned(), Secret::new(*v))).collect();
+            let token = (!map.is_empty()).then(|| keyring.encrypt(&map));
+            let kind = ConnectorKind::new(kind)?;
+            store.create_integration(&NewIntegrationConfig::new(tenant.id, kind, public, token)?).await.map(|_| ())
+        };
+        if setup.mode.uses_amocrm() {
+            add("amocrm", json!({"domain": c.amocrm_subdomain}), &[("long_lived_token", &c.amocrm_long_lived_token)]).await?;
+        }
+        if setup.mode.uses_radist() {
+            add("radist", json!({"company_id": c.radist_company_id}), &[("api_key", &c.radist_api_key)]).await?;
+        }
+        if setup.ai {
+            add("ai", json!({"provider": "openai", "model": "gpt-4o-mini"}), &[("api_key", &c.openai_api_key)]).await?;
+        }
+        if setup.telegram {
+            add("telegram", json!({"chat_id": c.telegram_chat_id.to_string()}), &[("bot_token", &c.telegram_bot_token)])
+                .await?;
+        }
+        if setup.supabase {
+            add("supabase", json!({"url": "https://sandbox.supabase.co"}), &[("service_key", &c.supabase_secret_key)]).await?;
+        }
+        Ok(tenant)
+    }
+}
