@@ -7,6 +7,7 @@ mod support;
 
 use std::collections::HashSet;
 
+use futures::TryStreamExt;
 use serde_json::json;
 use synkro::{
     Keyring, Page, PageRequest, Store, StoreError,
@@ -14,10 +15,9 @@ use synkro::{
     error::Error,
     ids::*,
     secrets::{SecretError, SecretMap},
-    store::{Constraint, JobCreated},
+    store::{Constraint, DeliveryStart, DeliveryState, JobCreated, LeaseState, QueueDepth},
     time::{TimeZoneName, Timestamp},
 };
-use futures::TryStreamExt;
 use synkro::{
     connector::{ArchivedReport, DealRow, RowTime, Warehouse},
     store::BuiltinWarehouse,
@@ -43,6 +43,22 @@ on_both_backends!(
     deleting_a_user_keeps_their_history,
     timestamps_and_dates_round_trip_exactly,
     builtin_warehouse_upserts_pages_and_archives,
+    claims_take_the_oldest_due_job_and_set_the_lease,
+    concurrent_workers_never_claim_a_job_twice,
+    an_expired_lease_is_taken_over_and_the_old_owner_is_fenced,
+    a_job_whose_workers_keep_stopping_gives_up_and_the_next_is_claimed,
+    jobs_are_not_claimed_before_run_after,
+    jobs_asked_to_stop_are_never_claimed,
+    extend_lease_reports_a_requested_stop,
+    retry_later_makes_a_job_claimable_again_at_run_after,
+    deliveries_happen_once,
+    a_delivery_abandoned_mid_send_has_an_unknown_outcome,
+    a_failed_delivery_may_be_retried,
+    deliveries_go_with_their_report,
+    report_for_job_finds_the_jobs_report,
+    telegram_offsets_never_move_backwards,
+    queue_depth_counts_due_later_and_running,
+    tenants_due_are_active_with_the_schedule_on,
 );
 
 async fn tenant(store: &Store, slug: &str) -> Tenant {
@@ -726,4 +742,413 @@ async fn builtin_warehouse_upserts_pages_and_archives(store: &Store) {
     assert!(gone.is_empty(), "a deleted tenant's warehouse rows go with it");
     assert!(store.archived_reports("acme", 10).await.unwrap().is_empty());
     let _ = beta;
+}
+
+// ---- The job engine: leases, retries, deliveries, offsets, queue depth, the scheduler. ----
+
+/// The lease the tests' workers take, and the same length for timestamp arithmetic.
+const LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+const LEASE_LEN: Duration = Duration::seconds(30);
+
+/// One pending report job for each of `n` new tenants (`{prefix}0`, `{prefix}1`, ...), oldest
+/// first, and a time at which all of them are due.
+async fn pending_jobs(store: &Store, prefix: &str, n: usize) -> (Vec<JobRun>, Timestamp) {
+    let mut jobs = Vec::new();
+    for i in 0..n {
+        let t = tenant(store, &format!("{prefix}{i}")).await;
+        jobs.push(store.create_job(&report_job(t.id, 1_000_000)).await.unwrap().into_job());
+    }
+    let due = jobs.iter().map(|j| j.run_after).max().unwrap() + Duration::seconds(1);
+    (jobs, due)
+}
+
+async fn claimed_id(store: &Store, worker: &str, now: Timestamp) -> Option<JobId> {
+    store.claim_job(worker, LEASE, now).await.unwrap().map(|j| j.id)
+}
+
+async fn claims_take_the_oldest_due_job_and_set_the_lease(store: &Store) {
+    let (jobs, t0) = pending_jobs(store, "t", 3).await;
+    let (a, b, c) = (&jobs[0], &jobs[1], &jobs[2]);
+
+    let first = store.claim_job("w1", LEASE, t0).await.unwrap().expect("a due job is claimed");
+    assert_eq!(first.id, a.id, "the oldest run_after first");
+    assert_eq!(first.status, JobStatus::Running);
+    assert_eq!(first.lease_owner.as_deref(), Some("w1"));
+    assert_eq!(first.lease_expires_at, Some(t0 + LEASE_LEN));
+    assert_eq!(first.attempt, 1);
+    assert_eq!((first.started_at, first.updated_at, first.finished_at), (Some(t0), t0, None));
+    assert_eq!(first.run_after, a.run_after);
+    assert_eq!(store.get_job(a.id).await.unwrap(), first, "the claim is stored as returned");
+    assert_eq!(claimed_id(store, "w2", t0).await, Some(b.id));
+    assert_eq!(claimed_id(store, "w2", t0).await, Some(c.id));
+    assert_eq!(claimed_id(store, "w3", t0).await, None, "a running job with a live lease is not claimable");
+
+    // Back to pending: a with a later run_after than b and c, which share one.
+    let x = t0 + Duration::seconds(10);
+    assert!(store.retry_job_later(c.id, "w2", x, "transient").await.unwrap());
+    assert!(store.retry_job_later(b.id, "w2", x, "transient").await.unwrap());
+    assert!(store.retry_job_later(a.id, "w1", x + Duration::seconds(1), "transient").await.unwrap());
+    let later = x + Duration::seconds(1);
+    assert_eq!(claimed_id(store, "w4", later).await, Some(b.id), "run_after first, then created_at");
+    assert_eq!(claimed_id(store, "w4", later).await, Some(c.id));
+    let again = store.claim_job("w4", LEASE, later).await.unwrap().unwrap();
+    assert_eq!(again.id, a.id, "a later run_after goes after older jobs whatever their creation");
+    assert_eq!(again.attempt, 2);
+    assert_eq!(again.started_at, Some(t0), "started_at keeps the first start");
+    assert_eq!(again.lease_expires_at, Some(later + LEASE_LEN));
+
+    assert!(matches!(store.claim_job("", LEASE, later).await, Err(StoreError::Invalid(e)) if e.field == "worker"));
+    assert!(
+        matches!(store.claim_job("w", std::time::Duration::ZERO, later).await, Err(StoreError::Invalid(e)) if e.field == "lease")
+    );
+    let forever = store.claim_job("w", std::time::Duration::MAX, later).await;
+    assert!(matches!(forever, Err(StoreError::Invalid(e)) if e.field == "lease"), "a lease past the calendar");
+}
+
+async fn concurrent_workers_never_claim_a_job_twice(store: &Store) {
+    let (jobs, now) = pending_jobs(store, "t", 20).await;
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let worker = format!("worker-{w}");
+            let mut got = Vec::new();
+            while let Some(job) = store.claim_job(&worker, LEASE, now).await.unwrap() {
+                assert_eq!(job.lease_owner.as_deref(), Some(worker.as_str()));
+                got.push(job.id);
+            }
+            (worker, got)
+        }));
+    }
+    let mut claims = Vec::new();
+    for task in tasks {
+        let (worker, got) = task.await.unwrap();
+        for id in got {
+            claims.push((worker.clone(), id));
+        }
+    }
+    assert_eq!(claims.len(), 20, "every job claimed exactly once: {claims:?}");
+    let ids: HashSet<_> = claims.iter().map(|(_, id)| *id).collect();
+    assert_eq!(ids, jobs.iter().map(|j| j.id).collect::<HashSet<_>>());
+    for (worker, id) in &claims {
+        let job = store.get_job(*id).await.unwrap();
+        assert_eq!((job.lease_owner.as_deref(), job.attempt), (Some(worker.as_str()), 1), "{id}");
+    }
+}
+
+async fn an_expired_lease_is_taken_over_and_the_old_owner_is_fenced(store: &Store) {
+    let (jobs, t0) = pending_jobs(store, "t", 1).await;
+    let job = jobs[0].id;
+    store.claim_job("w1", LEASE, t0).await.unwrap().unwrap();
+    let t1 = t0 + Duration::seconds(10);
+    let state = store.extend_lease(job, "w1", LEASE, t1).await.unwrap();
+    assert_eq!(state, LeaseState { held: true, cancel_requested: false });
+    assert_eq!(store.get_job(job).await.unwrap().lease_expires_at, Some(t1 + LEASE_LEN));
+    assert!(!store.extend_lease(job, "w2", LEASE, t1).await.unwrap().held, "only the owner extends");
+
+    let expiry = t1 + LEASE_LEN;
+    assert_eq!(claimed_id(store, "w2", expiry).await, None, "a lease is held until it has passed");
+    let after = expiry + Duration::seconds(1);
+    let taken = store.claim_job("w2", LEASE, after).await.unwrap().expect("an expired lease is taken over");
+    assert_eq!(taken.id, job);
+    assert_eq!((taken.lease_owner.as_deref(), taken.attempt), (Some("w2"), 2));
+    assert_eq!(
+        (taken.status, taken.started_at, taken.lease_expires_at),
+        (JobStatus::Running, Some(t0), Some(after + LEASE_LEN))
+    );
+
+    let late = after + Duration::seconds(1);
+    assert_eq!(
+        store.extend_lease(job, "w1", LEASE, late).await.unwrap(),
+        LeaseState { held: false, cancel_requested: false }
+    );
+    assert_eq!(store.finish_owned_job(job, "w1", JobStatus::Success, None).await.unwrap(), None);
+    assert!(!store.retry_job_later(job, "w1", late, "transient").await.unwrap());
+    assert_eq!(store.get_job(job).await.unwrap(), taken, "the old owner changed nothing");
+
+    let bad = store.finish_owned_job(job, "w2", JobStatus::Running, None).await;
+    assert!(matches!(bad, Err(StoreError::Invalid(e)) if e.field == "status"));
+    let done = store.finish_owned_job(job, "w2", JobStatus::Success, None).await.unwrap().expect("the owner finishes");
+    assert_eq!((done.status, done.progress, done.error), (JobStatus::Success, 100, None));
+    assert_eq!((done.lease_owner, done.lease_expires_at), (None, None));
+    assert!(done.finished_at.is_some());
+    assert!(!store.extend_lease(job, "w2", LEASE, late).await.unwrap().held, "a finished job has no lease");
+    assert_eq!(store.finish_owned_job(job, "w2", JobStatus::Failed, Some("x")).await.unwrap(), None);
+    assert_eq!(store.get_job(job).await.unwrap().status, JobStatus::Success, "a finished job stays finished");
+    assert_eq!(claimed_id(store, "w3", late + Duration::hours(1)).await, None, "a finished job is never claimed");
+}
+
+async fn a_job_whose_workers_keep_stopping_gives_up_and_the_next_is_claimed(store: &Store) {
+    let a_tenant = tenant(store, "acme").await;
+    let mut new = report_job(a_tenant.id, 1_000_000);
+    new.max_attempts = 2;
+    let a = store.create_job(&new).await.unwrap().into_job();
+    let (others, t0) = pending_jobs(store, "t", 1).await;
+    let b = &others[0];
+
+    assert_eq!(claimed_id(store, "w1", t0).await, Some(a.id));
+    let t1 = t0 + LEASE_LEN + Duration::seconds(1);
+    let second = store.claim_job("w2", LEASE, t1).await.unwrap().unwrap();
+    assert_eq!((second.id, second.attempt), (a.id, 2), "the crashed job is taken over before younger ones");
+    let t2 = t1 + LEASE_LEN + Duration::seconds(1);
+    let next = store.claim_job("w3", LEASE, t2).await.unwrap().expect("the next job is claimed instead");
+    assert_eq!((next.id, next.lease_owner.as_deref()), (b.id, Some("w3")));
+
+    let message = "the job's worker stopped 2 times before it finished; giving up (max_attempts = 2)";
+    let failed = store.get_job(a.id).await.unwrap();
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert_eq!(failed.error.as_deref(), Some(message));
+    assert_eq!((failed.attempt, failed.finished_at), (2, Some(t2)));
+    assert_eq!((failed.lease_owner, failed.lease_expires_at), (None, None));
+    let events = store.list_job_events(a.id, None, 100).await.unwrap();
+    let event = events.iter().find(|e| e.step.as_deref() == Some("engine")).expect("an engine event");
+    assert_eq!((event.level, event.message.as_str()), (EventLevel::Error, message));
+    assert_eq!(event.data["max_attempts"], json!(2));
+    assert_eq!(store.active_report_job(a_tenant.id).await.unwrap(), None, "the tenant's slot is free again");
+    assert_eq!(store.finish_owned_job(a.id, "w2", JobStatus::Success, None).await.unwrap(), None);
+    assert_eq!(claimed_id(store, "w4", t2 + Duration::hours(1)).await, Some(b.id), "only b's lease can expire now");
+    assert_eq!(claimed_id(store, "w5", t2 + Duration::hours(2)).await, Some(b.id));
+    assert_eq!(claimed_id(store, "w6", t2 + Duration::hours(3)).await, None, "b used its 3 attempts too");
+    let b = store.get_job(b.id).await.unwrap();
+    assert_eq!((b.status, b.attempt), (JobStatus::Failed, 3));
+    let message = "the job's worker stopped 3 times before it finished; giving up (max_attempts = 3)";
+    assert_eq!(b.error.as_deref(), Some(message));
+}
+
+async fn jobs_are_not_claimed_before_run_after(store: &Store) {
+    let (jobs, _) = pending_jobs(store, "t", 1).await;
+    let job = &jobs[0];
+    let before = job.run_after + Duration::microseconds(-1);
+    assert_eq!(claimed_id(store, "w1", before).await, None);
+    assert_eq!(store.get_job(job.id).await.unwrap().status, JobStatus::Pending);
+    assert_eq!(claimed_id(store, "w1", job.run_after).await, Some(job.id), "due at run_after itself");
+}
+
+async fn jobs_asked_to_stop_are_never_claimed(store: &Store) {
+    let (jobs, t0) = pending_jobs(store, "t", 4).await;
+    let far = t0 + Duration::hours(1);
+    // A pending job asked to stop.
+    let cancelled = store.request_job_cancel(jobs[0].id).await.unwrap();
+    assert_eq!((cancelled.status, cancelled.cancel_requested), (JobStatus::Cancelled, true));
+    // A running job asked to stop whose worker then backs off: it ends instead of waiting.
+    assert_eq!(claimed_id(store, "w1", t0).await, Some(jobs[1].id));
+    store.request_job_cancel(jobs[1].id).await.unwrap();
+    assert!(store.retry_job_later(jobs[1].id, "w1", t0, "rate limited").await.unwrap());
+    let stopped = store.get_job(jobs[1].id).await.unwrap();
+    assert_eq!((stopped.status, stopped.lease_owner), (JobStatus::Cancelled, None));
+    assert!(stopped.finished_at.is_some());
+    // A running job asked to stop whose worker died: taken over, it ends cancelled.
+    assert_eq!(claimed_id(store, "w2", t0).await, Some(jobs[2].id));
+    store.request_job_cancel(jobs[2].id).await.unwrap();
+    let next = store.claim_job("w3", LEASE, far).await.unwrap().expect("the next job is claimed instead");
+    assert_eq!(next.id, jobs[3].id);
+    let ended = store.get_job(jobs[2].id).await.unwrap();
+    assert_eq!((ended.status, ended.attempt, ended.lease_owner), (JobStatus::Cancelled, 1, None));
+    let events = store.list_job_events(jobs[2].id, None, 10).await.unwrap();
+    assert!(events.iter().any(|e| e.step.as_deref() == Some("engine")), "{events:?}");
+    assert_eq!(claimed_id(store, "w4", far).await, None);
+    for job in &jobs[..3] {
+        assert_eq!(store.get_job(job.id).await.unwrap().status, JobStatus::Cancelled);
+    }
+}
+
+async fn extend_lease_reports_a_requested_stop(store: &Store) {
+    let (jobs, t0) = pending_jobs(store, "t", 1).await;
+    let job = jobs[0].id;
+    store.claim_job("w1", LEASE, t0).await.unwrap().unwrap();
+    let t1 = t0 + Duration::seconds(5);
+    assert_eq!(
+        store.extend_lease(job, "w1", LEASE, t1).await.unwrap(),
+        LeaseState { held: true, cancel_requested: false }
+    );
+    let flagged = store.request_job_cancel(job).await.unwrap();
+    assert_eq!((flagged.status, flagged.cancel_requested), (JobStatus::Running, true));
+    let t2 = t1 + Duration::seconds(5);
+    assert_eq!(
+        store.extend_lease(job, "w1", LEASE, t2).await.unwrap(),
+        LeaseState { held: true, cancel_requested: true }
+    );
+    let done = store.finish_owned_job(job, "w1", JobStatus::Cancelled, None).await.unwrap().unwrap();
+    assert_eq!(done.status, JobStatus::Cancelled);
+    assert!(!store.extend_lease(JobId::new(), "w1", LEASE, t2).await.unwrap().held, "an unknown job");
+}
+
+async fn retry_later_makes_a_job_claimable_again_at_run_after(store: &Store) {
+    let (jobs, t0) = pending_jobs(store, "t", 1).await;
+    let job = jobs[0].id;
+    store.claim_job("w1", LEASE, t0).await.unwrap().unwrap();
+    let at = t0 + Duration::seconds(60);
+    assert!(store.retry_job_later(job, "w1", at, "radist: rate limited").await.unwrap());
+    let waiting = store.get_job(job).await.unwrap();
+    assert_eq!((waiting.status, waiting.run_after), (JobStatus::Pending, at));
+    assert_eq!(waiting.error.as_deref(), Some("radist: rate limited"));
+    assert_eq!((waiting.lease_owner, waiting.lease_expires_at, waiting.attempt), (None, None, 1));
+    assert_eq!(store.active_report_job(jobs[0].tenant_id).await.unwrap().map(|j| j.id), Some(job), "keeps its slot");
+    assert!(!store.retry_job_later(job, "w1", at, "again").await.unwrap(), "a pending job has no owner");
+
+    assert_eq!(claimed_id(store, "w2", at + Duration::seconds(-1)).await, None);
+    let again = store.claim_job("w2", LEASE, at).await.unwrap().expect("claimable at run_after");
+    assert_eq!((again.id, again.attempt, again.lease_owner.as_deref()), (job, 2, Some("w2")));
+}
+
+async fn delivery_setup(store: &Store, slug: &str) -> (Tenant, JobId, Report) {
+    let t = tenant(store, slug).await;
+    let job = store.create_job(&report_job(t.id, 1_000_000)).await.unwrap().into_job().id;
+    let report = store.create_report(&new_report(t.id, Some(job), "Report")).await.unwrap();
+    (t, job, report)
+}
+
+async fn deliveries_happen_once(store: &Store) {
+    let (_, job, report) = delivery_setup(store, "acme").await;
+    let t0 = ts(1_800_000_000);
+    assert_eq!(store.get_delivery(report.id).await.unwrap(), None);
+    assert_eq!(store.begin_delivery(report.id, Some(job), "telegram", t0).await.unwrap(), DeliveryStart::Started);
+    let sending = store.get_delivery(report.id).await.unwrap().unwrap();
+    assert_eq!(
+        (sending.state, sending.messages, sending.started_at, sending.finished_at),
+        (DeliveryState::Sending, 0, t0, None)
+    );
+    assert_eq!((sending.job_id, sending.channel.as_str()), (Some(job), "telegram"));
+
+    let t1 = t0 + Duration::seconds(3);
+    let sent = store.finish_delivery(report.id, DeliveryState::Sent, 3, None, t1).await.unwrap();
+    assert_eq!((sent.state, sent.messages, sent.finished_at), (DeliveryState::Sent, 3, Some(t1)));
+    let again = store.begin_delivery(report.id, Some(job), "telegram", t1 + Duration::minutes(5)).await.unwrap();
+    assert_eq!(again, DeliveryStart::AlreadySent(sent.clone()));
+    assert_eq!(store.get_delivery(report.id).await.unwrap(), Some(sent.clone()), "nothing changed");
+    let overwrite = store.finish_delivery(report.id, DeliveryState::Failed, 0, Some("x"), t1).await.unwrap();
+    assert_eq!(overwrite, sent, "a sent delivery stays sent");
+
+    let bad = store.finish_delivery(report.id, DeliveryState::Sending, 0, None, t1).await;
+    assert!(matches!(bad, Err(StoreError::Invalid(e)) if e.field == "state"));
+    let none = store.finish_delivery(ReportId::new(), DeliveryState::Sent, 1, None, t1).await;
+    assert!(matches!(none, Err(StoreError::NotFound { entity: "delivery" })), "{none:?}");
+    let orphan = store.begin_delivery(ReportId::new(), None, "telegram", t0).await;
+    assert!(matches!(orphan, Err(StoreError::NotFound { .. })), "{orphan:?}");
+}
+
+async fn a_delivery_abandoned_mid_send_has_an_unknown_outcome(store: &Store) {
+    let (_, job, report) = delivery_setup(store, "acme").await;
+    let t0 = ts(1_800_000_000);
+    assert_eq!(store.begin_delivery(report.id, Some(job), "telegram", t0).await.unwrap(), DeliveryStart::Started);
+    // The worker died before finish_delivery; the job's next attempt begins again.
+    let t1 = t0 + Duration::minutes(2);
+    let DeliveryStart::OutcomeUnknown(unknown) =
+        store.begin_delivery(report.id, Some(job), "telegram", t1).await.unwrap()
+    else {
+        panic!("a delivery left in sending must not be sent again")
+    };
+    assert_eq!((unknown.state, unknown.started_at, unknown.finished_at), (DeliveryState::Unknown, t0, Some(t1)));
+    assert!(unknown.error.is_some());
+    assert_eq!(store.get_delivery(report.id).await.unwrap(), Some(unknown.clone()));
+    let third = store.begin_delivery(report.id, Some(job), "telegram", t1 + Duration::minutes(2)).await.unwrap();
+    assert_eq!(third, DeliveryStart::OutcomeUnknown(unknown), "unknown stays unknown");
+}
+
+async fn a_failed_delivery_may_be_retried(store: &Store) {
+    let (_, job, report) = delivery_setup(store, "acme").await;
+    let t0 = ts(1_800_000_000);
+    assert_eq!(store.begin_delivery(report.id, Some(job), "telegram", t0).await.unwrap(), DeliveryStart::Started);
+    let t1 = t0 + Duration::seconds(1);
+    let failed = store.finish_delivery(report.id, DeliveryState::Failed, 0, Some("telegram: 502"), t1).await.unwrap();
+    assert_eq!((failed.state, failed.error.as_deref()), (DeliveryState::Failed, Some("telegram: 502")));
+
+    let t2 = t0 + Duration::minutes(1);
+    assert_eq!(store.begin_delivery(report.id, Some(job), "telegram", t2).await.unwrap(), DeliveryStart::Started);
+    let retrying = store.get_delivery(report.id).await.unwrap().unwrap();
+    assert_eq!(
+        (retrying.state, retrying.error, retrying.started_at, retrying.finished_at),
+        (DeliveryState::Sending, None, t2, None)
+    );
+    let sent = store.finish_delivery(report.id, DeliveryState::Sent, 2, None, t2).await.unwrap();
+    assert_eq!((sent.state, sent.messages), (DeliveryState::Sent, 2));
+}
+
+async fn deliveries_go_with_their_report(store: &Store) {
+    let (acme, job, report) = delivery_setup(store, "acme").await;
+    let (_, beta_job, beta_report) = delivery_setup(store, "beta").await;
+    let t0 = ts(1_800_000_000);
+    store.begin_delivery(report.id, Some(job), "telegram", t0).await.unwrap();
+    store.begin_delivery(beta_report.id, Some(beta_job), "telegram", t0).await.unwrap();
+    store.delete_tenant(acme.id).await.unwrap();
+    assert_eq!(store.get_delivery(report.id).await.unwrap(), None, "the delivery goes with its report");
+    assert_eq!(store.get_delivery(beta_report.id).await.unwrap().unwrap().job_id, Some(beta_job));
+}
+
+async fn report_for_job_finds_the_jobs_report(store: &Store) {
+    let (acme, job, report) = delivery_setup(store, "acme").await;
+    assert_eq!(store.report_for_job(job).await.unwrap(), Some(report));
+    store.finish_job(job, JobStatus::Failed, Some("x")).await.unwrap();
+    let other = store.create_job(&report_job(acme.id, 2_000_000)).await.unwrap().into_job();
+    assert_eq!(store.report_for_job(other.id).await.unwrap(), None);
+    store.create_report(&new_report(acme.id, None, "forced")).await.unwrap();
+    assert_eq!(store.report_for_job(other.id).await.unwrap(), None, "a report without a job belongs to none");
+}
+
+async fn telegram_offsets_never_move_backwards(store: &Store) {
+    let (acme, beta) = (tenant(store, "acme").await, tenant(store, "beta").await);
+    let t0 = ts(1_800_000_000);
+    assert_eq!(store.telegram_offset(acme.id).await.unwrap(), None);
+    assert_eq!(store.set_telegram_offset(acme.id, 10, t0).await.unwrap(), 10);
+    assert_eq!(store.set_telegram_offset(acme.id, 5, t0).await.unwrap(), 10, "never backwards");
+    assert_eq!(store.telegram_offset(acme.id).await.unwrap(), Some(10));
+    assert_eq!(store.set_telegram_offset(acme.id, 10, t0).await.unwrap(), 10);
+    let big = 9_000_000_000_i64;
+    assert_eq!(store.set_telegram_offset(acme.id, big, t0).await.unwrap(), big, "64-bit update ids");
+    assert_eq!(store.telegram_offset(acme.id).await.unwrap(), Some(big));
+    assert_eq!(store.telegram_offset(beta.id).await.unwrap(), None, "offsets are per tenant");
+    assert_eq!(store.set_telegram_offset(beta.id, 3, t0).await.unwrap(), 3);
+    let orphan = store.set_telegram_offset(TenantId::new(), 1, t0).await;
+    assert!(matches!(orphan, Err(StoreError::NotFound { .. })), "{orphan:?}");
+    store.delete_tenant(acme.id).await.unwrap();
+    assert_eq!(store.telegram_offset(acme.id).await.unwrap(), None, "the offset goes with its tenant");
+    assert_eq!(store.telegram_offset(beta.id).await.unwrap(), Some(3));
+}
+
+async fn queue_depth_counts_due_later_and_running(store: &Store) {
+    let (jobs, t0) = pending_jobs(store, "t", 4).await;
+    assert_eq!(store.queue_depth(t0).await.unwrap(), QueueDepth { pending_due: 4, pending_later: 0, running: 0 });
+    assert_eq!(
+        store.queue_depth(jobs[0].run_after + Duration::seconds(-1)).await.unwrap(),
+        QueueDepth { pending_due: 0, pending_later: 4, running: 0 }
+    );
+    assert_eq!(claimed_id(store, "w1", t0).await, Some(jobs[0].id));
+    assert_eq!(claimed_id(store, "w1", t0).await, Some(jobs[1].id));
+    assert!(store.retry_job_later(jobs[1].id, "w1", t0 + Duration::seconds(60), "later").await.unwrap());
+    store.finish_job(jobs[3].id, JobStatus::Cancelled, None).await.unwrap();
+    assert_eq!(store.queue_depth(t0).await.unwrap(), QueueDepth { pending_due: 1, pending_later: 1, running: 1 });
+    let t1 = t0 + Duration::seconds(60);
+    assert_eq!(store.queue_depth(t1).await.unwrap(), QueueDepth { pending_due: 2, pending_later: 0, running: 1 });
+    store.finish_owned_job(jobs[0].id, "w1", JobStatus::Success, None).await.unwrap().unwrap();
+    assert_eq!(store.queue_depth(t1).await.unwrap(), QueueDepth { pending_due: 2, pending_later: 0, running: 0 });
+}
+
+async fn tenants_due_are_active_with_the_schedule_on(store: &Store) {
+    let acme = tenant(store, "acme").await;
+    let off = tenant(store, "off").await;
+    let paused = tenant(store, "paused").await;
+    let _no_config = tenant(store, "no-config").await;
+    let zeta = tenant(store, "zeta").await;
+    let mut configs = Vec::new();
+    for t in [&acme, &off, &paused, &zeta] {
+        let mut config = TenantRuntimeConfig::defaults(t.id, TimeZoneName::new("Asia/Almaty").unwrap());
+        config.is_schedule_enabled = t.id != off.id;
+        config.scheduled_run_time = time::macros::time!(07:45);
+        config.metadata = json!({"max_pages": 7});
+        configs.push(store.put_runtime_config(&config).await.unwrap());
+    }
+    let update = TenantUpdate { status: Some(TenantStatus::Paused), ..Default::default() };
+    store.update_tenant(paused.id, &update).await.unwrap();
+
+    let due = store.tenants_due().await.unwrap();
+    let ids: Vec<_> = due.iter().map(|(t, _)| t.id).collect();
+    assert_eq!(ids, [acme.id, zeta.id], "only active tenants with the schedule on, oldest first");
+    assert_eq!(due[0], (store.get_tenant(acme.id).await.unwrap(), configs[0].clone()), "every field of both");
+    assert_eq!(due[1], (store.get_tenant(zeta.id).await.unwrap(), configs[3].clone()));
+    assert_eq!(due[0].0.timezone.as_str(), "Europe/Berlin", "the tenant's own columns, not the config's");
+    assert_eq!(due[0].1.timezone.as_str(), "Asia/Almaty");
+
+    store.delete_tenant(acme.id).await.unwrap();
+    let ids: Vec<_> = store.tenants_due().await.unwrap().into_iter().map(|(t, _)| t.id).collect();
+    assert_eq!(ids, [zeta.id]);
 }

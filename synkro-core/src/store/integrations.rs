@@ -68,6 +68,34 @@ impl Store {
         found(row.map_err(map)?, "integration")
     }
 
+    /// Replaces only an integration's encrypted secrets (rotated OAuth tokens); status, check
+    /// results and public settings stay as they are.
+    pub async fn set_integration_secrets(
+        &self,
+        id: IntegrationId,
+        secrets: &EncryptedSecrets,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE integration_configs SET secret_data_encrypted = $2, updated_at = $3 WHERE id = $1";
+        let done = on_pool!(self, |pool| {
+            sqlx::query(SQL)
+                .bind(id)
+                .bind(secrets)
+                .bind(Timestamp::now())
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        });
+        found((done.map_err(map)? > 0).then_some(()), "integration")
+    }
+
+    /// An integration by id.
+    pub async fn get_integration_by_id(&self, id: IntegrationId) -> Result<IntegrationConfig, StoreError> {
+        const SQL: &str = "SELECT * FROM integration_configs WHERE id = $1";
+        let row =
+            on_pool!(self, |pool| sqlx::query_as::<_, IntegrationConfig>(SQL).bind(id).fetch_optional(pool).await);
+        found(row.map_err(map)?, "integration")
+    }
+
     /// A tenant's integration of one kind.
     pub async fn get_integration(
         &self,

@@ -7,6 +7,7 @@
 //! The invariants live in the migrations, so the database enforces them whichever code writes.
 
 mod audit;
+mod engine;
 mod error;
 mod integrations;
 mod jobs;
@@ -25,6 +26,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
+pub use engine::{Delivery, DeliveryStart, DeliveryState, LeaseState, QueueDepth};
 pub use error::{Constraint, StoreError};
 pub use integrations::SecretsCheck;
 pub use jobs::JobCreated;

@@ -1,0 +1,479 @@
+//! What the durable job engine needs from the store: leases (claim, extend, retry, finish as
+//! the owner), effects-once report deliveries, Telegram update offsets, the queue's depth and
+//! the scheduler's list of tenants.
+//!
+//! Every operation takes the time it acts at (`now`) from the caller, so the engine and its
+//! tests control time. A lease is a `(lease_owner, lease_expires_at)` pair on the job: only
+//! the owner may extend it, retry the job or finish it, and once it has run out another worker
+//! may take the job over, so a worker whose lease was taken learns it lost the job.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{
+    Backend, Store, StoreError,
+    error::{found, map},
+    on_pool,
+};
+use crate::{
+    ValidationError,
+    domain::{EventLevel, JobRun, JobStatus, Report, Slug, Tenant, TenantRuntimeConfig, TenantStatus, string_enum},
+    error::check_len,
+    ids::{JobEventId, JobId, ReportId, TenantId},
+    time::{TimeZoneName, Timestamp},
+};
+
+/// Whether a worker still holds a job's lease, and whether a stop was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseState {
+    /// The worker still owns the running job (its lease was extended). When false, another
+    /// worker took the job over or it ended: stop working on it without writing anything.
+    pub held: bool,
+    /// A stop was requested: end the job as cancelled at the next step.
+    pub cancel_requested: bool,
+}
+
+/// How many jobs wait and run, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueDepth {
+    /// Pending jobs that may start now.
+    pub pending_due: u64,
+    /// Pending jobs waiting for a later `run_after` (retry backoff).
+    pub pending_later: u64,
+    /// Running jobs (including those whose lease ran out and await a take-over).
+    pub running: u64,
+}
+
+string_enum! {
+    /// Where a report's delivery stands.
+    pub enum DeliveryState("state") {
+        /// A worker started sending and has not said how it ended.
+        Sending = "sending",
+        /// Every message was delivered; never send again.
+        Sent = "sent",
+        /// Sending failed before anything was delivered; it may be retried.
+        Failed = "failed",
+        /// A worker stopped while sending: some or all messages may have arrived, so sending
+        /// again could duplicate them. Left for a person to decide.
+        Unknown = "unknown",
+    }
+}
+
+/// The record of delivering one report (at most one per report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Delivery {
+    /// The report delivered.
+    pub report_id: ReportId,
+    /// The job that delivered it (`None` once the job is deleted).
+    pub job_id: Option<JobId>,
+    /// Where it went, such as `telegram`.
+    pub channel: String,
+    /// How it stands.
+    pub state: DeliveryState,
+    /// How many messages were delivered.
+    #[sqlx(try_from = "i32")]
+    pub messages: u32,
+    /// Why it failed, or why its outcome is unknown.
+    pub error: Option<String>,
+    /// When sending (last) started.
+    pub started_at: Timestamp,
+    /// When it ended (or was found abandoned).
+    pub finished_at: Option<Timestamp>,
+}
+
+/// The answer of [`Store::begin_delivery`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryStart {
+    /// The caller may send now (nothing was sent before, or the last attempt failed); call
+    /// [`Store::finish_delivery`] when done.
+    Started,
+    /// The report was delivered already: do not send it again.
+    AlreadySent(Delivery),
+    /// An earlier worker stopped mid-send, so whether the report arrived is unknown: do not
+    /// send it again automatically.
+    OutcomeUnknown(Delivery),
+}
+
+/// The step of the events the engine writes when it ends an abandoned job.
+const ABANDONED_STEP: &str = "engine";
+
+/// The error a job gets when its workers kept stopping (`n` times, `max` allowed).
+fn gave_up_message(n: i32, max: i32) -> String {
+    format!("the job's worker stopped {n} times before it finished; giving up (max_attempts = {max})")
+}
+
+/// The claim statement; `$lock` is the row-locking clause of the backend (PostgreSQL skips
+/// rows other workers are claiming; SQLite has a single writer, so one statement is atomic).
+///
+/// A candidate is a due pending job that was not asked to stop, or a running job whose lease
+/// ran out. A running candidate that may not run again (its stop was requested, or it used
+/// its last attempt) is ended in the same statement (cancelled or failed) instead of being
+/// claimed; the caller sees that status and goes on to the next candidate.
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE job_runs SET ",
+            "status = CASE WHEN status = 'pending' THEN 'running' WHEN cancel_requested THEN 'cancelled' ",
+            "WHEN attempt >= max_attempts THEN 'failed' ELSE 'running' END, ",
+            "attempt = CASE WHEN status = 'running' AND (cancel_requested OR attempt >= max_attempts) ",
+            "THEN attempt ELSE attempt + 1 END, ",
+            "lease_owner = CASE WHEN status = 'running' AND (cancel_requested OR attempt >= max_attempts) ",
+            "THEN NULL ELSE $1 END, ",
+            "lease_expires_at = CASE WHEN status = 'running' AND (cancel_requested OR attempt >= max_attempts) ",
+            "THEN NULL ELSE $3 END, ",
+            "finished_at = CASE WHEN status = 'running' AND (cancel_requested OR attempt >= max_attempts) ",
+            "THEN $2 ELSE finished_at END, ",
+            "started_at = COALESCE(started_at, $2), updated_at = $2 ",
+            "WHERE id = (SELECT id FROM job_runs WHERE ",
+            "(status = 'pending' AND run_after <= $2 AND NOT cancel_requested) ",
+            "OR (status = 'running' AND lease_expires_at < $2) ",
+            "ORDER BY run_after, created_at, id LIMIT 1",
+            $lock,
+            ") RETURNING *"
+        )
+    };
+}
+
+const CLAIM_POSTGRES: &str = claim_sql!(" FOR UPDATE SKIP LOCKED");
+const CLAIM_SQLITE: &str = claim_sql!("");
+
+const INSERT_EVENT: &str = "INSERT INTO job_run_events (id, job_id, level, step, message, data, created_at) \
+                            VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// What the running job's owner may use as its name.
+fn check_worker(worker: &str) -> Result<(), ValidationError> {
+    check_len("worker", worker, 200)
+}
+
+/// When a lease of `lease` taken at `now` runs out.
+fn lease_expiry(now: Timestamp, lease: Duration) -> Result<Timestamp, ValidationError> {
+    let bad = |why: &str| ValidationError::new("lease", format!("{why}, got {lease:?}"));
+    if lease.is_zero() {
+        return Err(bad("must be longer than zero"));
+    }
+    let lease = time::Duration::try_from(lease).map_err(|_| bad("is too long"))?;
+    now.as_offset().checked_add(lease).map(Timestamp::from_offset).ok_or_else(|| bad("is too long"))
+}
+
+/// The scheduler's row: a runtime config with its tenant's columns prefixed `t_`.
+#[derive(sqlx::FromRow)]
+struct DueRow {
+    #[sqlx(flatten)]
+    config: TenantRuntimeConfig,
+    t_id: TenantId,
+    t_name: String,
+    t_slug: Slug,
+    t_status: TenantStatus,
+    t_timezone: TimeZoneName,
+    t_created_at: Timestamp,
+    t_updated_at: Timestamp,
+}
+
+impl DueRow {
+    fn split(self) -> (Tenant, TenantRuntimeConfig) {
+        let tenant = Tenant {
+            id: self.t_id,
+            name: self.t_name,
+            slug: self.t_slug,
+            status: self.t_status,
+            timezone: self.t_timezone,
+            created_at: self.t_created_at,
+            updated_at: self.t_updated_at,
+        };
+        (tenant, self.config)
+    }
+}
+
+impl Store {
+    /// Atomically takes one job for `worker` with a lease of `lease` from `now`: the due
+    /// pending job (not asked to stop) or the running job whose lease ran out (its worker
+    /// died) with the oldest `run_after`, then the oldest `created_at`. The job becomes
+    /// running, owned by `worker`, with `attempt + 1`. Two workers never get the same job.
+    ///
+    /// A job taken over after its lease ran out that has used all its attempts is not run
+    /// again: it ends as failed ("the job's worker stopped n times ...") with an error event at
+    /// step `engine`; one whose stop was requested ends as cancelled. Either way the next job
+    /// is claimed instead. `None` when nothing is claimable.
+    pub async fn claim_job(&self, worker: &str, lease: Duration, now: Timestamp) -> Result<Option<JobRun>, StoreError> {
+        check_worker(worker)?;
+        let expires = lease_expiry(now, lease)?;
+        let sql = match self.backend {
+            Backend::Sqlite(_) => CLAIM_SQLITE,
+            Backend::Postgres(_) => CLAIM_POSTGRES,
+        };
+        loop {
+            let claimed = on_pool!(self, |pool| async {
+                let mut tx = pool.begin().await?;
+                let job = sqlx::query_as::<_, JobRun>(sql)
+                    .bind(worker)
+                    .bind(now)
+                    .bind(expires)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(job) = &job
+                    && job.status != JobStatus::Running
+                {
+                    let (level, message) = if job.status == JobStatus::Cancelled {
+                        let message = "stopped on request; its worker stopped before it could end the job";
+                        (EventLevel::Warn, message.to_owned())
+                    } else {
+                        let message = gave_up_message(job.attempt, job.max_attempts);
+                        sqlx::query("UPDATE job_runs SET error = $2 WHERE id = $1")
+                            .bind(job.id)
+                            .bind(&message)
+                            .execute(&mut *tx)
+                            .await?;
+                        (EventLevel::Error, message)
+                    };
+                    sqlx::query(INSERT_EVENT)
+                        .bind(JobEventId::new())
+                        .bind(job.id)
+                        .bind(level)
+                        .bind(ABANDONED_STEP)
+                        .bind(message)
+                        .bind(sqlx::types::Json(json!({
+                            "attempt": job.attempt,
+                            "max_attempts": job.max_attempts,
+                            "status": job.status,
+                        })))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(job)
+            }
+            .await)
+            .map_err(map)?;
+            match claimed {
+                Some(job) if job.status != JobStatus::Running => continue,
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// Extends `worker`'s lease on a running job to `now + lease`. Only the owner can: when
+    /// another worker took the job over (or it ended) `held` is false and nothing changes.
+    /// `cancel_requested` tells the owner to stop.
+    pub async fn extend_lease(
+        &self,
+        job: JobId,
+        worker: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<LeaseState, StoreError> {
+        let expires = lease_expiry(now, lease)?;
+        const SQL: &str = "UPDATE job_runs SET lease_expires_at = $3 \
+                           WHERE id = $1 AND status = 'running' AND lease_owner = $2 RETURNING cancel_requested";
+        const CANCEL: &str = "SELECT cancel_requested FROM job_runs WHERE id = $1";
+        let held: Option<bool> = on_pool!(self, |pool| {
+            sqlx::query_scalar(SQL).bind(job).bind(worker).bind(expires).fetch_optional(pool).await
+        })
+        .map_err(map)?;
+        if let Some(cancel_requested) = held {
+            return Ok(LeaseState { held: true, cancel_requested });
+        }
+        let cancel_requested: Option<bool> =
+            on_pool!(self, |pool| sqlx::query_scalar(CANCEL).bind(job).fetch_optional(pool).await).map_err(map)?;
+        Ok(LeaseState { held: false, cancel_requested: cancel_requested.unwrap_or(false) })
+    }
+
+    /// Puts `worker`'s running job back to pending, to be claimed again from `run_after`, with
+    /// `error` recorded and the lease released. If a stop was requested meanwhile the job ends
+    /// as cancelled instead. False (and nothing changes) when `worker` no longer owns the job.
+    pub async fn retry_job_later(
+        &self,
+        job: JobId,
+        worker: &str,
+        run_after: Timestamp,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE job_runs SET \
+            status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'pending' END, \
+            finished_at = CASE WHEN cancel_requested THEN $5 ELSE finished_at END, \
+            error = $4, run_after = $3, lease_owner = NULL, lease_expires_at = NULL, updated_at = $5 \
+            WHERE id = $1 AND status = 'running' AND lease_owner = $2";
+        let done = on_pool!(self, |pool| {
+            sqlx::query(SQL)
+                .bind(job)
+                .bind(worker)
+                .bind(run_after)
+                .bind(error)
+                .bind(Timestamp::now())
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map)?;
+        Ok(done > 0)
+    }
+
+    /// Ends `worker`'s running job as success (progress 100), failed or cancelled, releasing
+    /// the lease, like [`Store::finish_job`]. `None` (and nothing changes) when `worker` no
+    /// longer owns the job: another worker took it over, or it ended.
+    pub async fn finish_owned_job(
+        &self,
+        job: JobId,
+        worker: &str,
+        status: JobStatus,
+        error: Option<&str>,
+    ) -> Result<Option<JobRun>, StoreError> {
+        if status.is_active() {
+            return Err(ValidationError::new("status", "a job can only finish as success, failed or cancelled").into());
+        }
+        const SQL: &str = "UPDATE job_runs SET status = $3, error = $4, finished_at = $5, updated_at = $5, \
+                           progress = CASE WHEN $3 = 'success' THEN 100 ELSE progress END, \
+                           lease_owner = NULL, lease_expires_at = NULL \
+                           WHERE id = $1 AND status = 'running' AND lease_owner = $2 RETURNING *";
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, JobRun>(SQL)
+                .bind(job)
+                .bind(worker)
+                .bind(status)
+                .bind(error)
+                .bind(Timestamp::now())
+                .fetch_optional(pool)
+                .await
+        })
+        .map_err(map)
+    }
+
+    /// Records that `report` is about to be sent on `channel`, so it is sent at most once.
+    ///
+    /// - No record yet, or the last attempt `failed`: the record becomes `sending` and the
+    ///   answer is [`DeliveryStart::Started`]: send, then call [`Store::finish_delivery`].
+    /// - Already `sent`: [`DeliveryStart::AlreadySent`]; do not send.
+    /// - Still `sending`: the worker that started it stopped mid-send, so the record becomes
+    ///   `unknown` and the answer is [`DeliveryStart::OutcomeUnknown`]; do not send.
+    /// - `unknown`: [`DeliveryStart::OutcomeUnknown`].
+    pub async fn begin_delivery(
+        &self,
+        report: ReportId,
+        job: Option<JobId>,
+        channel: &str,
+        now: Timestamp,
+    ) -> Result<DeliveryStart, StoreError> {
+        check_len("channel", channel, 100)?;
+        const SQL: &str = "INSERT INTO report_deliveries AS d (report_id, job_id, channel, state, messages, error, \
+            started_at, finished_at) VALUES ($1, $2, $3, 'sending', 0, NULL, $4, NULL) \
+            ON CONFLICT (report_id) DO UPDATE SET \
+            state = CASE d.state WHEN 'sending' THEN 'unknown' WHEN 'failed' THEN 'sending' ELSE d.state END, \
+            job_id = CASE WHEN d.state = 'failed' THEN excluded.job_id ELSE d.job_id END, \
+            channel = CASE WHEN d.state = 'failed' THEN excluded.channel ELSE d.channel END, \
+            messages = CASE WHEN d.state = 'failed' THEN 0 ELSE d.messages END, \
+            error = CASE d.state WHEN 'failed' THEN NULL WHEN 'sending' THEN $5 ELSE d.error END, \
+            started_at = CASE WHEN d.state = 'failed' THEN excluded.started_at ELSE d.started_at END, \
+            finished_at = CASE d.state WHEN 'failed' THEN NULL WHEN 'sending' THEN excluded.started_at \
+            ELSE d.finished_at END \
+            RETURNING *";
+        const ABANDONED: &str =
+            "a worker stopped while sending; some or all messages may have arrived, so it was not sent again";
+        let delivery = on_pool!(self, |pool| {
+            sqlx::query_as::<_, Delivery>(SQL)
+                .bind(report)
+                .bind(job)
+                .bind(channel)
+                .bind(now)
+                .bind(ABANDONED)
+                .fetch_one(pool)
+                .await
+        })
+        .map_err(map)?;
+        Ok(match delivery.state {
+            // A failed record is reset to sending by the statement, so only sending comes back.
+            DeliveryState::Sending | DeliveryState::Failed => DeliveryStart::Started,
+            DeliveryState::Sent => DeliveryStart::AlreadySent(delivery),
+            DeliveryState::Unknown => DeliveryStart::OutcomeUnknown(delivery),
+        })
+    }
+
+    /// Records how sending `report` ended: `sent` with the number of messages delivered,
+    /// `failed` (may be retried) or `unknown`, at `now`. A delivery recorded as sent stays
+    /// sent (the record is returned unchanged). `NotFound` without [`Store::begin_delivery`].
+    pub async fn finish_delivery(
+        &self,
+        report: ReportId,
+        state: DeliveryState,
+        messages: u32,
+        error: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Delivery, StoreError> {
+        if state == DeliveryState::Sending {
+            return Err(ValidationError::new("state", "a delivery finishes as sent, failed or unknown").into());
+        }
+        let messages = i32::try_from(messages)
+            .map_err(|_| ValidationError::new("messages", format!("must be at most {}", i32::MAX)))?;
+        const SQL: &str = "UPDATE report_deliveries SET state = $2, messages = $3, error = $4, finished_at = $5 \
+                           WHERE report_id = $1 AND state <> 'sent' RETURNING *";
+        let row = on_pool!(self, |pool| {
+            sqlx::query_as::<_, Delivery>(SQL)
+                .bind(report)
+                .bind(state)
+                .bind(messages)
+                .bind(error)
+                .bind(now)
+                .fetch_optional(pool)
+                .await
+        })
+        .map_err(map)?;
+        match row {
+            Some(delivery) => Ok(delivery),
+            None => found(self.get_delivery(report).await?, "delivery"),
+        }
+    }
+
+    /// The delivery record of `report`, if sending it ever started.
+    pub async fn get_delivery(&self, report: ReportId) -> Result<Option<Delivery>, StoreError> {
+        const SQL: &str = "SELECT * FROM report_deliveries WHERE report_id = $1";
+        on_pool!(self, |pool| sqlx::query_as::<_, Delivery>(SQL).bind(report).fetch_optional(pool).await).map_err(map)
+    }
+
+    /// The report `job` produced, if any (a re-run job reuses it instead of making another).
+    pub async fn report_for_job(&self, job: JobId) -> Result<Option<Report>, StoreError> {
+        const SQL: &str = "SELECT * FROM reports WHERE job_id = $1";
+        on_pool!(self, |pool| sqlx::query_as::<_, Report>(SQL).bind(job).fetch_optional(pool).await).map_err(map)
+    }
+
+    /// The next Telegram update offset to ask for on `tenant`'s bot, if one was saved.
+    pub async fn telegram_offset(&self, tenant: TenantId) -> Result<Option<i64>, StoreError> {
+        const SQL: &str = "SELECT next_offset FROM telegram_offsets WHERE tenant_id = $1";
+        on_pool!(self, |pool| sqlx::query_scalar(SQL).bind(tenant).fetch_optional(pool).await).map_err(map)
+    }
+
+    /// Saves `tenant`'s next Telegram update offset. It never moves backwards (a smaller
+    /// offset leaves the saved one), so updates are consumed once. Returns the saved offset.
+    pub async fn set_telegram_offset(&self, tenant: TenantId, offset: i64, now: Timestamp) -> Result<i64, StoreError> {
+        const SQL: &str = "INSERT INTO telegram_offsets AS o (tenant_id, next_offset, updated_at) VALUES ($1, $2, $3) \
+            ON CONFLICT (tenant_id) DO UPDATE SET updated_at = excluded.updated_at, next_offset = \
+            CASE WHEN excluded.next_offset > o.next_offset THEN excluded.next_offset ELSE o.next_offset END \
+            RETURNING next_offset";
+        on_pool!(self, |pool| sqlx::query_scalar(SQL).bind(tenant).bind(offset).bind(now).fetch_one(pool).await)
+            .map_err(map)
+    }
+
+    /// How many jobs are pending (due at `now`, or later) and running.
+    pub async fn queue_depth(&self, now: Timestamp) -> Result<QueueDepth, StoreError> {
+        const SQL: &str = "SELECT \
+            COUNT(*) FILTER (WHERE status = 'pending' AND run_after <= $1), \
+            COUNT(*) FILTER (WHERE status = 'pending' AND run_after > $1), \
+            COUNT(*) FILTER (WHERE status = 'running') \
+            FROM job_runs WHERE status IN ('pending', 'running')";
+        let (due, later, running): (i64, i64, i64) =
+            on_pool!(self, |pool| sqlx::query_as(SQL).bind(now).fetch_one(pool).await).map_err(map)?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(QueueDepth { pending_due: count(due), pending_later: count(later), running: count(running) })
+    }
+
+    /// Active tenants whose runtime config has the schedule on, with that config, oldest
+    /// tenant first (for the scheduler).
+    pub async fn tenants_due(&self) -> Result<Vec<(Tenant, TenantRuntimeConfig)>, StoreError> {
+        const SQL: &str = "SELECT c.*, t.id AS t_id, t.name AS t_name, t.slug AS t_slug, t.status AS t_status, \
+            t.timezone AS t_timezone, t.created_at AS t_created_at, t.updated_at AS t_updated_at \
+            FROM tenants t JOIN tenant_runtime_configs c ON c.tenant_id = t.id \
+            WHERE t.status = 'active' AND c.is_schedule_enabled ORDER BY t.created_at, t.id";
+        let rows = on_pool!(self, |pool| sqlx::query_as::<_, DueRow>(SQL).fetch_all(pool).await).map_err(map)?;
+        Ok(rows.into_iter().map(DueRow::split).collect())
+    }
+}
