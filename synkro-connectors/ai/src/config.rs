@@ -53,7 +53,7 @@ pub struct AiConfig {
     pub base_url: String,
     /// The key.
     pub api_key: Secret,
-    /// Output-token limit.
+    /// Most output tokens per answer (default 2000): caps each request's own limit.
     pub max_output_tokens: u32,
     /// Sampling temperature.
     pub temperature: Option<f32>,

@@ -113,7 +113,8 @@ pub(crate) async fn complete(
     config: &AiConfig,
     request: &CompletionRequest,
 ) -> Result<Completion, ConnectorError> {
-    let mut generation = json!({"maxOutputTokens": request.max_output_tokens});
+    // The tenant's max_output_tokens caps whatever the caller asks for.
+    let mut generation = json!({"maxOutputTokens": request.max_output_tokens.min(config.max_output_tokens)});
     if let Some(t) = request.temperature.or(config.temperature) {
         generation["temperature"] = json!(t);
     }

@@ -95,7 +95,8 @@ pub(crate) async fn complete(
         TokenParam::MaxCompletionTokens => "max_completion_tokens",
         TokenParam::MaxTokens => "max_tokens",
     };
-    body[limit_field] = json!(request.max_output_tokens);
+    // The tenant's max_output_tokens caps whatever the caller asks for.
+    body[limit_field] = json!(request.max_output_tokens.min(config.max_output_tokens));
     if let Some(t) = request.temperature.or(config.temperature).filter(|_| !config.is_reasoning_model()) {
         body["temperature"] = json!(t);
     }

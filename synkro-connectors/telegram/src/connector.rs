@@ -112,11 +112,16 @@ impl TelegramBot {
 }
 
 /// The question in `text` if it mentions `@username` (any case): the text without the
-/// mention, trimmed; `None` if there is no mention or nothing else.
+/// mention, trimmed; `None` if there is no mention or nothing else. `@usernamefan` mentions
+/// someone else, not the bot.
 pub(crate) fn question_for(text: &str, username: &str) -> Option<String> {
     let mention = format!("@{}", username.to_lowercase());
     let lower = text.to_lowercase();
-    let at = lower.find(&mention)?;
+    let name_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let at = lower
+        .match_indices(&mention)
+        .map(|(at, _)| at)
+        .find(|at| !lower[at + mention.len()..].starts_with(name_char))?;
     // Byte offsets agree between `text` and `lower` only for ASCII-case changes; map by chars.
     let start = lower[..at].chars().count();
     let len = mention.chars().count();
@@ -180,5 +185,10 @@ mod tests {
         );
         assert_eq!(question_for("no mention here", "synkro_bot"), None);
         assert_eq!(question_for("@synkro_bot", "synkro_bot"), None, "a bare mention asks nothing");
+        assert_eq!(question_for("ask @synkro_bot_fan or @Synkro_Botanist", "synkro_bot"), None, "other users");
+        assert_eq!(
+            question_for("@synkro_botanist knows; @synkro_bot, why?", "synkro_bot").as_deref(),
+            Some("@synkro_botanist knows; why?")
+        );
     }
 }

@@ -98,7 +98,7 @@ mod tests {
     #[test]
     fn a_long_paragraph_is_cut_between_lines_then_words() {
         let line = "word ".repeat(300); // 1500 chars
-        let paragraph = vec![line.trim_end(); 4].join("\n"); // ~6000 chars, one paragraph
+        let paragraph = [line.trim_end(); 4].join("\n"); // ~6000 chars, one paragraph
         let parts = split_message(&paragraph, 4096);
         check(&parts, 4096);
         assert_eq!(parts.len(), 2);
