@@ -1,8 +1,45 @@
 //! Synkro's report pipeline and job engine.
 //!
-//! This crate will hold report runs (windows, steps, the amoCRM/Radist merge, summary, AI text,
-//! delivery), the durable job engine (leases, retries, scheduler) and follow-ups. It depends on
-//! `synkro-core` and the bundled connectors; see ARCHITECTURE.md for the dependency direction.
+//! - [`Engine`]: enqueue reports, run them on durable workers (leases, retries, stop), follow
+//!   their progress; with Redis, any number of `synkro worker` processes share the work.
+//! - The report run itself, step by step as DESIGN.md section 7 describes ([`report`]).
+//! - [`scheduler`]: one job per tenant and window, caught up after downtime.
+//! - [`followup`]: follow-up questions on the web and in Telegram.
+//! - Pure building blocks: business-day [`window`]s, the deal/dialog [`merge`], the
+//!   [`summary`], the AI texts ([`ai_text`]).
+//!
+//! Library use needs no HTTP server and no global state:
+//!
+//! ```no_run
+//! # async fn demo(store: synkro_core::Store, keyring: synkro_core::Keyring, tenant: synkro_core::ids::TenantId)
+//! # -> Result<(), Box<dyn std::error::Error>> {
+//! use synkro_pipeline::{Engine, ReportRequest};
+//!
+//! let engine = Engine::builder(store, synkro_pipeline::connectors::registry()?, keyring).build().await?;
+//! engine.start_workers().await;
+//! let mut progress = engine.subscribe();
+//! let job = engine.enqueue_report(ReportRequest::manual(tenant)).await?;
+//! let done = engine.wait(job.id).await?;
+//! println!("{}: {:?}", done.id, done.status);
+//! # let _ = progress.try_recv();
+//! # Ok(()) }
+//! ```
 
+pub mod ai_text;
+pub mod engine;
+pub mod error;
+pub mod events;
+pub mod followup;
+pub mod merge;
+pub mod redis;
+pub mod report;
+pub mod scheduler;
+pub mod summary;
+pub mod window;
+pub mod wiring;
+
+pub use engine::{Engine, EngineBuilder, EngineConfig, ReportRequest};
+pub use error::{EngineError, JobFailure};
+pub use events::{EventHub, JobUpdate};
 pub use synkro_connectors as connectors;
 pub use synkro_core as core;

@@ -5,7 +5,7 @@
 #[test]
 fn the_linked_connectors_are_exactly_these() {
     let registry = synkro_connectors::registry().unwrap();
-    assert_eq!(registry.kinds(), ["amocrm", "radist"]);
+    assert_eq!(registry.kinds(), ["ai", "amocrm", "radist", "supabase", "telegram"]);
     for spec in registry.specs() {
         assert!(!spec.display_name.is_empty() && !spec.description.is_empty(), "{}", spec.kind);
         assert!(!spec.capabilities.is_empty(), "{} provides nothing", spec.kind);

@@ -128,8 +128,9 @@ async fn a_persistent_outage_ends_in_a_retryable_upstream_error() {
 #[tokio::test]
 async fn an_empty_window_reads_no_deals_and_asks_for_no_contacts() {
     let sandbox = Sandbox::start(SandboxConfig { deals: 50, ..Default::default() }).await;
-    let long_ago = Window::new(Timestamp::from_unix_seconds(1_000_000).unwrap(), Timestamp::from_unix_seconds(1_086_400).unwrap())
-        .unwrap();
+    let long_ago =
+        Window::new(Timestamp::from_unix_seconds(1_000_000).unwrap(), Timestamp::from_unix_seconds(1_086_400).unwrap())
+            .unwrap();
     let deals = read(&sandbox, &long_lived(&sandbox), &ctx(&sandbox), long_ago).await;
     assert!(deals.is_empty());
     assert!(sandbox.requests(Service::Amocrm).iter().all(|r| r.path != "/api/v4/contacts"));
@@ -139,7 +140,8 @@ async fn an_empty_window_reads_no_deals_and_asks_for_no_contacts() {
 #[tokio::test]
 async fn a_bad_token_and_a_forbidden_users_list() {
     let sandbox = Sandbox::start(SandboxConfig { deals: 30, ..Default::default() }).await;
-    let secrets: SecretMap = [("long_lived_token".to_owned(), Secret::new("eyJ-not-a-real-token"))].into_iter().collect();
+    let secrets: SecretMap =
+        [("long_lived_token".to_owned(), Secret::new("eyJ-not-a-real-token"))].into_iter().collect();
     let bad = ConnectorConfig::new(json!({"domain": "acme"}), secrets);
     let report = run_check(&AmoCrmConnector, &bad, &ctx(&sandbox)).await;
     assert_eq!(report.class.map(|c| c.as_str()), Some("auth"));

@@ -30,10 +30,10 @@ mod credentials;
 mod data;
 mod fault;
 mod http;
+mod provision;
 mod radist;
 mod record;
 mod sandbox;
-mod provision;
 mod server;
 mod supabase;
 mod telegram;
@@ -45,7 +45,7 @@ pub use data::{
     Pipeline, RadistCompany, RadistContact, STATUS_LOST, STATUS_WON, SandboxData, Status, User,
 };
 pub use fault::Fault;
-pub use record::RecordedRequest;
 pub use provision::TenantSetup;
+pub use record::RecordedRequest;
 pub use sandbox::Sandbox;
 pub use telegram::SentMessage;

@@ -60,7 +60,12 @@ impl Sandbox {
 
     /// Creates a tenant with a runtime config and the integrations `setup` asks for, all
     /// pointing at this sandbox, secrets encrypted with `keyring`.
-    pub async fn provision_tenant(&self, store: &Store, keyring: &Keyring, setup: &TenantSetup) -> Result<Tenant, StoreError> {
+    pub async fn provision_tenant(
+        &self,
+        store: &Store,
+        keyring: &Keyring,
+        setup: &TenantSetup,
+    ) -> Result<Tenant, StoreError> {
         let new = NewTenant::new(&setup.name, &setup.slug, &setup.timezone)?;
         let tenant = store.create_tenant(&new).await?;
         let mut runtime = TenantRuntimeConfig::defaults(tenant.id, tenant.timezone.clone());
@@ -74,7 +79,8 @@ impl Sandbox {
             store.create_integration(&NewIntegrationConfig::new(tenant.id, kind, public, token)?).await.map(|_| ())
         };
         if setup.mode.uses_amocrm() {
-            add("amocrm", json!({"domain": c.amocrm_subdomain}), &[("long_lived_token", &c.amocrm_long_lived_token)]).await?;
+            add("amocrm", json!({"domain": c.amocrm_subdomain}), &[("long_lived_token", &c.amocrm_long_lived_token)])
+                .await?;
         }
         if setup.mode.uses_radist() {
             add("radist", json!({"company_id": c.radist_company_id}), &[("api_key", &c.radist_api_key)]).await?;
@@ -83,11 +89,16 @@ impl Sandbox {
             add("ai", json!({"provider": "openai", "model": "gpt-4o-mini"}), &[("api_key", &c.openai_api_key)]).await?;
         }
         if setup.telegram {
-            add("telegram", json!({"chat_id": c.telegram_chat_id.to_string()}), &[("bot_token", &c.telegram_bot_token)])
-                .await?;
+            add(
+                "telegram",
+                json!({"chat_id": c.telegram_chat_id.to_string()}),
+                &[("bot_token", &c.telegram_bot_token)],
+            )
+            .await?;
         }
         if setup.supabase {
-            add("supabase", json!({"url": "https://sandbox.supabase.co"}), &[("service_key", &c.supabase_secret_key)]).await?;
+            add("supabase", json!({"url": "https://sandbox.supabase.co"}), &[("service_key", &c.supabase_secret_key)])
+                .await?;
         }
         Ok(tenant)
     }

@@ -1,0 +1,145 @@
+//! A connector that lives outside Synkro's own crates: a CRM source that reads deals from a
+//! CSV file. It is the starting point for a team adding a connector; docs/connectors.md walks
+//! through it.
+//!
+//! `cargo run --example custom_connector` lists the registry (the bundled connectors plus
+//! `csv_crm`), checks the example config and reads the deals of 2026-03-01.
+
+#![allow(clippy::print_stdout)]
+
+use std::{path::PathBuf, sync::Arc};
+
+use async_trait::async_trait;
+use futures::{StreamExt, stream};
+use serde_json::{Value, json};
+use synkro::{
+    connector::{
+        BatchStream, Capabilities, Capability, Connector, ConnectorConfig, ConnectorContext, ConnectorError,
+        ConnectorSpec, CrmSource, Deal, DealContact, FailureClass, FieldSpec, Registration, SourceBatch,
+        normalize_phone,
+    },
+    domain::Window,
+    time::Timestamp,
+};
+
+/// Reads deals from a CSV file with the header `id,name,status,responsible,phone,updated_at`
+/// (no quoted fields; `updated_at` in RFC 3339).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CsvCrm;
+
+static SPEC: ConnectorSpec = ConnectorSpec {
+    kind: "csv_crm",
+    display_name: "CSV file",
+    version: "0.1.0",
+    description: "Deals from a CSV export, for CRMs without an API",
+    public_fields: &[FieldSpec::required("path", "Path of the CSV file on the server", "/var/lib/synkro/deals.csv")],
+    secret_fields: &[],
+    capabilities: &[Capability::CrmSource],
+};
+
+// The one line that makes the connector visible to `Registry::from_linked()`.
+inventory::submit! { Registration::new(|| Arc::new(CsvCrm)) }
+
+fn path(config: &ConnectorConfig) -> Result<PathBuf, ConnectorError> {
+    Ok(PathBuf::from(config.text("path")?))
+}
+
+/// Parses the file into deals. Errors are connector errors with a class and a hint.
+fn read_deals(path: &PathBuf) -> Result<Vec<Deal>, ConnectorError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConnectorError::new(FailureClass::Config, format!("cannot read {}: {e}", path.display()))
+            .with_hint("check the path setting and that the server may read the file")
+    })?;
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    if header.trim() != "id,name,status,responsible,phone,updated_at" {
+        return Err(ConnectorError::new(FailureClass::Config, "unexpected CSV header")
+            .with_hint("the first line must be id,name,status,responsible,phone,updated_at"));
+    }
+    lines
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(n, line)| {
+            let bad = |what: &str| ConnectorError::new(FailureClass::Config, format!("line {}: {what}", n + 2));
+            let f: Vec<&str> = line.split(',').map(str::trim).collect();
+            let [id, name, status, responsible, phone, updated_at] = f[..] else {
+                return Err(bad("expected 6 fields"));
+            };
+            let updated_at: Timestamp = updated_at.parse().map_err(|_| bad("updated_at is not an RFC 3339 time"))?;
+            let phones = normalize_phone(phone).into_iter().collect();
+            Ok(Deal {
+                id: id.parse().map_err(|_| bad("id is not a number"))?,
+                name: name.to_owned(),
+                status_id: None,
+                status: Some(status.to_owned()),
+                pipeline_id: None,
+                responsible_user_id: None,
+                responsible: Some(responsible.to_owned()),
+                price: None,
+                created_at: updated_at,
+                updated_at,
+                contacts: vec![DealContact { id: 0, name: None, phones }],
+                attrs: json!({"source": "csv"}),
+            })
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Connector for CsvCrm {
+    fn spec(&self) -> &'static ConnectorSpec {
+        &SPEC
+    }
+
+    /// The cheapest read that proves the real path works: parse the file. No side effects.
+    async fn check(&self, config: &ConnectorConfig, _ctx: &ConnectorContext) -> Result<Value, ConnectorError> {
+        let deals = read_deals(&path(config)?)?;
+        Ok(json!({"deals_in_file": deals.len()}))
+    }
+
+    fn build(&self, config: &ConnectorConfig, _ctx: &ConnectorContext) -> Result<Capabilities, ConnectorError> {
+        Ok(Capabilities { crm: Some(Arc::new(CsvSource { path: path(config)? })), ..Default::default() })
+    }
+}
+
+struct CsvSource {
+    path: PathBuf,
+}
+
+impl CrmSource for CsvSource {
+    /// One batch: the deals updated inside the window.
+    fn deals(&self, window: Window) -> BatchStream<'_, Deal> {
+        let deals = read_deals(&self.path).map(|deals| {
+            let inside = deals.into_iter().filter(|d| d.updated_at >= window.start() && d.updated_at < window.end());
+            SourceBatch::new(inside.collect())
+        });
+        stream::once(async move { deals }).boxed()
+    }
+}
+
+#[allow(dead_code)]
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let registry = synkro::connector::Registry::from_linked()?;
+    println!("registered connectors: {}", registry.kinds().join(", "));
+
+    let csv = registry.get("csv_crm").expect("the example registers csv_crm");
+    let config = ConnectorConfig::new(
+        json!({"path": concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/deals.csv")}),
+        Default::default(),
+    );
+    let ctx = ConnectorContext::new(Arc::new(synkro_connector_kit::InProcessRateLimiter::default()));
+    let report = synkro::connector::run_check(csv.as_ref(), &config, &ctx).await;
+    println!("check: ok={} {} ({} ms)", report.ok, report.details, report.latency.as_millis());
+
+    let day = Window::new("2026-03-01T00:00:00Z".parse()?, "2026-03-02T00:00:00Z".parse()?)?;
+    let crm = csv.build(&config, &ctx)?.crm.expect("csv_crm provides a CRM source");
+    let mut batches = crm.deals(day);
+    while let Some(batch) = batches.next().await {
+        for deal in batch?.items {
+            let status = deal.status.as_deref().unwrap_or_default();
+            println!("{:>5}  {:<28} {status:<12} {}", deal.id, deal.name, deal.phones().join(" "));
+        }
+    }
+    Ok(())
+}

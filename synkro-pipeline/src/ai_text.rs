@@ -1,0 +1,372 @@
+//! The texts around the AI step: the default prompt, the report context, the plain fallback
+//! report, the Telegram message and the follow-up prompt.
+//!
+//! Texts people read (Telegram, the AI's instructions) are in Russian, like the product's users;
+//! the AI answers in the language of its instructions.
+
+use std::{collections::BTreeMap, fmt::Write};
+
+use serde_json::Value;
+use synkro_core::{
+    domain::{ReportMode, Window},
+    time::TimeZoneName,
+};
+
+use crate::summary::{DealPreview, NO_STAGE, Summary, UNASSIGNED};
+
+/// The default instructions: a structured management report on the day's dialogs and deals with
+/// sections Results, Risks, Strengths, Recommendations; concise; numbers from the summary; no
+/// invented facts.
+pub const DEFAULT_PROMPT: &str = "\
+Ты — руководитель отдела продаж и аналитик. По контексту ниже (сводка за день и превью \
+диалогов с клиентами по сделкам) подготовь управленческий отчёт за день.
+
+Структура отчёта:
+1. Итоги — главное за день: сделки, диалоги, сообщения, ключевые события.
+2. Риски — сделки и клиенты под угрозой: долгие ответы, недовольство, вопросы без ответа, \
+ошибки менеджеров.
+3. Сильные стороны — что менеджеры сделали хорошо.
+4. Рекомендации — конкретные действия на завтра: кто, что и по какой сделке.
+
+Правила:
+- Пиши кратко и по делу, без вступлений, на русском языке.
+- Все числа бери из сводки контекста, не пересчитывай их.
+- Не выдумывай факты: опирайся только на сводку и превью. Если данных мало, так и напиши.
+- Называй сделки и менеджеров так, как они названы в контексте.";
+
+/// The longest AI context, in characters.
+const MAX_CONTEXT_CHARS: usize = 24_000;
+/// Stages and managers listed in the context.
+const TOP: usize = 10;
+/// Longest name (tenant, stage, manager, deal) in the context, in characters.
+const MAX_LABEL_CHARS: usize = 200;
+/// Questions and answers a follow-up sees.
+const FOLLOWUP_HISTORY: usize = 6;
+/// Longest report text a follow-up sees, in characters.
+const MAX_REPORT_CHARS: usize = 24_000;
+/// Longest earlier answer a follow-up sees, in characters.
+const MAX_ANSWER_CHARS: usize = 2_000;
+
+/// The AI context: tenant name, mode, window in tenant time
+/// (`2026-03-01 22:01 – 2026-03-02 22:01 Europe/Berlin`), summary numbers, top stages and
+/// managers (at most 10 each, by count then name), then the previews. At most 24,000
+/// characters: previews that do not fit are left out, and a note says how many.
+pub fn build_context(
+    tenant_name: &str,
+    mode: ReportMode,
+    window: Window,
+    tz: &TimeZoneName,
+    summary: &Summary,
+    previews: &[DealPreview],
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Компания: {}", short(tenant_name));
+    let _ = writeln!(out, "Режим: {mode} ({})", mode_text(mode));
+    let _ = writeln!(out, "Окно: {}", window_text(window, tz));
+    out.push('\n');
+    numbers(&mut out, summary);
+    out.push('\n');
+    top(&mut out, "Этапы (сделок)", &summary.by_status);
+    top(&mut out, "Менеджеры (сделок)", &summary.by_manager);
+    if previews.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "\nСделки с превью диалогов ({} шт.):", previews.len());
+    let mut used = out.chars().count();
+    for (index, p) in previews.iter().enumerate() {
+        let block = preview_block(p);
+        let left = previews.len() - index;
+        let note = format!("\n[Контекст сокращён до {MAX_CONTEXT_CHARS} символов; не показано сделок: {left}.]\n");
+        if used + block.chars().count() + note.chars().count() > MAX_CONTEXT_CHARS {
+            let room = MAX_CONTEXT_CHARS.saturating_sub(note.chars().count());
+            out = cut(&out, room).to_owned();
+            out.push_str(&note);
+            return out;
+        }
+        used += block.chars().count();
+        out.push_str(&block);
+    }
+    out
+}
+
+/// The plain report saved when the AI fails: a header with the tenant and window, the summary
+/// numbers, every stage and manager, and one line saying the AI text is unavailable. The AI's
+/// error is not part of it (it goes to the report's metadata).
+pub fn fallback_report(tenant_name: &str, window: Window, tz: &TimeZoneName, summary: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Отчёт: {tenant_name}");
+    let _ = writeln!(out, "Период: {}", window_text(window, tz));
+    out.push('\n');
+    numbers(&mut out, summary);
+    for (title, counts) in [("Этапы", &summary.by_status), ("Менеджеры", &summary.by_manager)] {
+        if !counts.is_empty() {
+            let _ = writeln!(out, "\n{title}:");
+            for (name, count) in by_count(counts) {
+                let _ = writeln!(out, "- {}: {count}", display_label(name));
+            }
+        }
+    }
+    out.push_str("\nТекст ИИ для этого отчёта недоступен, поэтому здесь только цифры.\n");
+    out
+}
+
+/// The Telegram message: a header line with the tenant name and period, a blank line, the
+/// report text.
+pub fn delivery_text(tenant_name: &str, period: (time::Date, time::Date), report_text: &str) -> String {
+    let (start, end) = period;
+    let dates = if start == end { start.to_string() } else { format!("{start} – {end}") };
+    format!("{tenant_name} — отчёт за {dates}\n\n{}", report_text.trim())
+}
+
+/// The follow-up prompt: `(system, context)`. The AI answers from the report text, its summary
+/// numbers and the last 6 questions and answers of `history` (given oldest first, and kept in
+/// that order), and says so when the report does not contain the answer.
+pub fn followup_context(
+    report_text: &str,
+    summary: &Value,
+    history: &[(String, String)],
+    question: &str,
+) -> (String, String) {
+    let system = "\
+Ты отвечаешь на вопросы руководителя по готовому отчёту отдела продаж. Отвечай только по тексту \
+отчёта, его сводным числам и предыдущим вопросам и ответам из контекста. Если в отчёте нет \
+ответа, прямо скажи, что в отчёте этого нет, и ничего не придумывай. Отвечай кратко, на языке \
+вопроса."
+        .to_owned();
+    let mut context = String::new();
+    let _ = writeln!(context, "Отчёт:\n{}\n", cut(report_text.trim(), MAX_REPORT_CHARS));
+    let numbers = match summary {
+        Value::Null => "нет".to_owned(),
+        other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
+    };
+    let _ = writeln!(context, "Сводные числа:\n{numbers}\n");
+    let recent = &history[history.len().saturating_sub(FOLLOWUP_HISTORY)..];
+    if !recent.is_empty() {
+        context.push_str("Предыдущие вопросы и ответы (от старых к новым):\n");
+        for (q, a) in recent {
+            let _ = writeln!(context, "Вопрос: {}\nОтвет: {}\n", q.trim(), cut(a.trim(), MAX_ANSWER_CHARS));
+        }
+    }
+    let _ = write!(context, "Новый вопрос:\n{}", question.trim());
+    (system, context)
+}
+
+/// `2026-03-01 22:01 – 2026-03-02 22:01 Europe/Berlin`.
+fn window_text(window: Window, tz: &TimeZoneName) -> String {
+    let zone = tz.zone();
+    let local =
+        |ts: synkro_core::time::Timestamp| zone.to_datetime(ts.to_jiff()).strftime("%Y-%m-%d %H:%M").to_string();
+    format!("{} – {} {tz}", local(window.start()), local(window.end()))
+}
+
+fn mode_text(mode: ReportMode) -> &'static str {
+    match mode {
+        ReportMode::AmocrmRadist => "сделки amoCRM и диалоги Radist",
+        ReportMode::RadistOnly => "только диалоги Radist",
+        ReportMode::AmocrmOnly => "только сделки amoCRM",
+    }
+}
+
+fn numbers(out: &mut String, s: &Summary) {
+    let _ = writeln!(out, "Сводка:");
+    let _ = writeln!(out, "- сделок: {}", s.total_deals);
+    let _ = writeln!(out, "- сделок с диалогами: {}", s.deals_with_dialogs);
+    let _ = writeln!(out, "- сообщений: {}", s.total_messages);
+}
+
+/// At most [`TOP`] entries by count, then a line for the rest.
+fn top(out: &mut String, title: &str, counts: &BTreeMap<String, u64>) {
+    if counts.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{title}:");
+    let sorted = by_count(counts);
+    for (name, count) in sorted.iter().take(TOP) {
+        let _ = writeln!(out, "- {}: {count}", short(display_label(name)));
+    }
+    if sorted.len() > TOP {
+        let rest: u64 = sorted[TOP..].iter().map(|(_, c)| **c).sum();
+        let _ = writeln!(out, "- остальные ({}): {rest}", sorted.len() - TOP);
+    }
+}
+
+/// Entries by count, largest first, then by name.
+fn by_count(counts: &BTreeMap<String, u64>) -> Vec<(&String, &u64)> {
+    let mut sorted: Vec<_> = counts.iter().collect();
+    sorted.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    sorted
+}
+
+/// The summary's placeholder labels, in the readers' language.
+fn display_label(name: &str) -> &str {
+    match name {
+        NO_STAGE => "(без этапа)",
+        UNASSIGNED => "(без ответственного)",
+        other => other,
+    }
+}
+
+fn preview_block(p: &DealPreview) -> String {
+    let title = if p.deal_id < 0 {
+        "диалог без сделки".to_owned()
+    } else {
+        format!("сделка {}", p.deal_id)
+    };
+    let mut block = format!(
+        "\n### {} ({title})\nЭтап: {}; менеджер: {}; сообщений: {}\n",
+        short(&p.name),
+        short(display_label(&p.status)),
+        short(display_label(&p.responsible)),
+        p.messages
+    );
+    if !p.preview.is_empty() {
+        block.push_str(&p.preview);
+        block.push('\n');
+    }
+    block
+}
+
+/// `text` cut to [`MAX_LABEL_CHARS`].
+fn short(text: &str) -> &str {
+    cut(text, MAX_LABEL_CHARS)
+}
+
+/// The first `max_chars` characters of `text`.
+fn cut(text: &str, max_chars: usize) -> &str {
+    text.char_indices().nth(max_chars).map_or(text, |(end, _)| &text[..end])
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use time::macros::date;
+
+    use super::*;
+
+    fn berlin() -> TimeZoneName {
+        TimeZoneName::new("Europe/Berlin").unwrap()
+    }
+
+    fn window() -> Window {
+        Window::new("2026-03-01T21:01:00Z".parse().unwrap(), "2026-03-02T21:01:00Z".parse().unwrap()).unwrap()
+    }
+
+    fn summary() -> Summary {
+        let by_status = [("Won", 7), ("Lost", 3), ("New", 7), (NO_STAGE, 2)];
+        Summary {
+            total_deals: 19,
+            deals_with_dialogs: 12,
+            total_messages: 345,
+            by_status: by_status.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            by_manager: [("Oleg".to_owned(), 11), ("Irina".to_owned(), 8)].into(),
+        }
+    }
+
+    fn preview(id: i64, text: &str) -> DealPreview {
+        DealPreview {
+            deal_id: id,
+            name: format!("Deal {id}"),
+            status: "Won".into(),
+            responsible: UNASSIGNED.into(),
+            messages: 4,
+            preview: text.into(),
+        }
+    }
+
+    fn position(haystack: &str, needle: &str) -> usize {
+        haystack.find(needle).unwrap_or_else(|| panic!("{needle:?} missing from:\n{haystack}"))
+    }
+
+    #[test]
+    fn the_context_has_tenant_mode_window_numbers_and_sorted_stages() {
+        let previews = [preview(42, "2026-03-02 10:00  client: сколько стоит?"), preview(-7, "")];
+        let c = build_context("Acme", ReportMode::AmocrmRadist, window(), &berlin(), &summary(), &previews);
+        for needle in ["Компания: Acme", "amocrm_radist", "2026-03-01 22:01 – 2026-03-02 22:01 Europe/Berlin"]
+        {
+            position(&c, needle);
+        }
+        for needle in ["сделок: 19", "сделок с диалогами: 12", "сообщений: 345", "Oleg: 11", "Irina: 8"]
+        {
+            position(&c, needle);
+        }
+        // By count, then by name: New and Won (7) before Lost (3) before the unnamed stage (2).
+        let order = ["- New: 7", "- Won: 7", "- Lost: 3", "- (без этапа): 2"].map(|s| position(&c, s));
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{c}");
+        assert!(position(&c, "Oleg: 11") < position(&c, "Irina: 8"));
+        assert!(position(&c, "### Deal 42 (сделка 42)") < position(&c, "сколько стоит?"));
+        position(&c, "### Deal -7 (диалог без сделки)");
+        position(&c, "менеджер: (без ответственного)");
+        assert!(!c.contains("Контекст сокращён"));
+    }
+
+    #[test]
+    fn the_context_lists_at_most_ten_stages_and_managers() {
+        let mut s = summary();
+        s.by_status = (0..15).map(|i| (format!("stage {i:02}"), 100 - i)).collect();
+        s.by_manager = (0..12).map(|i| (format!("manager {i:02}"), 1)).collect();
+        let c = build_context("Acme", ReportMode::RadistOnly, window(), &berlin(), &s, &[]);
+        assert!(c.contains("stage 09: 91") && !c.contains("stage 10"), "{c}");
+        assert!(c.contains("остальные (5): 440"), "{c}"); // 90 + 89 + 88 + 87 + 86
+        assert!(c.contains("manager 09: 1") && !c.contains("manager 10") && c.contains("остальные (2): 2"));
+    }
+
+    #[test]
+    fn the_context_is_bounded_and_says_what_it_left_out() {
+        let long = "2026-03-02 10:00  client: ".to_owned() + &"очень длинное сообщение ".repeat(17);
+        let previews: Vec<DealPreview> = (1..=200).map(|id| preview(id, &long)).collect();
+        let c = build_context(&"A".repeat(5_000), ReportMode::AmocrmOnly, window(), &berlin(), &summary(), &previews);
+        let chars = c.chars().count();
+        assert!((20_000..=MAX_CONTEXT_CHARS).contains(&chars), "{chars} characters");
+        assert!(c.contains("сообщений: 345"), "the numbers survive the cut");
+        let shown = c.matches("\n### ").count();
+        assert!(shown > 10 && shown < 200);
+        assert!(c.trim_end().ends_with(&format!("не показано сделок: {}.]", 200 - shown)), "{}", &c[c.len() - 200..]);
+        assert!(!c.contains(&"A".repeat(201)), "long names are shortened");
+    }
+
+    #[test]
+    fn the_fallback_has_every_number_and_no_error_text() {
+        let text = fallback_report("Acme", window(), &berlin(), &summary());
+        position(&text, "Отчёт: Acme");
+        position(&text, "2026-03-01 22:01 – 2026-03-02 22:01 Europe/Berlin");
+        for needle in ["сделок: 19", "сделок с диалогами: 12", "сообщений: 345", "- Won: 7", "- New: 7", "- Lost: 3"]
+        {
+            position(&text, needle);
+        }
+        for needle in ["- (без этапа): 2", "- Oleg: 11", "- Irina: 8", "Текст ИИ для этого отчёта недоступен"]
+        {
+            position(&text, needle);
+        }
+        assert!(position(&text, "- New: 7") < position(&text, "- Lost: 3"));
+        for word in ["error", "ошибк", "401", "timeout"] {
+            assert!(!text.to_lowercase().contains(word), "{word} in {text}");
+        }
+        let empty = fallback_report("Acme", window(), &berlin(), &Summary::default());
+        assert!(empty.contains("сделок: 0") && !empty.contains("Этапы"), "{empty}");
+    }
+
+    #[test]
+    fn the_delivery_text_starts_with_a_header_and_a_blank_line() {
+        let text = delivery_text("Acme", (date!(2026 - 03 - 01), date!(2026 - 03 - 02)), "\nИтоги: всё хорошо.\n");
+        assert_eq!(text, "Acme — отчёт за 2026-03-01 – 2026-03-02\n\nИтоги: всё хорошо.");
+        let one_day = delivery_text("Acme", (date!(2026 - 03 - 02), date!(2026 - 03 - 02)), "x");
+        assert_eq!(one_day.lines().next(), Some("Acme — отчёт за 2026-03-02"));
+    }
+
+    #[test]
+    fn followups_see_the_report_numbers_and_the_last_six_exchanges_oldest_first() {
+        let history: Vec<(String, String)> = (1..=8).map(|i| (format!("вопрос {i}"), format!("ответ {i}"))).collect();
+        let summary = serde_json::to_value(summary()).unwrap();
+        let (system, context) = followup_context("Итоги: 19 сделок.", &summary, &history, " А риски? ");
+        assert!(system.contains("в отчёте этого нет"), "{system}");
+        position(&context, "Итоги: 19 сделок.");
+        position(&context, "\"total_messages\": 345");
+        assert!(!context.contains("вопрос 2") && !context.contains("ответ 1\n"), "only the last six");
+        let order: Vec<usize> =
+            (3..=8).map(|i| position(&context, &format!("Вопрос: вопрос {i}\nОтвет: ответ {i}"))).collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "oldest first: {context}");
+        assert!(context.ends_with("Новый вопрос:\nА риски?"), "{context}");
+        let (_, bare) = followup_context("r", &Value::Null, &[], "q");
+        assert!(!bare.contains("Предыдущие") && bare.contains("Сводные числа:\nнет"), "{bare}");
+    }
+}

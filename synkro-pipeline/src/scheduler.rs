@@ -1,0 +1,65 @@
+//! The scheduler: for each active tenant with the schedule on, once the local time passes its
+//! `scheduled_run_time`, enqueue the report for the last closed business day. Exactly one job
+//! per window, with any number of schedulers on any number of nodes: the job's idempotency key
+//! (`scheduled:tenant:mode:start:end`) is unique in the database. A run missed while the
+//! service was down is caught up on the next tick, within `catch_up`.
+
+use synkro_core::{
+    domain::{NewJobRun, TriggerType},
+    store::{Constraint, JobCreated, StoreError},
+    time::Timestamp,
+};
+
+use crate::{engine::Engine, error::EngineError, window::latest_due};
+
+/// What one scheduler pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tick {
+    /// Jobs created.
+    pub created: usize,
+    /// Windows whose job already existed (another node, or an earlier tick).
+    pub existing: usize,
+    /// Tenants skipped because they have an active report job (retried next tick).
+    pub busy: usize,
+}
+
+/// One pass at `now`.
+pub async fn tick(engine: &Engine, now: Timestamp) -> Result<Tick, EngineError> {
+    let mut result = Tick::default();
+    let horizon = time::Duration::try_from(engine.config().catch_up).unwrap_or(time::Duration::days(1));
+    for (tenant, config) in engine.store().tenants_due().await? {
+        let (due_at, window) = latest_due(now, &config.timezone, config.scheduled_run_time, config.business_day_start);
+        if due_at > now || due_at + horizon < now {
+            continue;
+        }
+        let job = NewJobRun::report(tenant.id, config.mode, TriggerType::Scheduled, window);
+        match engine.store().create_job(&job).await {
+            Ok(JobCreated::New(job)) => {
+                tracing::info!(tenant = %tenant.slug, job = %job.id, window_end = %window.end(), "scheduled report enqueued");
+                result.created += 1;
+            }
+            Ok(JobCreated::Existing(_)) => result.existing += 1,
+            Err(StoreError::Conflict(Constraint::ActiveReportJob { .. })) => result.busy += 1,
+            Err(e) => tracing::warn!(tenant = %tenant.slug, error = %e, "scheduled report not enqueued"),
+        }
+    }
+    if result.created > 0 {
+        engine.wake().await;
+    }
+    Ok(result)
+}
+
+/// Runs passes every `scheduler_interval` until the engine shuts down; the first pass runs at
+/// once, which catches up runs missed while the service was down.
+pub(crate) async fn run(engine: Engine) {
+    let shutdown = engine.shutdown_token().clone();
+    loop {
+        if let Err(e) = tick(&engine, Timestamp::now()).await {
+            tracing::warn!(error = %e, "scheduler pass failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(engine.config().scheduler_interval) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Builds a tenant's capabilities from its integrations: decrypts each integration's secrets,
+//! builds its connector, and hands rotated tokens back to the store, encrypted.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use synkro_core::{
+    Keyring, Store,
+    connector::{
+        Capabilities, Capability, ChatSource, ConnectorConfig, ConnectorContext, ConnectorError, CrmSource,
+        FailureClass, LanguageModel, Messenger, Registry, TokenSink, Warehouse,
+    },
+    domain::{IntegrationConfig, ReportMode, Tenant},
+    ids::IntegrationId,
+    secrets::SecretMap,
+    store::BuiltinWarehouse,
+};
+
+/// Everything a report run can use for one tenant.
+pub struct TenantCapabilities {
+    /// Deals (modes with amoCRM).
+    pub crm: Option<Arc<dyn CrmSource>>,
+    /// Dialogs (modes with Radist).
+    pub chat: Option<Arc<dyn ChatSource>>,
+    /// Deal rows and archive: the tenant's own, or the built-in one.
+    pub warehouse: Arc<dyn Warehouse>,
+    /// Whether `warehouse` is the built-in one.
+    pub builtin_warehouse: bool,
+    /// Text generation, if configured.
+    pub llm: Option<Arc<dyn LanguageModel>>,
+    /// Delivery, if configured.
+    pub messenger: Option<Arc<dyn Messenger>>,
+    /// Kinds of the integrations that provided each capability, for the job log.
+    pub sources: Vec<(Capability, String)>,
+}
+
+/// Persists rotated tokens into the integration's encrypted secrets.
+struct StoreTokens {
+    store: Store,
+    keyring: Keyring,
+    integration: IntegrationId,
+}
+
+#[async_trait]
+impl TokenSink for StoreTokens {
+    async fn store(&self, secrets: &SecretMap) -> Result<(), ConnectorError> {
+        let mut merged = self.latest().await?.unwrap_or_default();
+        for (field, value) in secrets.iter() {
+            merged.insert(field, value.clone());
+        }
+        let token = self.keyring.encrypt(&merged);
+        self.store
+            .set_integration_secrets(self.integration, &token)
+            .await
+            .map_err(|e| ConnectorError::new(FailureClass::Upstream, format!("cannot store rotated tokens: {e}")))
+    }
+
+    async fn latest(&self) -> Result<Option<SecretMap>, ConnectorError> {
+        let config = self
+            .store
+            .get_integration_by_id(self.integration)
+            .await
+            .map_err(|e| ConnectorError::new(FailureClass::Upstream, format!("cannot read stored tokens: {e}")))?;
+        match config.secret_data_encrypted {
+            None => Ok(None),
+            Some(token) => self
+                .keyring
+                .decrypt(&token)
+                .map(Some)
+                .map_err(|e| ConnectorError::new(FailureClass::Config, e.to_string())),
+        }
+    }
+}
+
+/// Decrypts an integration's configuration.
+pub fn connector_config(keyring: &Keyring, integration: &IntegrationConfig) -> Result<ConnectorConfig, ConnectorError> {
+    let secrets = match &integration.secret_data_encrypted {
+        None => SecretMap::new(),
+        Some(token) => keyring.decrypt(token).map_err(|e| {
+            ConnectorError::new(FailureClass::Config, format!("{} secrets: {e}", integration.kind))
+                .with_hint("the stored secrets do not decrypt with the configured keys: check SYNKRO_SECRET_KEYS")
+        })?,
+    };
+    Ok(ConnectorConfig::new(integration.public_config.clone(), secrets))
+}
+
+/// Builds every integration of `tenant` and picks one provider per capability. With a mode, its
+/// required sources (amoCRM for modes with amoCRM, Radist for modes with Radist) must be
+/// present; everything else is optional (no AI → the fallback text; no messenger → the report
+/// is saved but not delivered; no warehouse → the built-in one).
+pub async fn build_tenant(
+    store: &Store,
+    registry: &Registry,
+    keyring: &Keyring,
+    base: &ConnectorContext,
+    tenant: &Tenant,
+    mode: Option<ReportMode>,
+) -> Result<TenantCapabilities, ConnectorError> {
+    let integrations = store
+        .list_integrations(tenant.id)
+        .await
+        .map_err(|e| ConnectorError::new(FailureClass::Upstream, format!("cannot read integrations: {e}")))?;
+    let mut caps = Capabilities::default();
+    let mut sources = Vec::new();
+    for integration in &integrations {
+        let Some(connector) = registry.get(integration.kind.as_str()) else {
+            tracing::warn!(kind = %integration.kind, "integration of a connector this build does not have; skipped");
+            continue;
+        };
+        let config = connector_config(keyring, integration)?;
+        let ctx = base.clone().with_tokens(Arc::new(StoreTokens {
+            store: store.clone(),
+            keyring: keyring.clone(),
+            integration: integration.id,
+        }));
+        let built = connector
+            .build(&config, &ctx)
+            .map_err(|e| ConnectorError { message: format!("{} settings: {}", integration.kind, e.message), ..e })?;
+        let kind = integration.kind.to_string();
+        let mut take = |capability: Capability, present: bool| {
+            if present {
+                sources.push((capability, kind.clone()));
+            }
+        };
+        take(Capability::CrmSource, caps.crm.is_none() && built.crm.is_some());
+        take(Capability::ChatSource, caps.chat.is_none() && built.chat.is_some());
+        take(Capability::Warehouse, caps.warehouse.is_none() && built.warehouse.is_some());
+        take(Capability::LanguageModel, caps.llm.is_none() && built.llm.is_some());
+        take(Capability::Messenger, caps.messenger.is_none() && built.messenger.is_some());
+        caps.crm = caps.crm.or(built.crm);
+        caps.chat = caps.chat.or(built.chat);
+        caps.warehouse = caps.warehouse.or(built.warehouse);
+        caps.llm = caps.llm.or(built.llm);
+        caps.messenger = caps.messenger.or(built.messenger);
+    }
+    let mut missing = Vec::new();
+    if mode.is_some_and(ReportMode::uses_amocrm) && caps.crm.is_none() {
+        missing.push("a CRM (amoCRM)");
+    }
+    if mode.is_some_and(ReportMode::uses_radist) && caps.chat.is_none() {
+        missing.push("a chat source (Radist)");
+    }
+    if let (Some(mode), false) = (mode, missing.is_empty()) {
+        return Err(ConnectorError::new(
+            FailureClass::Config,
+            format!("the {mode} mode needs {}; the tenant has no such integration", missing.join(" and ")),
+        )
+        .with_hint("add the integration in the tenant's settings, or change the report mode"));
+    }
+    let (warehouse, builtin_warehouse) = match caps.warehouse {
+        Some(w) => (w, false),
+        None => (Arc::new(BuiltinWarehouse::new(store.clone())) as Arc<dyn Warehouse>, true),
+    };
+    Ok(TenantCapabilities {
+        crm: caps.crm,
+        chat: caps.chat,
+        warehouse,
+        builtin_warehouse,
+        llm: caps.llm,
+        messenger: caps.messenger,
+        sources,
+    })
+}

@@ -1,0 +1,382 @@
+//! The report pipeline end to end against the sandbox, on SQLite and PostgreSQL: every mode
+//! with the exact summary numbers the generated data implies, AI and Telegram failures, 429
+//! storms, manual-window validation, stop, effects once, the scheduler and follow-ups.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use synkro::{
+    Keyring, Store,
+    connector::HttpSettings,
+    domain::{JobStatus, MessageSource, ReportMode, ReportStatus, Tenant, TriggerType},
+    pipeline::{Engine, EngineConfig, EngineError, ReportRequest, scheduler, summary::Summary},
+    time::Timestamp,
+};
+use synkro_sandbox::{Fault, Sandbox, SandboxConfig, Service, TenantSetup};
+
+on_both_backends!(
+    amocrm_radist_report_has_the_exact_numbers_and_is_delivered_once,
+    radist_only_report_counts_every_dialog,
+    amocrm_only_report_counts_every_deal,
+    ai_failure_gives_the_fallback_report_and_the_job_succeeds,
+    telegram_failure_leaves_the_report_ready_and_says_why,
+    rate_limit_storms_lose_no_data,
+    manual_windows_are_validated_and_one_job_runs_per_tenant,
+    a_pending_job_stops_at_once_and_a_running_one_promptly,
+    two_schedulers_create_one_job_per_window,
+    follow_ups_on_the_web_and_in_telegram,
+);
+
+struct World {
+    sandbox: Sandbox,
+    engine: Engine,
+    keyring: Keyring,
+}
+
+async fn world(store: &Store, config: SandboxConfig) -> World {
+    let sandbox = Sandbox::start(config).await;
+    let keyring = Keyring::generate();
+    let registry = synkro::pipeline::connectors::registry().unwrap();
+    let mut builder = Engine::builder(store.clone(), registry, keyring.clone()).config(EngineConfig {
+        workers: 2,
+        lease: Duration::from_secs(5),
+        poll_interval: Duration::from_millis(100),
+        retry_base: Duration::from_millis(100),
+        retry_cap: Duration::from_secs(1),
+        ..Default::default()
+    });
+    builder =
+        builder.http(HttpSettings { backoff_base: Duration::from_millis(20), max_attempts: 4, ..Default::default() });
+    for (kind, url) in sandbox.endpoints() {
+        builder = builder.endpoint(kind, url);
+    }
+    let engine = builder.build().await.unwrap();
+    World { sandbox, engine, keyring }
+}
+
+async fn tenant(w: &World, setup: TenantSetup) -> Tenant {
+    w.sandbox.provision_tenant(w.engine.store(), &w.keyring, &setup).await.unwrap()
+}
+
+fn setup(mode: ReportMode) -> TenantSetup {
+    TenantSetup { mode, ..TenantSetup::full("acme") }
+}
+
+/// Runs `tenant`'s report for the sandbox's day on this thread's workers and returns the job.
+async fn run_day(w: &World, tenant: &Tenant) -> synkro::domain::JobRun {
+    let c = w.sandbox.config();
+    let job = w
+        .engine
+        .enqueue_report(
+            ReportRequest { trigger: TriggerType::System, ..ReportRequest::manual(tenant.id) }
+                .window(c.window_start, c.window_end()),
+        )
+        .await
+        .unwrap();
+    while w.engine.run_next("test-worker").await.unwrap().is_some_and(|j| j.id != job.id || !j.status.is_finished()) {}
+    w.engine.store().get_job(job.id).await.unwrap()
+}
+
+fn summary_of(report: &synkro::domain::Report) -> Summary {
+    serde_json::from_value(report.metadata["summary"].clone()).unwrap()
+}
+
+/// The summary the generated data implies for `mode`.
+fn expected(sandbox: &Sandbox, mode: ReportMode) -> Summary {
+    let data = sandbox.data();
+    let (start, end) = (sandbox.config().window_start, sandbox.config().window_end());
+    let in_window = |chat: &synkro_sandbox::Chat| data.messages_in(chat.id, start, end).len() as u64;
+    let mut s = Summary::default();
+    let mut count = |status: String, manager: String, messages: u64| {
+        s.total_deals += 1;
+        s.deals_with_dialogs += u64::from(messages > 0);
+        s.total_messages += messages;
+        *s.by_status.entry(status).or_default() += 1;
+        *s.by_manager.entry(manager).or_default() += 1;
+    };
+    match mode {
+        ReportMode::RadistOnly => {
+            for chat in data.chats.iter().filter(|c| c.is_messaging() && in_window(c) > 0) {
+                count("(no stage)".into(), "(unassigned)".into(), in_window(chat));
+            }
+        }
+        _ => {
+            for lead in data.leads_updated_in(start, end) {
+                let status = data.status(lead.pipeline_id, lead.status_id).unwrap().name.clone();
+                let manager = data.user(lead.responsible_user_id).unwrap().name.clone();
+                if mode == ReportMode::AmocrmOnly {
+                    count(status, manager, 0);
+                    continue;
+                }
+                let phones: Vec<&String> =
+                    lead.contacts.iter().flat_map(|c| data.contact(c.id).unwrap().phones.iter()).collect();
+                let best = phones
+                    .iter()
+                    .flat_map(|p| data.chats_for_phone(p))
+                    .filter(|c| c.is_messaging() && in_window(c) > 0)
+                    .max_by_key(|c| (data.messages_in(c.id, start, end).last().unwrap().created_at, c.id.to_string()));
+                if let Some(chat) = best {
+                    count(status, manager, in_window(chat));
+                }
+            }
+        }
+    }
+    s
+}
+
+async fn report_of(store: &Store, job: &synkro::domain::JobRun) -> synkro::domain::Report {
+    store.report_for_job(job.id).await.unwrap().expect("the job saved a report")
+}
+
+async fn events(store: &Store, job: &synkro::domain::JobRun) -> Vec<String> {
+    store
+        .list_job_events(job.id, None, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{} {}", e.level, e.message))
+        .collect()
+}
+
+async fn amocrm_radist_report_has_the_exact_numbers_and_is_delivered_once(store: &Store) {
+    let w = world(store, SandboxConfig::default()).await;
+    let acme = tenant(&w, setup(ReportMode::AmocrmRadist)).await;
+    let job = run_day(&w, &acme).await;
+    assert_eq!(job.status, JobStatus::Success, "{:?}", events(store, &job).await);
+    assert_eq!(job.progress, 100);
+    let report = report_of(store, &job).await;
+    assert_eq!(summary_of(&report), expected(&w.sandbox, ReportMode::AmocrmRadist));
+    assert_eq!(report.status, ReportStatus::Sent);
+    assert_eq!(report.metadata["ai"]["fallback"], false);
+    let sent = w.sandbox.telegram_sent();
+    assert!(!sent.is_empty() && sent[0].text.contains(&acme.name), "the delivery starts with the tenant name");
+    let steps: Vec<_> =
+        store.list_job_events(job.id, None, 100).await.unwrap().into_iter().filter_map(|e| e.step).collect();
+    for step in ["check_config", "sync_sources", "load_rows", "summary", "ai_text", "save_report", "deliver", "done"] {
+        assert!(steps.iter().any(|s| s == step), "step {step} logged: {steps:?}");
+    }
+    let rows = w.sandbox.supabase_rows("deals");
+    assert!(!rows.is_empty(), "rows went to the tenant's Supabase");
+    assert_eq!(w.sandbox.supabase_rows("reports").len(), 1, "the report was archived");
+
+    // The same window again: rows are upserted (no duplicates), and a new report is made.
+    let again = run_day(&w, &acme).await;
+    assert_eq!(again.status, JobStatus::Success);
+    assert_eq!(w.sandbox.supabase_rows("deals").len(), rows.len(), "re-running a window never duplicates a deal");
+}
+
+async fn radist_only_report_counts_every_dialog(store: &Store) {
+    let w = world(store, SandboxConfig::default()).await;
+    let acme = tenant(&w, TenantSetup { supabase: false, ..setup(ReportMode::RadistOnly) }).await;
+    let job = run_day(&w, &acme).await;
+    assert_eq!(job.status, JobStatus::Success, "{:?}", events(store, &job).await);
+    let report = report_of(store, &job).await;
+    assert_eq!(summary_of(&report), expected(&w.sandbox, ReportMode::RadistOnly));
+    assert_eq!(report.metadata["warehouse"], "builtin");
+    assert_eq!(w.sandbox.request_count(Service::Amocrm), 0, "radist_only never calls amoCRM");
+}
+
+async fn amocrm_only_report_counts_every_deal(store: &Store) {
+    let w = world(store, SandboxConfig::default()).await;
+    let acme = tenant(&w, setup(ReportMode::AmocrmOnly)).await;
+    let job = run_day(&w, &acme).await;
+    assert_eq!(job.status, JobStatus::Success, "{:?}", events(store, &job).await);
+    assert_eq!(summary_of(&report_of(store, &job).await), expected(&w.sandbox, ReportMode::AmocrmOnly));
+    assert_eq!(w.sandbox.request_count(Service::Radist), 0, "amocrm_only never calls Radist");
+}
+
+async fn ai_failure_gives_the_fallback_report_and_the_job_succeeds(store: &Store) {
+    let w = world(store, SandboxConfig::default()).await;
+    let acme = tenant(&w, setup(ReportMode::AmocrmRadist)).await;
+    w.sandbox.inject(Service::OpenAi, "chat/completions", Fault::Status(500), 100);
+    let job = run_day(&w, &acme).await;
+    assert_eq!(job.status, JobStatus::Success);
+    let report = report_of(store, &job).await;
+    assert_eq!(report.metadata["ai"]["fallback"], true);
+    assert!(report.metadata["ai"]["error"].as_str().unwrap().contains("500"));
+    let summary = summary_of(&report);
+    assert!(report.summary_text.contains(&summary.total_deals.to_string()), "the fallback carries the numbers");
+    assert!(events(store, &job).await.iter().any(|e| e.starts_with("warn") && e.contains("AI failed")));
+}
+
+async fn telegram_failure_leaves_the_report_ready_and_says_why(store: &Store) {
+    let w = world(store, SandboxConfig::default()).await;
+    let acme = tenant(&w, setup(ReportMode::AmocrmOnly)).await;
+    w.sandbox.inject(Service::Telegram, "sendMessage", Fault::Status(403), 100);
+    let job = run_day(&w, &acme).await;
+    assert_eq!(job.status, JobStatus::Success);
+    let report = report_of(store, &job).await;
+    assert_eq!(report.status, ReportStatus::Ready, "saved, not sent");
+    let log = events(store, &job).await;
+    assert!(log.iter().any(|e| e.starts_with("error not delivered")), "{log:?}");
+    let delivery = store.get_delivery(report.id).await.unwrap().unwrap();
+    assert_eq!(delivery.state.as_str(), "failed");
+}
+
+async fn rate_limit_storms_lose_no_data(store: &Store) {
+    let w = world(store, SandboxConfig::default()).await;
+    let acme = tenant(&w, setup(ReportMode::AmocrmRadist)).await;
+    w.sandbox.inject(Service::Amocrm, "/api/v4/leads", Fault::RateLimited, 2);
+    w.sandbox.inject(Service::Amocrm, "/api/v4/contacts", Fault::RateLimited, 2);
+    w.sandbox.inject(Service::Radist, "messages", Fault::RateLimited, 3);
+    w.sandbox.inject(Service::Telegram, "sendMessage", Fault::RateLimited, 1);
+    let job = run_day(&w, &acme).await;
+    assert_eq!(job.status, JobStatus::Success, "{:?}", events(store, &job).await);
+    let report = report_of(store, &job).await;
+    assert_eq!(summary_of(&report), expected(&w.sandbox, ReportMode::AmocrmRadist));
+    assert_eq!(report.status, ReportStatus::Sent);
+    assert!(w.sandbox.rate_limited_count(Service::Amocrm) >= 4);
+}
+
+async fn manual_windows_are_validated_and_one_job_runs_per_tenant(store: &Store) {
+    let w = world(store, SandboxConfig::default()).await;
+    let acme = tenant(&w, setup(ReportMode::AmocrmOnly)).await;
+    let now = Timestamp::now();
+    let hours = |h: i64| time::Duration::hours(h);
+    let bad = [
+        (now + hours(-2), now + hours(-3), "window_end"),
+        (now + hours(-30), now, "window_end"),
+        (now + hours(-24 * 5), now + hours(-24 * 5 + 2), "window_start"),
+    ];
+    for (start, end, field) in bad {
+        match w.engine.enqueue_report(ReportRequest::manual(acme.id).window(start, end)).await {
+            Err(EngineError::Invalid(e)) => {
+                assert_eq!(e.field, field);
+                assert!(e.message.chars().any(|c| c.is_ascii_digit()), "the message names the limit: {e}");
+            }
+            other => panic!("expected a validation error for {field}, got {other:?}"),
+        }
+    }
+    let first =
+        w.engine.enqueue_report(ReportRequest::manual(acme.id).window(now + hours(-3), now + hours(-1))).await.unwrap();
+    let second = w.engine.enqueue_report(ReportRequest::manual(acme.id).window(now + hours(-5), now + hours(-4))).await;
+    match second {
+        Err(EngineError::ActiveJob(id)) => assert_eq!(id, first.id),
+        other => panic!("expected the active job's id, got {other:?}"),
+    }
+    let same =
+        w.engine.enqueue_report(ReportRequest::manual(acme.id).window(now + hours(-3), now + hours(-1))).await.unwrap();
+    assert_eq!(same.id, first.id, "the same request twice is one job");
+}
+
+async fn a_pending_job_stops_at_once_and_a_running_one_promptly(store: &Store) {
+    let w = world(store, SandboxConfig { latency: Duration::from_millis(300), ..Default::default() }).await;
+    let acme = tenant(&w, setup(ReportMode::AmocrmRadist)).await;
+    let c = w.sandbox.config();
+    let job = w.engine.enqueue_report(ReportRequest::manual(acme.id).window(c.window_start, c.window_end())).await;
+    // The sandbox's day is long past: enqueue it as a system job instead.
+    let job = match job {
+        Ok(job) => job,
+        Err(_) => w
+            .engine
+            .enqueue_report(
+                ReportRequest { trigger: TriggerType::System, ..ReportRequest::manual(acme.id) }
+                    .window(c.window_start, c.window_end()),
+            )
+            .await
+            .unwrap(),
+    };
+    let stopped = w.engine.stop(job.id).await.unwrap();
+    assert_eq!(stopped.status, JobStatus::Cancelled, "a pending job stops at once");
+
+    let running = w
+        .engine
+        .enqueue_report(
+            ReportRequest { trigger: TriggerType::System, ..ReportRequest::manual(acme.id) }
+                .window(c.window_start, c.window_end() + time::Duration::seconds(1)),
+        )
+        .await
+        .unwrap();
+    w.engine.start_workers().await;
+    let mut updates = w.engine.subscribe();
+    loop {
+        let u = updates.recv().await.unwrap();
+        if u.job_id == running.id && u.progress >= 5 {
+            break;
+        }
+    }
+    let asked = std::time::Instant::now();
+    w.engine.stop(running.id).await.unwrap();
+    let done = tokio::time::timeout(Duration::from_secs(15), w.engine.wait(running.id)).await.unwrap().unwrap();
+    assert_eq!(done.status, JobStatus::Cancelled);
+    assert!(asked.elapsed() < Duration::from_secs(10), "stopped promptly: {:?}", asked.elapsed());
+    assert!(events(store, &done).await.iter().any(|e| e.contains("stopped on request")));
+    assert!(store.report_for_job(done.id).await.unwrap().is_none(), "a stopped job saves no report");
+    w.engine.shutdown().await;
+}
+
+async fn two_schedulers_create_one_job_per_window(store: &Store) {
+    let a = world(store, SandboxConfig::default()).await;
+    let registry = synkro::pipeline::connectors::registry().unwrap();
+    let b = Engine::builder(store.clone(), registry, a.keyring.clone()).build().await.unwrap();
+    for slug in ["t-one", "t-two", "t-three"] {
+        tenant(&a, TenantSetup { slug: slug.into(), ..setup(ReportMode::AmocrmOnly) }).await;
+    }
+    let now = Timestamp::now();
+    let (ta, tb) = tokio::join!(scheduler::tick(&a.engine, now), scheduler::tick(&b, now));
+    let (ta, tb) = (ta.unwrap(), tb.unwrap());
+    assert_eq!(ta.created + tb.created, 3, "one job per tenant and window: {ta:?} {tb:?}");
+    let again = scheduler::tick(&b, now + time::Duration::minutes(1)).await.unwrap();
+    assert_eq!(again.created, 0, "a later pass finds the jobs: {again:?}");
+    let jobs = store.list_jobs(None, &synkro::PageRequest::first(50).unwrap()).await.unwrap();
+    assert_eq!(jobs.items.len(), 3);
+    assert!(jobs.items.iter().all(|j| j.trigger_type == TriggerType::Scheduled));
+}
+
+async fn follow_ups_on_the_web_and_in_telegram(store: &Store) {
+    let w = world(store, SandboxConfig::default()).await;
+    let acme = tenant(&w, setup(ReportMode::AmocrmOnly)).await;
+    let job = run_day(&w, &acme).await;
+    let report = report_of(store, &job).await;
+
+    for i in 0..8 {
+        let answer =
+            synkro::pipeline::followup::ask(&w.engine, report.id, None, &format!("question {i}?"), MessageSource::Web)
+                .await
+                .unwrap();
+        assert!(!answer.answer.is_empty());
+    }
+    let stored = store.recent_report_messages(report.id, 50).await.unwrap();
+    assert_eq!(stored.len(), 8, "questions and answers are stored");
+    let last_request =
+        w.sandbox.requests(Service::OpenAi).into_iter().rev().find(|r| r.path.ends_with("chat/completions")).unwrap();
+    let body: Value = serde_json::from_str(last_request.body.as_deref().unwrap()).unwrap();
+    let context = body.to_string();
+    // The eighth question sees the six before it (1-6), not the first.
+    assert!(context.contains("question 1?") && context.contains("question 6?"), "{context}");
+    assert!(!context.contains("question 0?"), "the last six Q&A only");
+
+    let chat = w.sandbox.credentials().telegram_chat_id;
+    w.sandbox.telegram_push_update(
+        chat,
+        "anna",
+        false,
+        &format!("@{} how many deals?", synkro_sandbox::TELEGRAM_BOT_USERNAME),
+    );
+    w.sandbox.telegram_push_update(
+        chat,
+        "otherbot",
+        true,
+        &format!("@{} ignore me", synkro_sandbox::TELEGRAM_BOT_USERNAME),
+    );
+    let pass = synkro::pipeline::followup::telegram_pass(&w.engine, acme.id, Timestamp::now()).await.unwrap();
+    assert_eq!((pass.answered, pass.closed), (1, 0));
+    let again = synkro::pipeline::followup::telegram_pass(&w.engine, acme.id, Timestamp::now()).await.unwrap();
+    assert_eq!((again.answered, again.closed), (0, 0), "updates are consumed once");
+
+    w.sandbox.telegram_push_update(
+        chat,
+        "anna",
+        false,
+        &format!("@{} and now?", synkro_sandbox::TELEGRAM_BOT_USERNAME),
+    );
+    let later = Timestamp::now() + time::Duration::hours(3);
+    let closed = synkro::pipeline::followup::telegram_pass(&w.engine, acme.id, later).await.unwrap();
+    assert_eq!(closed.closed, 1, "after the deadline the bot says the window is closed");
+    let replies: Vec<_> = w.sandbox.telegram_sent().into_iter().filter(|m| m.reply_to_message_id.is_some()).collect();
+    assert_eq!(replies.len(), 2);
+}
