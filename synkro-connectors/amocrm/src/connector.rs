@@ -56,9 +56,8 @@ impl Connector for AmoCrmConnector {
     fn build(&self, config: &ConnectorConfig, ctx: &ConnectorContext) -> Result<Capabilities, ConnectorError> {
         let config = parse(config, ctx)?;
         let client = Arc::new(AmoClient::new(&config, ctx)?);
-        Ok(Capabilities {
-            crm: Some(Arc::new(AmoSource { client, max_pages: config.max_pages })),
-            ..Default::default()
-        })
+        let source =
+            AmoSource { client, max_pages: config.max_pages, cache: ctx.cache.clone(), account: config.host.clone() };
+        Ok(Capabilities { crm: Some(Arc::new(source)), ..Default::default() })
     }
 }

@@ -11,7 +11,7 @@ use futures::{StreamExt, future::try_join_all, stream};
 use serde_json::Value;
 use synkro_core::{
     connector::{
-        BatchStream, ConnectorError, CrmSource, Deal, DealContact, FailureClass, SourceBatch, Truncation,
+        BatchStream, ConnectorError, CrmSource, Deal, DealContact, FailureClass, SharedCache, SourceBatch, Truncation,
         normalize_phone,
     },
     domain::Window,
@@ -30,7 +30,14 @@ pub(crate) const PAGE_SIZE: usize = 250;
 pub(crate) struct AmoSource {
     pub(crate) client: Arc<AmoClient>,
     pub(crate) max_pages: u32,
+    /// Where stage and manager names are kept between reports (per account).
+    pub(crate) cache: Arc<SharedCache>,
+    /// The cache key: the account's host.
+    pub(crate) account: String,
 }
+
+/// How long an account's stage and manager names are reused before they are read again.
+const NAMES_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Stage and manager names. Stages are keyed by (pipeline, status): the system stages 142
 /// (won) and 143 (lost) share their id across pipelines.
@@ -57,6 +64,8 @@ struct LeadsPage {
 
 struct State {
     client: Arc<AmoClient>,
+    cache: Arc<SharedCache>,
+    account: String,
     window: Window,
     max_pages: u32,
     names: Option<Arc<Names>>,
@@ -68,6 +77,8 @@ impl CrmSource for AmoSource {
     fn deals(&self, window: Window) -> BatchStream<'_, Deal> {
         let state = State {
             client: self.client.clone(),
+            cache: self.cache.clone(),
+            account: format!("amocrm-names:{}", self.account),
             window,
             max_pages: self.max_pages,
             names: None,
@@ -80,9 +91,8 @@ impl CrmSource for AmoSource {
             }
             let names = match &st.names {
                 Some(names) => names.clone(),
-                None => match load_names(&st.client).await {
+                None => match cached_names(&st.client, &st.cache, &st.account).await {
                     Ok(names) => {
-                        let names = Arc::new(names);
                         let (tx, rx) = mpsc::channel(2);
                         tokio::spawn(page_leads(st.client.clone(), st.window, st.max_pages, tx));
                         st.pages = Some(rx);
@@ -105,6 +115,16 @@ impl CrmSource for AmoSource {
         })
         .boxed()
     }
+}
+
+/// The account's names from the shared cache, or read now and cached for [`NAMES_TTL`].
+async fn cached_names(client: &AmoClient, cache: &SharedCache, key: &str) -> Result<Arc<Names>, ConnectorError> {
+    if let Some(names) = cache.get::<Names>(key, NAMES_TTL) {
+        return Ok(names);
+    }
+    let names = Arc::new(load_names(client).await?);
+    cache.put(key, names.clone());
+    Ok(names)
 }
 
 /// Stage names (one request) and manager names (where the token may read users; a 403

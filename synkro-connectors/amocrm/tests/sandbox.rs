@@ -201,3 +201,16 @@ async fn oauth_tokens_rotate_on_401_and_the_api_still_only_sees_get() {
     assert_eq!(sandbox.methods_seen(Service::AmocrmOauth), BTreeSet::from(["POST".to_owned()]));
     assert_only_get(&sandbox);
 }
+
+#[tokio::test]
+async fn stage_and_manager_names_are_reused_between_reports_of_one_account() {
+    let sandbox = Sandbox::start(SandboxConfig { deals: 30, ..Default::default() }).await;
+    let ctx = ctx(&sandbox);
+    let first = read(&sandbox, &long_lived(&sandbox), &ctx, window(&sandbox)).await;
+    sandbox.reset_counters();
+    let second = read(&sandbox, &long_lived(&sandbox), &ctx, window(&sandbox)).await;
+    assert_eq!(first, second);
+    let paths: Vec<_> = sandbox.requests(Service::Amocrm).into_iter().map(|r| r.path).collect();
+    assert!(!paths.iter().any(|p| p == "/api/v4/leads/pipelines" || p == "/api/v4/users"), "{paths:?}");
+    assert_only_get(&sandbox);
+}

@@ -78,6 +78,35 @@ impl KeyedLocks {
     }
 }
 
+/// Small values shared by every connector a host builds, each kept for a while (e.g. an
+/// account's stage and manager names, which change rarely and cost requests on every report).
+#[derive(Default)]
+pub struct SharedCache {
+    entries: Mutex<HashMap<String, (std::time::Instant, Arc<dyn std::any::Any + Send + Sync>)>>,
+}
+
+impl SharedCache {
+    /// The value under `key` if it is younger than `ttl` and of type `T`.
+    pub fn get<T: Send + Sync + 'static>(&self, key: &str, ttl: Duration) -> Option<Arc<T>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (at, value) = entries.get(key)?;
+        (at.elapsed() < ttl).then(|| value.clone().downcast::<T>().ok()).flatten()
+    }
+
+    /// Stores `value` under `key`.
+    pub fn put<T: Send + Sync + 'static>(&self, key: &str, value: Arc<T>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.insert(key.to_owned(), (std::time::Instant::now(), value));
+    }
+}
+
+impl std::fmt::Debug for SharedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.entries.lock().map(|e| e.len()).unwrap_or_default();
+        write!(f, "SharedCache({n} entries)")
+    }
+}
+
 /// A sink that keeps nothing (checks, tests, tokens that never rotate).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DiscardTokens;
@@ -168,6 +197,8 @@ pub struct ConnectorContext {
     pub tokens: Arc<dyn TokenSink>,
     /// Named locks shared by every connector built from this context.
     pub locks: Arc<KeyedLocks>,
+    /// Values shared by every connector built from this context.
+    pub cache: Arc<SharedCache>,
     /// Timeouts and retries.
     pub http: HttpSettings,
     /// Base URLs that replace a connector's real endpoint, by kind (the sandbox and tests use
@@ -184,6 +215,7 @@ impl ConnectorContext {
             metrics: Arc::new(ConnectorMetrics::default()),
             tokens: Arc::new(DiscardTokens),
             locks: Arc::new(KeyedLocks::default()),
+            cache: Arc::new(SharedCache::default()),
             http: HttpSettings::default(),
             endpoints: HashMap::new(),
         }

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 pub use capability::*;
 pub use context::{
     ConnectorContext, ConnectorMetrics, DiscardTokens, HttpSettings, KeyedLocks, KindCounters, Rate, RateLimiter,
-    TokenSink,
+    SharedCache, TokenSink,
 };
 pub use error::{CheckReport, ConnectorError, FailureClass};
 pub use phone::normalize_phone;
