@@ -1,5 +1,5 @@
-//! The `synkro` command: runs migrations, manages secret keys and checks the configuration.
-//! (`serve`, `worker`, `report` and `demo` arrive with the pipeline and HTTP issues.)
+//! The `synkro` command: runs migrations, manages secret keys, checks the configuration and
+//! runs report workers. (`serve`, `report` and `demo` arrive with the HTTP issue.)
 
 #![allow(clippy::print_stdout)]
 
@@ -25,6 +25,20 @@ enum Command {
     /// Manage the Fernet keys that encrypt integration secrets.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Run report workers (and, unless --no-scheduler, the scheduler) until interrupted. With
+    /// SYNKRO_REDIS_URL, any number of workers on any machines share the work.
+    Worker {
+        /// Jobs run at once by this process.
+        #[arg(long, default_value_t = 8)]
+        workers: usize,
+        /// Seconds a claimed job stays claimed without a heartbeat (a crashed worker's job is
+        /// picked up again after this long).
+        #[arg(long, default_value_t = 30)]
+        lease_seconds: u64,
+        /// Do not run the scheduler in this process.
+        #[arg(long)]
+        no_scheduler: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -81,9 +95,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Keys(KeysCommand::Generate) => {}
+        Command::Worker { workers, lease_seconds, no_scheduler } => {
+            let engine = worker_engine(&config, &opened, workers, lease_seconds).await?;
+            engine.start_workers().await;
+            if !no_scheduler {
+                engine.start_scheduler().await;
+            }
+            tracing::info!(workers, "workers running; stop with Ctrl-C");
+            tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+            tracing::info!("shutting down: running jobs are handed back");
+            engine.shutdown().await;
+        }
     }
     opened.store.close().await;
     Ok(())
+}
+
+/// The engine for `synkro worker`: Redis when configured, connector endpoints overridden by
+/// SYNKRO_CONNECTOR_ENDPOINTS (a JSON object of kind → base URL, for the sandbox and tests).
+async fn worker_engine(
+    config: &Config,
+    opened: &bootstrap::Opened,
+    workers: usize,
+    lease_seconds: u64,
+) -> anyhow::Result<synkro::pipeline::Engine> {
+    let registry = synkro::pipeline::connectors::registry()?;
+    let engine_config = synkro::pipeline::EngineConfig {
+        workers: workers.max(1),
+        lease: std::time::Duration::from_secs(lease_seconds.max(1)),
+        ..Default::default()
+    };
+    let mut builder =
+        synkro::pipeline::Engine::builder(opened.store.clone(), registry, opened.keyring.clone()).config(engine_config);
+    if let Some(redis) = &config.redis_url {
+        builder = builder.redis(redis.expose());
+    }
+    if let Ok(endpoints) = std::env::var("SYNKRO_CONNECTOR_ENDPOINTS") {
+        let map: std::collections::HashMap<String, String> = serde_json::from_str(&endpoints)
+            .context("SYNKRO_CONNECTOR_ENDPOINTS must be a JSON object of connector kind to base URL")?;
+        for (kind, url) in map {
+            builder = builder.endpoint(&kind, url);
+        }
+    }
+    Ok(builder.build().await?)
 }
 
 fn main() -> ExitCode {

@@ -82,8 +82,11 @@ impl KeyedLocks {
 /// account's stage and manager names, which change rarely and cost requests on every report).
 #[derive(Default)]
 pub struct SharedCache {
-    entries: Mutex<HashMap<String, (std::time::Instant, Arc<dyn std::any::Any + Send + Sync>)>>,
+    entries: Mutex<HashMap<String, CacheEntry>>,
 }
+
+/// When a cached value was stored, and the value.
+type CacheEntry = (std::time::Instant, Arc<dyn std::any::Any + Send + Sync>);
 
 impl SharedCache {
     /// The value under `key` if it is younger than `ttl` and of type `T`.
