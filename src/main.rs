@@ -100,6 +100,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             engine.start_workers().await;
             if !no_scheduler {
                 engine.start_scheduler().await;
+                engine.start_followups(std::time::Duration::from_secs(5)).await;
             }
             tracing::info!(workers, "workers running; stop with Ctrl-C");
             tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;

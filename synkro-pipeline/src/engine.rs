@@ -340,6 +340,13 @@ impl Engine {
         self.inner.tasks.lock().await.push(tokio::spawn(async move { crate::scheduler::run(engine).await }));
     }
 
+    /// Starts answering follow-up questions in every tenant's Telegram chat, polling every
+    /// `interval`.
+    pub async fn start_followups(&self, interval: Duration) {
+        let engine = self.clone();
+        self.inner.tasks.lock().await.push(tokio::spawn(crate::followup::run_telegram(engine, interval)));
+    }
+
     pub(crate) fn config(&self) -> &EngineConfig {
         &self.inner.config
     }

@@ -103,3 +103,33 @@ pub async fn telegram_pass(engine: &Engine, tenant: TenantId, now: Timestamp) ->
     }
     Ok(pass)
 }
+
+/// Polls every active tenant's Telegram chat every `interval` until the engine shuts down,
+/// answering questions about the latest report. Tenants are polled concurrently, each under a
+/// time limit, so one slow chat does not hold up the others.
+pub(crate) async fn run_telegram(engine: Engine, interval: std::time::Duration) {
+    let shutdown = engine.shutdown_token().clone();
+    loop {
+        match engine.store().list_active_tenants().await {
+            Ok(tenants) => {
+                let passes = tenants.iter().map(|t| {
+                    let engine = engine.clone();
+                    let id = t.id;
+                    async move {
+                        match tokio::time::timeout(interval * 4, telegram_pass(&engine, id, Timestamp::now())).await {
+                            Ok(Err(e)) => tracing::warn!(tenant = %id, error = %e, "telegram follow-ups failed"),
+                            Err(_) => tracing::warn!(tenant = %id, "telegram follow-ups timed out"),
+                            Ok(Ok(_)) => {}
+                        }
+                    }
+                });
+                futures::future::join_all(passes).await;
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot list tenants for follow-ups"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}

@@ -5,9 +5,12 @@
 //! [`Sandbox::start`] generates deterministic data from a seed ([`SandboxData`], the truth tests
 //! assert against), binds one server per [`Service`] on an ephemeral 127.0.0.1 port and serves
 //! payloads shaped as in `EXTERNAL_APIS.md`: amoCRM's HAL pages, 204 on empty pages and its
-//! 7-requests-per-second limit; Radist's cursor and `until` paging; PostgREST filters, the 1,000-row
-//! cap and upserts; OpenAI/Gemini completions; Telegram's 4096-character and 1-message-per-second
-//! limits. Tests can inject [`Fault`]s and inspect every [`RecordedRequest`].
+//! 7-requests-per-second limit per account (every account serves the same data: see
+//! [`Credentials::amocrm_token_for`]); Radist's cursor and `until` paging; PostgREST filters,
+//! the 1,000-row cap and upserts; OpenAI/Gemini completions; Telegram's 4096-character and
+//! 1-message-per-second limits. Tests can inject [`Fault`]s and inspect every
+//! [`RecordedRequest`]. The [`remote`] module runs a sandbox in another process (the
+//! `synkro-sandbox` binary).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,6 +36,7 @@ mod http;
 mod provision;
 mod radist;
 mod record;
+pub mod remote;
 mod sandbox;
 mod server;
 mod supabase;
@@ -45,7 +49,7 @@ pub use data::{
     Pipeline, RadistCompany, RadistContact, STATUS_LOST, STATUS_WON, SandboxData, Status, User,
 };
 pub use fault::Fault;
-pub use provision::TenantSetup;
+pub use provision::{TenantSetup, provision_tenant};
 pub use record::RecordedRequest;
 pub use sandbox::Sandbox;
 pub use telegram::SentMessage;

@@ -8,7 +8,7 @@ use synkro_core::{
     secrets::SecretMap,
 };
 
-use crate::{Sandbox, Service};
+use crate::{Credentials, Sandbox, Service};
 
 /// Which integrations a provisioned tenant gets.
 #[derive(Debug, Clone)]
@@ -27,6 +27,13 @@ pub struct TenantSetup {
     pub telegram: bool,
     /// Configure Supabase (otherwise the built-in warehouse is used).
     pub supabase: bool,
+    /// The amoCRM account (subdomain) the tenant connects, with that account's token
+    /// ([`Credentials::amocrm_token_for`]); `None` is the sandbox's own account. Tenants with
+    /// different accounts have their own rate-limit budgets on both sides.
+    pub amocrm_account: Option<String>,
+    /// amoCRM's `max_pages` setting (lead pages of 250 read per report); `None` keeps the
+    /// connector's default.
+    pub amocrm_max_pages: Option<u32>,
 }
 
 impl TenantSetup {
@@ -40,6 +47,8 @@ impl TenantSetup {
             ai: true,
             telegram: true,
             supabase: true,
+            amocrm_account: None,
+            amocrm_max_pages: None,
         }
     }
 }
@@ -66,40 +75,53 @@ impl Sandbox {
         keyring: &Keyring,
         setup: &TenantSetup,
     ) -> Result<Tenant, StoreError> {
-        let new = NewTenant::new(&setup.name, &setup.slug, &setup.timezone)?;
-        let tenant = store.create_tenant(&new).await?;
-        let mut runtime = TenantRuntimeConfig::defaults(tenant.id, tenant.timezone.clone());
-        runtime.mode = setup.mode;
-        store.put_runtime_config(&runtime).await?;
-        let c = self.credentials();
-        let add = async |kind: &str, public: Value, secrets: &[(&str, &str)]| {
-            let map: SecretMap = secrets.iter().map(|(k, v)| ((*k).to_owned(), Secret::new(*v))).collect();
-            let token = (!map.is_empty()).then(|| keyring.encrypt(&map));
-            let kind = ConnectorKind::new(kind)?;
-            store.create_integration(&NewIntegrationConfig::new(tenant.id, kind, public, token)?).await.map(|_| ())
-        };
-        if setup.mode.uses_amocrm() {
-            add("amocrm", json!({"domain": c.amocrm_subdomain}), &[("long_lived_token", &c.amocrm_long_lived_token)])
-                .await?;
-        }
-        if setup.mode.uses_radist() {
-            add("radist", json!({"company_id": c.radist_company_id}), &[("api_key", &c.radist_api_key)]).await?;
-        }
-        if setup.ai {
-            add("ai", json!({"provider": "openai", "model": "gpt-4o-mini"}), &[("api_key", &c.openai_api_key)]).await?;
-        }
-        if setup.telegram {
-            add(
-                "telegram",
-                json!({"chat_id": c.telegram_chat_id.to_string()}),
-                &[("bot_token", &c.telegram_bot_token)],
-            )
-            .await?;
-        }
-        if setup.supabase {
-            add("supabase", json!({"url": "https://sandbox.supabase.co"}), &[("service_key", &c.supabase_secret_key)])
-                .await?;
-        }
-        Ok(tenant)
+        provision_tenant(store, keyring, self.credentials(), setup).await
     }
+}
+
+/// Creates a tenant with a runtime config and the integrations `setup` asks for, with the
+/// `credentials` of a sandbox (this process's, or one running elsewhere: see
+/// [`RemoteSandbox`](crate::remote::RemoteSandbox)), secrets encrypted with `keyring`. Route
+/// the connectors to that sandbox with its endpoints (the integrations hold no URLs).
+pub async fn provision_tenant(
+    store: &Store,
+    keyring: &Keyring,
+    credentials: &Credentials,
+    setup: &TenantSetup,
+) -> Result<Tenant, StoreError> {
+    let new = NewTenant::new(&setup.name, &setup.slug, &setup.timezone)?;
+    let tenant = store.create_tenant(&new).await?;
+    let mut runtime = TenantRuntimeConfig::defaults(tenant.id, tenant.timezone.clone());
+    runtime.mode = setup.mode;
+    store.put_runtime_config(&runtime).await?;
+    let c = credentials;
+    let add = async |kind: &str, public: Value, secrets: &[(&str, &str)]| {
+        let map: SecretMap = secrets.iter().map(|(k, v)| ((*k).to_owned(), Secret::new(*v))).collect();
+        let token = (!map.is_empty()).then(|| keyring.encrypt(&map));
+        let kind = ConnectorKind::new(kind)?;
+        store.create_integration(&NewIntegrationConfig::new(tenant.id, kind, public, token)?).await.map(|_| ())
+    };
+    if setup.mode.uses_amocrm() {
+        let domain = setup.amocrm_account.as_deref().unwrap_or(&c.amocrm_subdomain);
+        let mut public = json!({"domain": domain});
+        if let Some(pages) = setup.amocrm_max_pages {
+            public["max_pages"] = json!(pages);
+        }
+        add("amocrm", public, &[("long_lived_token", &c.amocrm_token_for(domain))]).await?;
+    }
+    if setup.mode.uses_radist() {
+        add("radist", json!({"company_id": c.radist_company_id}), &[("api_key", &c.radist_api_key)]).await?;
+    }
+    if setup.ai {
+        add("ai", json!({"provider": "openai", "model": "gpt-4o-mini"}), &[("api_key", &c.openai_api_key)]).await?;
+    }
+    if setup.telegram {
+        add("telegram", json!({"chat_id": c.telegram_chat_id.to_string()}), &[("bot_token", &c.telegram_bot_token)])
+            .await?;
+    }
+    if setup.supabase {
+        add("supabase", json!({"url": "https://sandbox.supabase.co"}), &[("service_key", &c.supabase_secret_key)])
+            .await?;
+    }
+    Ok(tenant)
 }

@@ -113,10 +113,10 @@ fn with_flags(req: &Incoming) -> Vec<String> {
     req.query_get("with").map(|w| w.split(',').map(|s| s.trim().to_owned()).collect()).unwrap_or_default()
 }
 
-pub(super) fn account(shared: &Shared, req: &Incoming) -> Reply {
+pub(super) fn account(shared: &Shared, req: &Incoming, subdomain: &str) -> Reply {
     let data = &shared.data;
     let mut body = json!({
-        "id": data.account_id, "name": data.account_name, "subdomain": shared.credentials.amocrm_subdomain,
+        "id": data.account_id, "name": data.account_name, "subdomain": subdomain,
         "created_at": 1_600_000_000, "created_by": 1001, "updated_at": 1_700_000_000, "updated_by": 1001,
         "current_user_id": 1001, "country": "RU", "currency": "RUB", "currency_symbol": "₽",
         "customers_mode": "disabled", "is_unsorted_on": true, "is_loss_reason_enabled": true,

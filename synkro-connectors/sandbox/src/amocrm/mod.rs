@@ -1,9 +1,10 @@
-//! Fake amoCRM API v4: GET-only, Bearer auth, 7 requests per sliding second, HAL JSON and problem+json.
+//! Fake amoCRM API v4: GET-only, Bearer auth, 7 requests per sliding second per account, HAL JSON
+//! and problem+json.
 
 mod lists;
 pub(crate) mod oauth;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -12,9 +13,10 @@ use crate::credentials::Credentials;
 use crate::http::{Incoming, Reply};
 use crate::server::{Shared, lock};
 
-/// Mutable amoCRM state: the rate-limit window and the OAuth token store.
+/// Mutable amoCRM state: the rate-limit window of each account and the OAuth token store.
 pub(crate) struct AmoState {
-    window: VecDeque<Instant>,
+    /// Admission times in the last second, per account (subdomain).
+    windows: HashMap<String, VecDeque<Instant>>,
     long_lived: String,
     valid_access: HashSet<String>,
     live_refresh: HashSet<String>,
@@ -25,7 +27,7 @@ pub(crate) struct AmoState {
 impl AmoState {
     pub(crate) fn new(credentials: &Credentials, seed: u64) -> Self {
         AmoState {
-            window: VecDeque::new(),
+            windows: HashMap::new(),
             long_lived: credentials.amocrm_long_lived_token.clone(),
             valid_access: HashSet::from([credentials.amocrm_access_token.clone()]),
             live_refresh: HashSet::from([credentials.amocrm_refresh_token.clone()]),
@@ -38,51 +40,62 @@ impl AmoState {
         self.valid_access.clear();
     }
 
-    fn token_valid(&self, token: &str) -> bool {
-        token == self.long_lived || self.valid_access.contains(token)
+    /// The account `token` belongs to: the sandbox's own for its long-lived and OAuth access
+    /// tokens, the named one for [`Credentials::amocrm_token_for`] tokens; `None` when refused.
+    fn account_of(&self, token: &str, credentials: &Credentials) -> Option<String> {
+        if token == self.long_lived || self.valid_access.contains(token) {
+            return Some(credentials.amocrm_subdomain.clone());
+        }
+        credentials.amocrm_account_of(token)
     }
 
-    /// Admits one request unless `limit` requests were admitted in the last second.
-    fn admit(&mut self, limit: u32, now: Instant) -> bool {
+    /// Admits one request to `account` unless `limit` requests to it were admitted in the last
+    /// second.
+    fn admit(&mut self, account: &str, limit: u32, now: Instant) -> bool {
         if limit == 0 {
             return true;
         }
-        while self.window.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1)) {
-            self.window.pop_front();
+        let window = self.windows.entry(account.to_owned()).or_default();
+        while window.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1)) {
+            window.pop_front();
         }
-        if self.window.len() >= limit as usize {
+        if window.len() >= limit as usize {
             return false;
         }
-        self.window.push_back(now);
+        window.push_back(now);
         true
     }
 }
 
-/// Handles a request to the amoCRM API server: 405 for anything but GET, then the rate limit
-/// (refused requests do not count), then the token, then the route.
+/// Handles a request to the amoCRM API server: 405 for anything but GET, then the token (which
+/// names the account), then the account's rate limit (refused requests do not count), then the
+/// route.
 pub(crate) fn handle(shared: &Shared, req: &Incoming) -> Reply {
     if req.method != "GET" {
         return problem(405, "Method Not Allowed", "The sandbox amoCRM accepts only GET requests")
             .with_header("allow", "GET");
     }
-    {
+    let account = {
         let mut state = lock(&shared.amocrm);
-        if !state.admit(shared.config.amocrm_rate_limit, Instant::now()) {
+        let account = match req.bearer() {
+            Some(token) => match state.account_of(token, &shared.credentials) {
+                Some(account) => account,
+                None => return problem(401, "Unauthorized", "Access token is invalid or expired"),
+            },
+            None => return problem(401, "Unauthorized", "Authorization header is missing"),
+        };
+        if !state.admit(&account, shared.config.amocrm_rate_limit, Instant::now()) {
             return rate_limited();
         }
-        match req.bearer() {
-            Some(token) if state.token_valid(token) => {}
-            Some(_) => return problem(401, "Unauthorized", "Access token is invalid or expired"),
-            None => return problem(401, "Unauthorized", "Authorization header is missing"),
-        }
-    }
+        account
+    };
     let path = req.path.trim_end_matches('/');
     let Some(rest) = path.strip_prefix("/api/v4/") else {
         return problem(404, "Not Found", "Unknown path");
     };
     let parts: Vec<&str> = rest.split('/').collect();
     match parts.as_slice() {
-        ["account"] => lists::account(shared, req),
+        ["account"] => lists::account(shared, req, &account),
         ["leads"] => lists::leads(shared, req),
         ["leads", "pipelines"] => lists::pipelines(shared, req),
         ["leads", "pipelines", id] => lists::pipeline(shared, req, id),
@@ -134,10 +147,21 @@ mod tests {
         let creds = Credentials::generate(1, 0);
         let mut state = AmoState::new(&creds, 1);
         let t0 = Instant::now();
-        assert!((0..3).all(|_| state.admit(3, t0)));
-        assert!(!state.admit(3, t0 + Duration::from_millis(500)));
-        assert!(!state.admit(3, t0 + Duration::from_millis(999)));
-        assert!(state.admit(3, t0 + Duration::from_millis(1000)));
-        assert!(state.admit(0, t0));
+        assert!((0..3).all(|_| state.admit("acme", 3, t0)));
+        assert!(!state.admit("acme", 3, t0 + Duration::from_millis(500)));
+        assert!(!state.admit("acme", 3, t0 + Duration::from_millis(999)));
+        assert!(state.admit("other", 3, t0 + Duration::from_millis(999)), "accounts have their own budgets");
+        assert!(state.admit("acme", 3, t0 + Duration::from_millis(1000)));
+        assert!(state.admit("acme", 0, t0));
+    }
+
+    #[test]
+    fn tokens_name_their_account() {
+        let creds = Credentials::generate(1, 0);
+        let state = AmoState::new(&creds, 1);
+        assert_eq!(state.account_of(&creds.amocrm_long_lived_token, &creds).as_deref(), Some("acme"));
+        assert_eq!(state.account_of(&creds.amocrm_access_token, &creds).as_deref(), Some("acme"));
+        assert_eq!(state.account_of(&creds.amocrm_token_for("shop"), &creds).as_deref(), Some("shop"));
+        assert_eq!(state.account_of("nope", &creds), None);
     }
 }
