@@ -500,6 +500,15 @@ async fn runs_per_second_over_twenty_accounts() {
     let floor = TENANTS as f64 * 7.0 / 2.0;
     let amo = stats.requests(Service::Amocrm);
     let runs_times: Vec<Duration> = jobs.iter().map(run_time).collect();
+    if std::env::var_os("SYNKRO_BENCH_TRACE").is_some() {
+        for job in jobs.iter().skip(50).take(4) {
+            let t0 = job.created_at;
+            println!("job created; started +{:?}, finished +{:?}", between(t0, job.started_at.unwrap()), between(t0, job.finished_at.unwrap()));
+            for e in w.engine.store().list_job_events(job.id, None, 100).await.unwrap() {
+                println!("  +{:?} {}", between(t0, e.created_at), e.message);
+            }
+        }
+    }
     println!(
         "\n### d: {runs} runs over {TENANTS} tenants with their own amoCRM accounts, amocrm_only, {WORKERS} workers\n"
     );

@@ -93,8 +93,13 @@ fn checkpoint(cancel: &CancellationToken) -> Result<(), JobFailure> {
     if cancel.is_cancelled() { Err(JobFailure::Cancelled) } else { Ok(()) }
 }
 
-fn truncation_note(t: &Truncation) -> Value {
-    json!({"cap": t.cap, "limit": t.limit, "message": t.message})
+/// Logs a cap that cut a source's data, and keeps it for the report's metadata.
+async fn record_truncation(p: &Progress<'_>, cut: Option<&Truncation>, kept: &mut Vec<Value>, progress: u8) {
+    if let Some(t) = cut {
+        let note = json!({"cap": t.cap, "limit": t.limit, "message": t.message});
+        p.note(EventLevel::Warn, "sync_sources", t.message.clone(), note.clone(), progress).await;
+        kept.push(note);
+    }
 }
 
 /// Runs a report job to the end (or to its first failure).
@@ -136,7 +141,7 @@ pub(crate) async fn run_report(
 
     // 2. Sources → warehouse.
     let mut truncations = Vec::new();
-    let synced = sync_sources(env, &p, &tenant, &config, mode, window, &caps, cancel, &mut truncations).await?;
+    let synced = sync_sources(&p, &tenant, &config, mode, window, &caps, cancel, &mut truncations).await?;
     p.step("sync_sources", 25, format!("{} rows written to the warehouse", synced.rows), json!(synced.as_json())).await;
     checkpoint(cancel)?;
 
@@ -377,7 +382,6 @@ impl Synced {
 
 #[allow(clippy::too_many_arguments)]
 async fn sync_sources(
-    env: &RunEnv,
     p: &Progress<'_>,
     tenant: &Tenant,
     config: &TenantRuntimeConfig,
@@ -387,7 +391,6 @@ async fn sync_sources(
     cancel: &CancellationToken,
     truncations: &mut Vec<Value>,
 ) -> Result<Synced, JobFailure> {
-    let _ = env;
     let slug = tenant.slug.as_str();
     let mut merger = Merger::new(slug, &config.timezone);
     let mut synced = Synced::default();
@@ -396,34 +399,22 @@ async fn sync_sources(
         let mut deals = crm.deals(window);
         while let Some(batch) = deals.next().await {
             let batch = batch.map_err(|e| JobFailure::from_connector("reading deals", e))?;
-            if let Some(t) = &batch.truncated {
-                p.note(EventLevel::Warn, "sync_sources", t.message.clone(), truncation_note(t), 15).await;
-                truncations.push(truncation_note(t));
-            }
+            record_truncation(p, batch.truncated.as_ref(), truncations, 15).await;
             synced.deals += batch.items.len() as u64;
             let rows = merger.add_deals(batch.items);
             synced.rows +=
                 warehouse.upsert_deals(&rows).await.map_err(|e| JobFailure::from_connector("warehouse", e))?;
             checkpoint(cancel)?;
         }
-        p.note(
-            EventLevel::Info,
-            "sync_sources",
-            format!("{} deals read", synced.deals),
-            json!({"deals": synced.deals}),
-            15,
-        )
-        .await;
+        let read = synced.deals;
+        p.note(EventLevel::Info, "sync_sources", format!("{read} deals read"), json!({"deals": read}), 15).await;
     }
     if let Some(chat) = caps.chat.as_ref().filter(|_| mode.uses_radist()) {
         let phones = (mode == ReportMode::AmocrmRadist).then(|| std::sync::Arc::new(merger.phones()));
         let mut dialogs = chat.dialogs(window, phones);
         while let Some(batch) = dialogs.next().await {
             let batch = batch.map_err(|e| JobFailure::from_connector("reading dialogs", e))?;
-            if let Some(t) = &batch.truncated {
-                p.note(EventLevel::Warn, "sync_sources", t.message.clone(), truncation_note(t), 20).await;
-                truncations.push(truncation_note(t));
-            }
+            record_truncation(p, batch.truncated.as_ref(), truncations, 20).await;
             synced.dialogs += batch.items.len() as u64;
             let dialogs: &[Dialog] = &batch.items;
             let rows = if mode == ReportMode::RadistOnly {
@@ -435,14 +426,8 @@ async fn sync_sources(
                 warehouse.upsert_deals(&rows).await.map_err(|e| JobFailure::from_connector("warehouse", e))?;
             checkpoint(cancel)?;
         }
-        p.note(
-            EventLevel::Info,
-            "sync_sources",
-            format!("{} dialogs read", synced.dialogs),
-            json!({"dialogs": synced.dialogs}),
-            20,
-        )
-        .await;
+        let read = synced.dialogs;
+        p.note(EventLevel::Info, "sync_sources", format!("{read} dialogs read"), json!({"dialogs": read}), 20).await;
     }
     Ok(synced)
 }
