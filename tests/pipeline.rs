@@ -159,6 +159,8 @@ async fn amocrm_radist_report_has_the_exact_numbers_and_is_delivered_once(store:
     for step in ["check_config", "sync_sources", "load_rows", "summary", "ai_text", "save_report", "deliver", "done"] {
         assert!(steps.iter().any(|s| s == step), "step {step} logged: {steps:?}");
     }
+    let methods = w.sandbox.methods_seen(Service::Amocrm);
+    assert!(methods.iter().all(|m| m == "GET"), "only GET ever reaches amoCRM: {methods:?}");
     let rows = w.sandbox.supabase_rows("deals");
     assert!(!rows.is_empty(), "rows went to the tenant's Supabase");
     assert_eq!(w.sandbox.supabase_rows("reports").len(), 1, "the report was archived");

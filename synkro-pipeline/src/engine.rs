@@ -418,14 +418,14 @@ impl Engine {
         }
     }
 
-    /// Extends the lease every third of its length; cancels the run when a stop was requested
-    /// or the lease was taken over.
+    /// Extends the lease every third of its length (at least every 2 s, so a stop request is
+    /// noticed promptly); cancels the run when a stop was requested or the lease was taken over.
     fn spawn_heartbeat(&self, job: JobId, worker: String, cancel: CancellationToken) -> JoinHandle<()> {
         let store = self.store().clone();
         let lease = self.inner.config.lease;
         tokio::spawn(async move {
             loop {
-                tokio::time::sleep(lease / 3).await;
+                tokio::time::sleep((lease / 3).min(Duration::from_secs(2))).await;
                 match store.extend_lease(job, &worker, lease, Timestamp::now()).await {
                     Ok(state) if !state.held || state.cancel_requested => {
                         cancel.cancel();
