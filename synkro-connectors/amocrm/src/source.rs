@@ -62,58 +62,43 @@ struct LeadsPage {
     truncated: Option<Truncation>,
 }
 
-struct State {
-    client: Arc<AmoClient>,
-    cache: Arc<SharedCache>,
-    account: String,
-    window: Window,
-    max_pages: u32,
-    names: Option<Arc<Names>>,
-    pages: Option<mpsc::Receiver<Result<LeadsPage, ConnectorError>>>,
-    done: bool,
-}
+/// Lead pages fetched ahead of the consumer, and contact batches of that many pages in flight
+/// at once: enough to keep the account's request budget busy when amoCRM answers slowly.
+const PIPELINE_DEPTH: usize = 3;
 
 impl CrmSource for AmoSource {
+    /// Leads are paged from the first poll on, while stage and manager names load; each page's
+    /// contacts are fetched as soon as the page arrives, several pages at a time, and batches
+    /// come out in page order. The stream ends after the first error.
     fn deals(&self, window: Window) -> BatchStream<'_, Deal> {
-        let state = State {
-            client: self.client.clone(),
-            cache: self.cache.clone(),
-            account: format!("amocrm-names:{}", self.account),
-            window,
-            max_pages: self.max_pages,
-            names: None,
-            pages: None,
-            done: false,
-        };
-        stream::unfold(state, |mut st| async move {
-            if st.done {
-                return None;
+        let client = self.client.clone();
+        let max_pages = self.max_pages;
+        let names = Arc::new(tokio::sync::OnceCell::<Arc<Names>>::new());
+        let (cache, key) = (self.cache.clone(), format!("amocrm-names:{}", self.account));
+        let pages = stream::once({
+            let client = client.clone();
+            async move {
+                let (tx, rx) = mpsc::channel(PIPELINE_DEPTH);
+                tokio::spawn(page_leads(client, window, max_pages, tx));
+                stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|page| (page, rx)) })
             }
-            let names = match &st.names {
-                Some(names) => names.clone(),
-                None => match cached_names(&st.client, &st.cache, &st.account).await {
-                    Ok(names) => {
-                        let (tx, rx) = mpsc::channel(2);
-                        tokio::spawn(page_leads(st.client.clone(), st.window, st.max_pages, tx));
-                        st.pages = Some(rx);
-                        st.names = Some(names.clone());
-                        names
-                    }
-                    Err(e) => {
-                        st.done = true;
-                        return Some((Err(e), st));
-                    }
-                },
-            };
-            let page = st.pages.as_mut()?.recv().await?;
-            let batch = match page {
-                Ok(page) => with_contacts(&st.client, &names, page).await,
-                Err(e) => Err(e),
-            };
-            st.done = batch.is_err();
-            Some((batch, st))
         })
-        .boxed()
+        .flatten();
+        pages
+            .map(move |page| {
+                let (client, names, cache, key) = (client.clone(), names.clone(), cache.clone(), key.clone());
+                async move {
+                    let names = names.get_or_try_init(|| cached_names(&client, &cache, &key)).await?.clone();
+                    with_contacts(&client, &names, page?).await
+                }
+            })
+            .buffered(PIPELINE_DEPTH)
+            .scan(false, |failed, batch| {
+                let out = (!*failed).then_some(batch);
+                *failed |= out.as_ref().is_some_and(Result::is_err);
+                futures::future::ready(out)
+            })
+            .boxed()
     }
 }
 
