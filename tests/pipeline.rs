@@ -29,6 +29,7 @@ on_both_backends!(
     a_pending_job_stops_at_once_and_a_running_one_promptly,
     two_schedulers_create_one_job_per_window,
     follow_ups_on_the_web_and_in_telegram,
+    shutdown_hands_a_running_job_back_and_another_worker_finishes_it,
 );
 
 struct World {
@@ -381,4 +382,36 @@ async fn follow_ups_on_the_web_and_in_telegram(store: &Store) {
     assert_eq!(closed.closed, 1, "after the deadline the bot says the window is closed");
     let replies: Vec<_> = w.sandbox.telegram_sent().into_iter().filter(|m| m.reply_to_message_id.is_some()).collect();
     assert_eq!(replies.len(), 2);
+}
+
+async fn shutdown_hands_a_running_job_back_and_another_worker_finishes_it(store: &Store) {
+    let w = world(store, SandboxConfig { latency: Duration::from_millis(200), ..Default::default() }).await;
+    let acme = tenant(&w, setup(ReportMode::AmocrmRadist)).await;
+    let c = w.sandbox.config();
+    let request = ReportRequest { trigger: TriggerType::System, ..ReportRequest::manual(acme.id) };
+    let job = w.engine.enqueue_report(request.window(c.window_start, c.window_end())).await.unwrap();
+    w.engine.start_workers().await;
+    while store.get_job(job.id).await.unwrap().progress < 5 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    w.engine.shutdown().await;
+    let handed = store.get_job(job.id).await.unwrap();
+    assert_eq!((handed.status, handed.lease_owner.as_deref()), (JobStatus::Pending, None), "back in the queue at once");
+    assert!(events(store, &handed).await.iter().any(|e| e.contains("handed back")));
+
+    let registry = synkro::pipeline::connectors::registry().unwrap();
+    let mut builder = Engine::builder(store.clone(), registry, w.keyring.clone());
+    for (kind, url) in w.sandbox.endpoints() {
+        builder = builder.endpoint(kind, url);
+    }
+    let other = builder.build().await.unwrap();
+    let done = loop {
+        match other.run_next("other-node").await.unwrap() {
+            Some(j) if j.id == job.id && j.status.is_finished() => break j,
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    assert_eq!(done.status, JobStatus::Success);
+    assert_eq!(done.attempt, 2);
+    assert_eq!(w.sandbox.telegram_sent().iter().filter(|m| m.text.contains(&acme.name)).count(), 1);
 }

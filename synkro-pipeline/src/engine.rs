@@ -355,8 +355,8 @@ impl Engine {
         &self.inner.shutdown
     }
 
-    /// Stops workers and the scheduler; running jobs are handed back (their lease is left to run
-    /// out, and the event log says so).
+    /// Stops workers and the scheduler; running jobs are handed back to the queue at once (the
+    /// event log says so) and another worker takes them over.
     pub async fn shutdown(&self) {
         self.inner.shutdown.cancel();
         let tasks: Vec<_> = self.inner.tasks.lock().await.drain(..).collect();
@@ -400,7 +400,11 @@ impl Engine {
         let heartbeat = self.spawn_heartbeat(job.id, worker.to_owned(), cancel.clone());
         let outcome = tokio::select! {
             result = run_report(self.env(), &job, &cancel) => result.map(|_| ()),
-            _ = self.inner.shutdown.cancelled() => Err(JobFailure::LeaseLost),
+            _ = self.inner.shutdown.cancelled() => {
+                heartbeat.abort();
+                self.hand_back(&job, worker).await;
+                return Ok(Some(self.store().get_job(job.id).await?));
+            }
         };
         heartbeat.abort();
         let outcome = match outcome {
@@ -409,6 +413,21 @@ impl Engine {
         };
         let finished = self.settle(&job, worker, outcome).await?;
         Ok(Some(finished.unwrap_or(job)))
+    }
+
+    /// Shutting down mid-job: the job goes back to pending at once, for another worker (its
+    /// steps are idempotent: rows are upserted, the report and the delivery happen once).
+    async fn hand_back(&self, job: &JobRun, worker: &str) {
+        let message = "handed back: the worker shut down";
+        match self.store().retry_job_later(job.id, worker, Timestamp::now(), message).await {
+            Ok(true) => {
+                let event = NewJobEvent { level: EventLevel::Warn, ..NewJobEvent::info(job.id, "engine", message) };
+                let _ = self.store().append_job_event(&event).await;
+                tracing::info!(job = %job.id, worker, "{message}");
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(job = %job.id, error = %e, "job not handed back; its lease will run out"),
+        }
     }
 
     async fn lease_lost(&self, job: JobId, worker: &str) -> bool {
