@@ -1,7 +1,9 @@
-//! The `synkro` command: runs migrations, manages secret keys, checks the configuration and
-//! runs report workers. (`serve`, `report` and `demo` arrive with the HTTP issue.)
+//! The `synkro` command: serves the API (with workers), runs migrations, manages secret keys and
+//! accounts, checks the configuration and runs report workers. (`report` and `demo` come later.)
 
 #![allow(clippy::print_stdout)]
+
+mod admin;
 
 use std::process::ExitCode;
 
@@ -18,6 +20,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the JSON API on SYNKRO_BIND, with report workers, the scheduler and follow-ups
+    /// unless --no-workers. Stops gracefully on Ctrl-C or SIGTERM.
+    Serve {
+        /// Serve the API only (for API nodes when separate `synkro worker` processes run jobs).
+        #[arg(long)]
+        no_workers: bool,
+        /// Jobs run at once by this process.
+        #[arg(long, default_value_t = 8)]
+        workers: usize,
+        /// Seconds a claimed job stays claimed without a heartbeat.
+        #[arg(long, default_value_t = 30)]
+        lease_seconds: u64,
+    },
+    /// Print the OpenAPI document of the JSON API.
+    Openapi,
+    /// Manage tenants, users and roles.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Apply pending database migrations (also done at every start).
     Migrate,
     /// Open the database, load the keys and run the start-up self-test.
@@ -66,6 +86,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         println!("{}", Keyring::generate_key().expose());
         return Ok(());
     }
+    if let Command::Openapi = cli.command {
+        println!("{}", synkro::http::openapi_json());
+        return Ok(());
+    }
     let config = Config::from_env().context("configuration")?;
     init_logging(config.log_format);
     for warning in &config.warnings {
@@ -94,7 +118,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 done.reencrypted, done.total
             );
         }
-        Command::Keys(KeysCommand::Generate) => {}
+        Command::Keys(KeysCommand::Generate) | Command::Openapi => {}
+        Command::Admin(command) => admin::run(&opened.store, command).await?,
+        Command::Serve { no_workers, workers, lease_seconds } => {
+            let engine = worker_engine(&config, &opened, workers, lease_seconds).await?;
+            if !no_workers {
+                engine.start_workers().await;
+                engine.start_scheduler().await;
+                engine.start_followups(std::time::Duration::from_secs(5)).await;
+            }
+            let http = synkro::http::HttpConfig::from_config(&config).context("SYNKRO_TRUSTED_PROXIES")?;
+            let state = synkro::http::AppState::new(opened.store.clone(), engine.clone(), opened.keyring.clone(), http);
+            let listener = tokio::net::TcpListener::bind(config.bind)
+                .await
+                .with_context(|| format!("cannot listen on {} (SYNKRO_BIND)", config.bind))?;
+            let address = listener.local_addr().context("listener address")?;
+            tracing::info!(%address, workers = if no_workers { 0 } else { workers }, "serving http://{address}/api/v1");
+            synkro::http::serve(listener, state, shutdown_signal()).await.context("http server")?;
+            tracing::info!("shutting down: running jobs are handed back");
+            engine.shutdown().await;
+        }
         Command::Worker { workers, lease_seconds, no_scheduler } => {
             let engine = worker_engine(&config, &opened, workers, lease_seconds).await?;
             engine.start_workers().await;
@@ -139,6 +182,26 @@ async fn worker_engine(
         }
     }
     Ok(builder.build().await?)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutdown requested");
 }
 
 fn main() -> ExitCode {

@@ -106,3 +106,38 @@ fn bad_configuration_is_a_clear_error() {
     assert!(said.contains("SYNKRO_DATABASE_URL"), "{said}");
     assert!(!said.contains("hunter2"), "{said}");
 }
+
+#[test]
+fn openapi_prints_the_document_and_admin_creates_accounts_with_passwords_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = synkro(dir.path(), None, &["openapi"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["paths"]["/auth/login"]["post"].is_object(), "{doc}");
+
+    assert!(synkro(dir.path(), None, &["admin", "create-tenant", "Acme", "acme"]).status.success());
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_synkro"));
+    cmd.args(["admin", "create-user", "anna", "--password-stdin"]).env_clear();
+    cmd.env("SYNKRO_DATA_DIR", dir.path()).env("SYNKRO_LOG", "warn");
+    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"long enough secret\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let out = synkro(dir.path(), None, &["admin", "grant-role", "anna", "user", "--tenant", "acme"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("granted user on tenant acme to anna"), "{}", text(&out));
+    let out = synkro(dir.path(), None, &["admin", "grant-role", "anna", "owner"]);
+    assert!(!out.status.success() && text(&out).contains("super_admin, admin_lite, user"), "{}", text(&out));
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let url = format!("sqlite://{}/synkro.db?mode=rwc", dir.path().display());
+        let store = Store::connect(&url).await.unwrap();
+        let anna = store.get_user_by_username("anna").await.unwrap();
+        let hash = anna.password_hash.unwrap();
+        assert!(hash.as_phc().starts_with("$argon2id$"));
+        assert!(synkro::http::auth::password::verify("long enough secret", Some(&hash)));
+        store.close().await;
+    });
+}

@@ -59,6 +59,7 @@ on_both_backends!(
     telegram_offsets_never_move_backwards,
     queue_depth_counts_due_later_and_running,
     tenants_due_are_active_with_the_schedule_on,
+    sessions_live_until_revoked_or_expired,
 );
 
 async fn tenant(store: &Store, slug: &str) -> Tenant {
@@ -1151,4 +1152,42 @@ async fn tenants_due_are_active_with_the_schedule_on(store: &Store) {
     store.delete_tenant(acme.id).await.unwrap();
     let ids: Vec<_> = store.tenants_due().await.unwrap().into_iter().map(|(t, _)| t.id).collect();
     assert_eq!(ids, [zeta.id]);
+}
+
+async fn sessions_live_until_revoked_or_expired(store: &Store) {
+    use synkro::store::NewSession;
+    let anna = store.create_user(&NewUser::new("anna").unwrap()).await.unwrap();
+    let now = Timestamp::now();
+    let in_an_hour = Timestamp::from_unix_seconds(now.unix_seconds() + 3600).unwrap();
+    let new = |id: char, expires_at| NewSession {
+        id: id.to_string().repeat(64),
+        user_id: anna.id,
+        csrf_token: "c".repeat(64),
+        expires_at,
+        ip: Some("203.0.113.7".into()),
+    };
+    let live = store.create_session(&new('a', in_an_hour)).await.unwrap();
+    assert_eq!(live.ip.as_deref(), Some("203.0.113.7"));
+    assert!(!format!("{live:?}").contains(&"c".repeat(64)), "Debug hides the CSRF token");
+    assert_eq!(store.get_live_session(&live.id, now).await.unwrap().unwrap().user_id, anna.id);
+
+    let past = Timestamp::from_unix_seconds(now.unix_seconds() - 1).unwrap();
+    let expired = store.create_session(&new('b', past)).await.unwrap();
+    assert_eq!(store.get_live_session(&expired.id, now).await.unwrap(), None, "expired sessions are dead");
+
+    let bad = NewSession { id: "not-a-digest".into(), ..new('c', in_an_hour) };
+    assert!(matches!(store.create_session(&bad).await, Err(StoreError::Invalid(e)) if e.field == "id"));
+
+    assert!(store.revoke_session(&live.id).await.unwrap());
+    assert!(!store.revoke_session(&live.id).await.unwrap(), "revoking twice reports nothing to do");
+    assert_eq!(store.get_live_session(&live.id, now).await.unwrap(), None);
+
+    let other = store.create_session(&new('d', in_an_hour)).await.unwrap();
+    assert_eq!(store.revoke_user_sessions(anna.id).await.unwrap(), 1);
+    assert_eq!(store.get_live_session(&other.id, now).await.unwrap(), None);
+    assert_eq!(store.delete_expired_sessions(now).await.unwrap(), 1, "only the expired one is deleted");
+
+    store.create_session(&new('e', in_an_hour)).await.unwrap();
+    store.delete_user(anna.id).await.unwrap();
+    assert_eq!(store.get_live_session(&"e".repeat(64), now).await.unwrap(), None, "sessions go with their user");
 }

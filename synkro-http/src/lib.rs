@@ -1,5 +1,128 @@
 //! Synkro's HTTP layer: the JSON API under `/api/v1`, authentication and the web dashboard.
 //!
 //! It holds no business rules: handlers call the pipeline and the store. See ARCHITECTURE.md.
+//!
+//! [`serve`] runs the server on an already-bound listener until a shutdown future resolves, so
+//! tests can bind port 0; [`app`] is the endpoint itself, for poem's test client.
 
+pub mod access;
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod body;
+pub mod config;
+pub mod error;
+pub mod net;
+pub mod ops;
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use poem::{Endpoint, EndpointExt, Route, get, listener::TcpAcceptor};
+use synkro_core::{Keyring, Store};
 pub use synkro_pipeline as pipeline;
+use synkro_pipeline::Engine;
+
+use crate::{auth::throttle::Throttle, ops::HttpMetrics};
+pub use crate::{
+    config::HttpConfig,
+    error::{ApiError, ErrorBody},
+};
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The job engine (enqueue, stop, follow-ups, connector metrics).
+    pub engine: Engine,
+    /// The secret keys.
+    pub keyring: Keyring,
+    /// The HTTP settings.
+    pub config: Arc<HttpConfig>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    throttle: Throttle,
+    metrics: Arc<HttpMetrics>,
+}
+
+impl AppState {
+    /// A state over these parts. Warns loudly when the TEMP_LOGIN fallback is on.
+    pub fn new(store: Store, engine: Engine, keyring: Keyring, config: HttpConfig) -> Self {
+        if let Some(temp) = &config.temp_login {
+            tracing::warn!(
+                username = %temp.username,
+                "TEMP_LOGIN_USER and TEMP_LOGIN_PASSWORD are set: the fallback login is ON; every use is audited; \
+                 unset both variables once a real superuser exists"
+            );
+        }
+        let shared =
+            Arc::new(Shared { throttle: Throttle::new(config.throttle), metrics: Arc::new(HttpMetrics::default()) });
+        Self { store, engine, keyring, config: Arc::new(config), shared }
+    }
+
+    pub(crate) fn throttle(&self) -> &Throttle {
+        &self.shared.throttle
+    }
+
+    pub(crate) fn http_metrics(&self) -> &HttpMetrics {
+        &self.shared.metrics
+    }
+}
+
+/// The OpenAPI document (JSON), as served at `/api/v1/openapi.json`.
+pub fn openapi_json() -> String {
+    api::service().spec()
+}
+
+/// The whole server as one endpoint: the API, its document and viewer, and the ops routes.
+pub fn app(state: AppState) -> impl Endpoint + 'static {
+    let service = api::service();
+    let spec = service.spec_endpoint();
+    #[cfg(feature = "swagger")]
+    let docs = service.swagger_ui();
+    let route = Route::new()
+        .at("/healthz", get(ops::healthz))
+        .at("/readyz", get(ops::readyz))
+        .at("/metrics", get(ops::prometheus))
+        .at("/api/v1/openapi.json", spec)
+        .nest("/api/v1", service);
+    #[cfg(feature = "swagger")]
+    let route = route.nest("/api/docs", docs);
+    let metrics = state.shared.metrics.clone();
+    let limit = state.config.body_limit;
+    route.data(state).around(move |ep, req| ops::observe(ep, req, metrics.clone(), limit))
+}
+
+/// Serves [`app`] on `listener` until `shutdown` resolves, then lets running requests finish
+/// (for at most 30 seconds). Expired sessions are deleted hourly meanwhile.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    let sweeper = tokio::spawn(sweep_sessions(state.store.clone()));
+    let served = poem::Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app(state), shutdown, Some(Duration::from_secs(30)))
+        .await;
+    sweeper.abort();
+    served
+}
+
+/// Deletes sessions that expired more than a day ago, every hour.
+async fn sweep_sessions(store: Store) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let cutoff = synkro_core::time::Timestamp::from_unix_seconds(
+            synkro_core::time::Timestamp::now().unix_seconds() - 86_400,
+        );
+        if let Some(cutoff) = cutoff
+            && let Err(e) = store.delete_expired_sessions(cutoff).await
+        {
+            tracing::warn!(error = %e, "cannot delete expired sessions");
+        }
+    }
+}

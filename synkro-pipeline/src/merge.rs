@@ -20,12 +20,17 @@ use synkro_core::{
 /// Add every page of deals before the dialogs (the phone filter needs every phone anyway). A deal
 /// seen again replaces its entry and starts without a dialog, like the row [`Merger::add_deals`]
 /// returns for it.
+///
+/// When no dialogs will follow (`amocrm_only`), [`Merger::deals_only`] keeps nothing at all, so
+/// memory is bounded by one page of deals whatever the window holds.
 #[derive(Debug)]
 pub struct Merger {
     tenant_slug: String,
     zone: jiff::tz::TimeZone,
     deals: HashMap<i64, Entry>,
     by_phone: HashMap<String, Vec<i64>>,
+    /// Whether deals are remembered for dialogs to join.
+    index: bool,
 }
 
 /// What the merger remembers of one deal.
@@ -41,13 +46,28 @@ struct Entry {
 impl Merger {
     /// A merger for one tenant; transcripts use local times in `tz`.
     pub fn new(tenant_slug: &str, tz: &TimeZoneName) -> Self {
-        Self { tenant_slug: tenant_slug.to_owned(), zone: tz.zone(), deals: HashMap::new(), by_phone: HashMap::new() }
+        Self {
+            tenant_slug: tenant_slug.to_owned(),
+            zone: tz.zone(),
+            deals: HashMap::new(),
+            by_phone: HashMap::new(),
+            index: true,
+        }
+    }
+
+    /// A merger for deals that no dialog will join: [`Merger::add_deals`] builds rows and
+    /// remembers nothing ([`Merger::phones`] is empty, [`Merger::add_dialogs`] joins nothing).
+    pub fn deals_only(tenant_slug: &str, tz: &TimeZoneName) -> Self {
+        Self { index: false, ..Self::new(tenant_slug, tz) }
     }
 
     /// Rows for a page of deals, without dialogs (phone/chat fields `None`, `messages_count` 0,
     /// `dialog_raw` `[]`, `dialog_norm` empty), ready to upsert; remembers each deal's row and
     /// normalised phones.
     pub fn add_deals(&mut self, deals: Vec<Deal>) -> Vec<DealRow> {
+        if !self.index {
+            return deals.into_iter().map(|deal| deal_row(&self.tenant_slug, deal)).collect();
+        }
         let mut rows = Vec::with_capacity(deals.len());
         for deal in deals {
             if let Some(old) = self.deals.remove(&deal.id) {
@@ -378,6 +398,16 @@ mod tests {
         let state = format!("{m:?}");
         assert!(!state.contains("a very private sentence"), "the merger holds dialog text: {state}");
         assert!(state.contains("chat-1"), "it keeps the winning chat's key");
+    }
+
+    #[test]
+    fn a_deals_only_merger_builds_the_same_rows_and_remembers_nothing() {
+        let tz = TimeZoneName::new("Europe/Berlin").unwrap();
+        let mut only = Merger::deals_only("acme", &tz);
+        let rows = only.add_deals(vec![deal(1, &[A]), deal(2, &[B])]);
+        assert_eq!(rows, Merger::new("acme", &tz).add_deals(vec![deal(1, &[A]), deal(2, &[B])]));
+        assert_eq!((only.deal_count(), only.phones().len()), (0, 0));
+        assert!(only.add_dialogs(&[dialog("c", Some(A), &[8])]).is_empty());
     }
 
     #[test]

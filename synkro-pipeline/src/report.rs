@@ -392,7 +392,13 @@ async fn sync_sources(
     truncations: &mut Vec<Value>,
 ) -> Result<Synced, JobFailure> {
     let slug = tenant.slug.as_str();
-    let mut merger = Merger::new(slug, &config.timezone);
+    // Only amocrm_radist joins dialogs to deals; otherwise remembering deals would only cost
+    // memory in proportion to the window.
+    let mut merger = if mode == ReportMode::AmocrmRadist {
+        Merger::new(slug, &config.timezone)
+    } else {
+        Merger::deals_only(slug, &config.timezone)
+    };
     let mut synced = Synced::default();
     let warehouse = &caps.warehouse;
     if let Some(crm) = caps.crm.as_ref().filter(|_| mode.uses_amocrm()) {

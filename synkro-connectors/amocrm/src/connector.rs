@@ -56,8 +56,13 @@ impl Connector for AmoCrmConnector {
     fn build(&self, config: &ConnectorConfig, ctx: &ConnectorContext) -> Result<Capabilities, ConnectorError> {
         let config = parse(config, ctx)?;
         let client = Arc::new(AmoClient::new(&config, ctx)?);
-        let source =
-            AmoSource { client, max_pages: config.max_pages, cache: ctx.cache.clone(), account: config.host.clone() };
+        let source = AmoSource {
+            client,
+            max_pages: config.max_pages,
+            cache: ctx.cache.clone(),
+            account: config.host.clone(),
+            locks: ctx.locks.clone(),
+        };
         Ok(Capabilities { crm: Some(Arc::new(source)), ..Default::default() })
     }
 }

@@ -11,8 +11,8 @@ use futures::{StreamExt, future::try_join_all, stream};
 use serde_json::Value;
 use synkro_core::{
     connector::{
-        BatchStream, ConnectorError, CrmSource, Deal, DealContact, FailureClass, SharedCache, SourceBatch, Truncation,
-        normalize_phone,
+        BatchStream, ConnectorError, CrmSource, Deal, DealContact, FailureClass, KeyedLocks, SharedCache, SourceBatch,
+        Truncation, normalize_phone,
     },
     domain::Window,
     time::Timestamp,
@@ -34,6 +34,9 @@ pub(crate) struct AmoSource {
     pub(crate) cache: Arc<SharedCache>,
     /// The cache key: the account's host.
     pub(crate) account: String,
+    /// One names read at a time per account: reports of tenants that share an account and
+    /// start together read the names once, not once each.
+    pub(crate) locks: Arc<KeyedLocks>,
 }
 
 /// How long an account's stage and manager names are reused before they are read again.
@@ -74,7 +77,7 @@ impl CrmSource for AmoSource {
         let client = self.client.clone();
         let max_pages = self.max_pages;
         let names = Arc::new(tokio::sync::OnceCell::<Arc<Names>>::new());
-        let (cache, key) = (self.cache.clone(), format!("amocrm-names:{}", self.account));
+        let (cache, locks, key) = (self.cache.clone(), self.locks.clone(), format!("amocrm-names:{}", self.account));
         let pages = stream::once({
             let client = client.clone();
             async move {
@@ -86,9 +89,10 @@ impl CrmSource for AmoSource {
         .flatten();
         pages
             .map(move |page| {
-                let (client, names, cache, key) = (client.clone(), names.clone(), cache.clone(), key.clone());
+                let (client, names, cache, locks, key) =
+                    (client.clone(), names.clone(), cache.clone(), locks.clone(), key.clone());
                 async move {
-                    let names = names.get_or_try_init(|| cached_names(&client, &cache, &key)).await?.clone();
+                    let names = names.get_or_try_init(|| cached_names(&client, &cache, &locks, &key)).await?.clone();
                     with_contacts(&client, &names, page?).await
                 }
             })
@@ -102,8 +106,18 @@ impl CrmSource for AmoSource {
     }
 }
 
-/// The account's names from the shared cache, or read now and cached for [`NAMES_TTL`].
-async fn cached_names(client: &AmoClient, cache: &SharedCache, key: &str) -> Result<Arc<Names>, ConnectorError> {
+/// The account's names from the shared cache, or read now and cached for [`NAMES_TTL`]. Reads
+/// of one account wait for each other, so concurrent reports read the names once.
+async fn cached_names(
+    client: &AmoClient,
+    cache: &SharedCache,
+    locks: &KeyedLocks,
+    key: &str,
+) -> Result<Arc<Names>, ConnectorError> {
+    if let Some(names) = cache.get::<Names>(key, NAMES_TTL) {
+        return Ok(names);
+    }
+    let _one_read = locks.lock(key).await;
     if let Some(names) = cache.get::<Names>(key, NAMES_TTL) {
         return Ok(names);
     }

@@ -144,13 +144,12 @@ pub struct HttpClient {
 
 impl HttpClient {
     /// A client for connector `kind` with the context's timeouts, limiter and counters.
+    ///
+    /// Every client built from one context (and its clones: every job of an engine) shares one
+    /// connection pool: building a TLS client costs milliseconds of CPU, which a report job
+    /// would otherwise pay for each of its connectors, and jobs reuse each other's connections.
     pub fn new(kind: &'static str, ctx: &ConnectorContext) -> Result<Self, ConnectorError> {
-        let inner = reqwest::Client::builder()
-            .connect_timeout(ctx.http.connect_timeout)
-            .timeout(ctx.http.request_timeout)
-            .user_agent(concat!("synkro/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ConnectorError::new(FailureClass::Config, format!("cannot build the HTTP client: {e}")))?;
+        let inner = shared_client(ctx)?;
         Ok(Self {
             inner,
             kind,
@@ -281,6 +280,23 @@ impl std::fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpClient").field("kind", &self.kind).field("rate", &self.rate).finish_non_exhaustive()
     }
+}
+
+/// The context's reqwest client for its timeouts, built on first use and kept in the context's
+/// shared cache.
+fn shared_client(ctx: &ConnectorContext) -> Result<reqwest::Client, ConnectorError> {
+    let key = format!("kit:reqwest-client:{:?}:{:?}", ctx.http.connect_timeout, ctx.http.request_timeout);
+    if let Some(client) = ctx.cache.get::<reqwest::Client>(&key, std::time::Duration::MAX) {
+        return Ok((*client).clone());
+    }
+    let client = reqwest::Client::builder()
+        .connect_timeout(ctx.http.connect_timeout)
+        .timeout(ctx.http.request_timeout)
+        .user_agent(concat!("synkro/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| ConnectorError::new(FailureClass::Config, format!("cannot build the HTTP client: {e}")))?;
+    ctx.cache.put(&key, Arc::new(client.clone()));
+    Ok(client)
 }
 
 /// A transport failure: never includes the URL (which may carry a token).

@@ -1,6 +1,8 @@
 //! Provisioning: a tenant whose integrations point at this sandbox, for demos, examples,
 //! pipeline tests and benchmarks.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 use synkro_core::{
     Keyring, Secret, Store, StoreError,
@@ -31,9 +33,9 @@ pub struct TenantSetup {
     /// ([`Credentials::amocrm_token_for`]); `None` is the sandbox's own account. Tenants with
     /// different accounts have their own rate-limit budgets on both sides.
     pub amocrm_account: Option<String>,
-    /// amoCRM's `max_pages` setting (lead pages of 250 read per report); `None` keeps the
-    /// connector's default.
-    pub amocrm_max_pages: Option<u32>,
+    /// Extra public settings per connector kind, merged into that integration's settings
+    /// (e.g. `"amocrm"` → `{"max_pages": 1000}`, `"radist"` → `{"max_chats": 5000}`).
+    pub settings: BTreeMap<String, Value>,
 }
 
 impl TenantSetup {
@@ -48,7 +50,7 @@ impl TenantSetup {
             telegram: true,
             supabase: true,
             amocrm_account: None,
-            amocrm_max_pages: None,
+            settings: BTreeMap::new(),
         }
     }
 }
@@ -98,16 +100,16 @@ pub async fn provision_tenant(
     let add = async |kind: &str, public: Value, secrets: &[(&str, &str)]| {
         let map: SecretMap = secrets.iter().map(|(k, v)| ((*k).to_owned(), Secret::new(*v))).collect();
         let token = (!map.is_empty()).then(|| keyring.encrypt(&map));
+        let mut public = public;
+        if let (Some(public), Some(Value::Object(extra))) = (public.as_object_mut(), setup.settings.get(kind)) {
+            public.extend(extra.clone());
+        }
         let kind = ConnectorKind::new(kind)?;
         store.create_integration(&NewIntegrationConfig::new(tenant.id, kind, public, token)?).await.map(|_| ())
     };
     if setup.mode.uses_amocrm() {
         let domain = setup.amocrm_account.as_deref().unwrap_or(&c.amocrm_subdomain);
-        let mut public = json!({"domain": domain});
-        if let Some(pages) = setup.amocrm_max_pages {
-            public["max_pages"] = json!(pages);
-        }
-        add("amocrm", public, &[("long_lived_token", &c.amocrm_token_for(domain))]).await?;
+        add("amocrm", json!({"domain": domain}), &[("long_lived_token", &c.amocrm_token_for(domain))]).await?;
     }
     if setup.mode.uses_radist() {
         add("radist", json!({"company_id": c.radist_company_id}), &[("api_key", &c.radist_api_key)]).await?;

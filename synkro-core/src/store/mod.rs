@@ -7,6 +7,7 @@
 //! The invariants live in the migrations, so the database enforces them whichever code writes.
 
 mod audit;
+mod auth;
 mod engine;
 mod error;
 mod integrations;
@@ -26,6 +27,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
+pub use auth::{NewSession, Session};
 pub use engine::{Delivery, DeliveryStart, DeliveryState, LeaseState, QueueDepth};
 pub use error::{Constraint, StoreError};
 pub use integrations::SecretsCheck;

@@ -1,0 +1,119 @@
+//! `synkro admin`: minimal account and tenant management from the shell. Passwords are read
+//! from standard input, never from arguments (which land in shell history and `ps`).
+
+use std::io::BufRead;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use synkro::{
+    Store,
+    domain::{NewAuditLog, NewTenant, NewUser, NewUserRole, Role, Slug, UserUpdate},
+};
+
+/// Account and tenant tasks.
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Create a user. With --password-stdin the password is the first line of standard input;
+    /// without it the user cannot sign in until `set-password`.
+    CreateUser {
+        /// Login name.
+        username: String,
+        /// Contact e-mail.
+        #[arg(long)]
+        email: Option<String>,
+        /// Make the user a superuser.
+        #[arg(long)]
+        superuser: bool,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a user's password from the first line of standard input and end their sessions.
+    SetPassword {
+        /// Login name.
+        username: String,
+    },
+    /// Grant a role (super_admin, admin_lite or user) on a tenant, or globally without --tenant.
+    GrantRole {
+        /// Login name.
+        username: String,
+        /// super_admin, admin_lite or user.
+        role: String,
+        /// The tenant's slug; omit for a global role.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Create a tenant.
+    CreateTenant {
+        /// Display name.
+        name: String,
+        /// Unique slug such as acme-retail.
+        slug: String,
+        /// IANA time zone.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+    },
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.chars().count() < 8 {
+        bail!("the password must have at least 8 characters");
+    }
+    Ok(password)
+}
+
+async fn audit(store: &Store, action: &str, message: String) -> anyhow::Result<()> {
+    let mut entry = NewAuditLog::new(action, message)?;
+    entry.metadata = serde_json::json!({ "via": "cli" });
+    store.append_audit(&entry).await?;
+    Ok(())
+}
+
+/// Runs one admin command.
+#[allow(clippy::print_stdout)]
+pub async fn run(store: &Store, command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::CreateUser { username, email, superuser, password_stdin } => {
+            let mut new = NewUser::new(&username)?;
+            if let Some(email) = email {
+                new = new.with_email(&email)?;
+            }
+            new.is_superuser = superuser;
+            if password_stdin {
+                new.password_hash = Some(synkro::http::auth::password::hash(&read_password()?)?);
+            }
+            let user = store.create_user(&new).await?;
+            audit(store, "user.create", format!("created user {username}")).await?;
+            println!("created user {} ({})", user.username, user.id);
+        }
+        AdminCommand::SetPassword { username } => {
+            let user = store.get_user_by_username(&username).await?;
+            let hash = synkro::http::auth::password::hash(&read_password()?)?;
+            store.update_user(user.id, &UserUpdate { password_hash: Some(hash), ..Default::default() }).await?;
+            let ended = store.revoke_user_sessions(user.id).await?;
+            audit(store, "user.set_password", format!("set the password of {username}")).await?;
+            println!("password set for {username}; {ended} session(s) ended");
+        }
+        AdminCommand::GrantRole { username, role, tenant } => {
+            let user = store.get_user_by_username(&username).await?;
+            let role: Role = role.parse()?;
+            let tenant_id = match &tenant {
+                Some(slug) => Some(store.get_tenant_by_slug(&Slug::new(slug)?).await?.id),
+                None => None,
+            };
+            store.grant_role(&NewUserRole { user_id: user.id, tenant_id, role }).await?;
+            let scope = tenant.map_or_else(|| "every tenant".to_owned(), |slug| format!("tenant {slug}"));
+            audit(store, "role.grant", format!("granted {role} on {scope} to {username}")).await?;
+            println!("granted {role} on {scope} to {username}");
+        }
+        AdminCommand::CreateTenant { name, slug, timezone } => {
+            let tenant = store.create_tenant(&NewTenant::new(&name, &slug, &timezone)?).await?;
+            audit(store, "tenant.create", format!("created tenant {slug}")).await?;
+            println!("created tenant {} ({})", tenant.slug, tenant.id);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,46 @@
+//! Audit entries written by the API: who did what, on which tenant, from which address.
+//! A failed write is logged, never turned into a failed request.
+
+use std::net::IpAddr;
+
+use serde_json::Value;
+use synkro_core::{
+    domain::NewAuditLog,
+    ids::{TenantId, UserId},
+};
+
+use crate::AppState;
+
+/// One audit entry to append.
+pub struct Entry<'a> {
+    /// Dotted lowercase action such as `job.start`.
+    pub action: &'a str,
+    /// Human message.
+    pub message: String,
+    /// The tenant concerned.
+    pub tenant: Option<TenantId>,
+    /// Who acted.
+    pub actor: Option<UserId>,
+    /// The client's address.
+    pub ip: Option<IpAddr>,
+    /// Details (never secret values).
+    pub metadata: Value,
+}
+
+/// Appends `entry`, logging (not returning) a failure.
+pub async fn record(state: &AppState, entry: Entry<'_>) {
+    let action = entry.action;
+    let result = match NewAuditLog::new(action, entry.message) {
+        Ok(mut new) => {
+            new.tenant_id = entry.tenant;
+            new.actor_id = entry.actor;
+            new.ip_address = entry.ip;
+            new.metadata = entry.metadata;
+            state.store.append_audit(&new).await.map(|_| ()).map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(error) = result {
+        tracing::error!(%error, action, "cannot write an audit entry");
+    }
+}

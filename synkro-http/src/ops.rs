@@ -1,0 +1,183 @@
+//! Operations: `/healthz`, `/readyz`, `/metrics`, and the middleware every request passes
+//! (body size limit, JSON errors, request counters).
+
+use std::{
+    collections::BTreeMap,
+    fmt::Write,
+    sync::{Arc, Mutex},
+};
+
+use poem::{
+    Body, Endpoint, IntoResponse, Request, Response, handler,
+    http::StatusCode,
+    web::{Data, Json},
+};
+use synkro_core::time::Timestamp;
+
+use crate::{
+    AppState,
+    error::{ApiError, to_json_error},
+};
+
+/// Most distinct (method, route, status) series kept; later ones count under route `other`.
+const MAX_SERIES: usize = 2_000;
+
+/// A series: (method, route, status).
+type SeriesKey = (String, String, u16);
+/// Requests answered and seconds spent.
+type SeriesValue = (u64, f64);
+
+/// HTTP request counters and total seconds by method, route and status.
+#[derive(Debug, Default)]
+pub struct HttpMetrics {
+    counts: Mutex<BTreeMap<SeriesKey, SeriesValue>>,
+}
+
+impl HttpMetrics {
+    fn record(&self, method: &str, route: String, status: u16, seconds: f64) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let full = counts.len() >= MAX_SERIES;
+        let key = (method.to_owned(), route, status);
+        let key = if full && !counts.contains_key(&key) { (key.0, "other".to_owned(), status) } else { key };
+        let entry = counts.entry(key).or_default();
+        entry.0 += 1;
+        entry.1 += seconds;
+    }
+
+    fn snapshot(&self) -> Vec<(SeriesKey, SeriesValue)> {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+}
+
+/// The route pattern of a path: ids become `:id`.
+pub fn route_of(path: &str) -> String {
+    let mut route = String::with_capacity(path.len());
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        route.push('/');
+        route.push_str(if uuid::Uuid::try_parse(segment).is_ok() { ":id" } else { segment });
+    }
+    if route.is_empty() { "/".to_owned() } else { route }
+}
+
+/// Runs every request: enforces the body limit, turns errors into JSON and counts the answer.
+pub async fn observe<E: Endpoint>(
+    ep: Arc<E>,
+    mut req: Request,
+    counters: Arc<HttpMetrics>,
+    limit: usize,
+) -> poem::Result<Response> {
+    let started = std::time::Instant::now();
+    let method = req.method().to_string();
+    let route = route_of(req.uri().path());
+    let declared = req.header("content-length").and_then(|v| v.parse::<usize>().ok());
+    let response = if declared.is_some_and(|len| len > limit) {
+        ApiError::PayloadTooLarge(limit).as_response()
+    } else {
+        // Chunked or lying bodies are cut at the limit too.
+        match req.take_body().into_bytes_limit(limit).await {
+            Err(_) => ApiError::PayloadTooLarge(limit).as_response(),
+            Ok(bytes) => {
+                req.set_body(Body::from(bytes));
+                match ep.call(req).await {
+                    Ok(response) => response.into_response(),
+                    Err(e) => to_json_error(e),
+                }
+            }
+        }
+    };
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    tracing::debug!(%method, %route, status, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "request");
+    counters.record(&method, route, status, elapsed.as_secs_f64());
+    Ok(response)
+}
+
+use poem::error::ResponseError as _;
+
+/// `GET /healthz`: the process answers.
+#[handler]
+pub fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: the database answers and its migrations are current.
+#[handler]
+pub async fn readyz(state: Data<&AppState>) -> Response {
+    let database = state.store.ping().await;
+    let migrations = match &database {
+        Ok(()) => state.store.migrations_current().await.ok(),
+        Err(_) => None,
+    };
+    let ready = database.is_ok() && migrations == Some(true);
+    if let Err(e) = &database {
+        tracing::warn!(error = %e, "readiness: database unreachable");
+    }
+    let body = serde_json::json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "database": if database.is_ok() { "ok" } else { "unreachable" },
+        "migrations": match migrations { Some(true) => "current", Some(false) => "pending", None => "unknown" },
+    });
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    Json(body).with_status(status).into_response()
+}
+
+fn escape(label: &str) -> String {
+    label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// `GET /metrics`: Prometheus text format.
+#[handler]
+pub async fn prometheus(state: Data<&AppState>) -> Response {
+    let mut out = String::new();
+    out.push_str("# HELP synkro_http_requests_total HTTP requests answered, by method, route and status.\n");
+    out.push_str("# TYPE synkro_http_requests_total counter\n");
+    let series = state.http_metrics().snapshot();
+    let labels = |method: &str, route: &str, status: u16| {
+        format!("method=\"{}\",route=\"{}\",status=\"{status}\"", escape(method), escape(route))
+    };
+    for ((method, route, status), (n, _)) in &series {
+        let _ = writeln!(out, "synkro_http_requests_total{{{}}} {n}", labels(method, route, *status));
+    }
+    out.push_str("# HELP synkro_http_request_seconds Time spent answering HTTP requests.\n");
+    out.push_str("# TYPE synkro_http_request_seconds summary\n");
+    for ((method, route, status), (n, seconds)) in &series {
+        let l = labels(method, route, *status);
+        let _ = writeln!(out, "synkro_http_request_seconds_sum{{{l}}} {seconds:.6}");
+        let _ = writeln!(out, "synkro_http_request_seconds_count{{{l}}} {n}");
+    }
+    match state.store.queue_depth(Timestamp::now()).await {
+        Ok(depth) => {
+            out.push_str("# HELP synkro_jobs Report jobs in the queue, by status.\n# TYPE synkro_jobs gauge\n");
+            for (status, n) in
+                [("pending_due", depth.pending_due), ("pending_later", depth.pending_later), ("running", depth.running)]
+            {
+                let _ = writeln!(out, "synkro_jobs{{status=\"{status}\"}} {n}");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read the queue depth"),
+    }
+    let connectors = state.engine.connector_context().metrics.snapshot();
+    out.push_str("# HELP synkro_connector_requests_total Requests sent to services, by connector kind.\n");
+    out.push_str("# TYPE synkro_connector_requests_total counter\n");
+    for (kind, c) in &connectors {
+        let _ = writeln!(out, "synkro_connector_requests_total{{kind=\"{}\"}} {}", escape(kind), c.requests);
+    }
+    out.push_str("# HELP synkro_connector_rate_limited_total 429 answers from services, by connector kind.\n");
+    out.push_str("# TYPE synkro_connector_rate_limited_total counter\n");
+    for (kind, c) in &connectors {
+        let _ = writeln!(out, "synkro_connector_rate_limited_total{{kind=\"{}\"}} {}", escape(kind), c.rate_limited);
+    }
+    Response::builder().content_type("text/plain; version=0.0.4; charset=utf-8").body(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_hide_ids() {
+        assert_eq!(route_of("/api/v1/jobs/0190b3e4-7c3a-7d2e-8f00-000000000001/events"), "/api/v1/jobs/:id/events");
+        assert_eq!(route_of("/healthz"), "/healthz");
+        assert_eq!(route_of("/"), "/");
+    }
+}

@@ -1,0 +1,139 @@
+//! Login, cookies, CSRF, logout, throttling and the audit trail of logins.
+
+use serde_json::json;
+use synkro_core::{domain::AuditFilter, store::PageRequest};
+
+use crate::support::{PASSWORD, World};
+
+crate::on_both_backends!(
+    login_sets_a_hardened_cookie_and_me_answers,
+    cookie_is_secure_only_when_a_trusted_proxy_says_https,
+    state_changes_need_the_csrf_token,
+    logout_revokes_the_session,
+    failed_logins_are_throttled_per_username_and_audited_with_the_ip,
+    failed_logins_are_throttled_per_address,
+);
+
+async fn login_sets_a_hardened_cookie_and_me_answers(w: &World) {
+    let a = w.try_login("plain", PASSWORD, &[]).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let cookie = a.header("set-cookie").unwrap();
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
+        assert!(cookie.contains(flag), "{flag} missing: {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain HTTP from a client that did not say https: {cookie}");
+    let body = a.json();
+    assert_eq!(body["user"]["username"], "plain");
+    assert_eq!(body["roles"], json!([{"tenant_id": w.cast.acme.id.as_uuid(), "role": "user"}]));
+    assert!(body["user"].get("password_hash").is_none());
+
+    let login = w.login("plain").await;
+    let me = w.get("/api/v1/auth/me", Some(&login)).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["csrf_token"], login.csrf.as_str());
+    assert_ne!(me.json()["csrf_token"], body["csrf_token"], "each session has its own CSRF token");
+
+    let wrong = w.try_login("plain", "not the password", &[]).await;
+    assert_eq!((wrong.status, wrong.json()["code"].as_str()), (401, Some("bad_credentials")));
+    let unknown = w.try_login("ghost", PASSWORD, &[]).await;
+    assert_eq!(unknown.text, wrong.text, "unknown users and wrong passwords look the same");
+    assert!(wrong.header("set-cookie").is_none());
+}
+
+async fn cookie_is_secure_only_when_a_trusted_proxy_says_https(w: &World) {
+    // The test client connects from loopback, which is a trusted proxy.
+    let a = w.try_login("plain", PASSWORD, &[("x-forwarded-proto", "https")]).await;
+    assert!(a.header("set-cookie").unwrap().contains("; Secure"), "behind a TLS proxy the cookie is Secure");
+    let a = w.try_login("plain", PASSWORD, &[("x-forwarded-proto", "http")]).await;
+    assert!(!a.header("set-cookie").unwrap().contains("Secure"));
+    // An untrusted peer's X-Forwarded-Proto is ignored: see net::tests (no socket needed).
+}
+
+async fn state_changes_need_the_csrf_token(w: &World) {
+    let login = w.login("plain").await;
+    let path = format!("/api/v1/jobs/{}/stop", w.cast.acme_job.id.as_uuid());
+    let without = w.send(w.request(reqwest::Method::POST, &path).header("cookie", &login.cookie)).await;
+    assert_eq!((without.status, without.json()["code"].as_str()), (403, Some("csrf_failed")), "{}", without.text);
+    let wrong = w
+        .send(w.request(reqwest::Method::POST, &path).header("cookie", &login.cookie).header("x-csrf-token", "nope"))
+        .await;
+    assert_eq!(wrong.status, 403);
+    let other = w.login("plain").await;
+    let crossed = w
+        .send(
+            w.request(reqwest::Method::POST, &path).header("cookie", &login.cookie).header("x-csrf-token", &other.csrf),
+        )
+        .await;
+    assert_eq!(crossed.status, 403, "another session's token does not count");
+    let with = w.call("POST", &path, Some(&login), None, &[]).await;
+    assert_eq!(with.status, 200, "{}", with.text);
+    let read =
+        w.send(w.request(reqwest::Method::GET, &path.replace("/stop", "")).header("cookie", &login.cookie)).await;
+    assert_eq!(read.status, 200, "reads need no CSRF token");
+}
+
+async fn logout_revokes_the_session(w: &World) {
+    let login = w.login("plain").await;
+    let out = w.call("POST", "/api/v1/auth/logout", Some(&login), None, &[]).await;
+    assert_eq!(out.status, 204, "{}", out.text);
+    assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"), "the cookie is cleared");
+    let me = w.get("/api/v1/auth/me", Some(&login)).await;
+    assert_eq!((me.status, me.json()["code"].as_str()), (401, Some("unauthenticated")), "the old cookie is dead");
+    let other = w.login("plain").await;
+    assert_eq!(w.get("/api/v1/auth/me", Some(&other)).await.status, 200, "other sessions live on");
+}
+
+async fn failed_logins_are_throttled_per_username_and_audited_with_the_ip(w: &World) {
+    let from = [("x-forwarded-for", "203.0.113.5")];
+    for _ in 0..5 {
+        assert_eq!(w.try_login("lite", "wrong password", &from).await.status, 401);
+    }
+    let blocked = w.try_login("lite", PASSWORD, &from).await;
+    assert_eq!((blocked.status, blocked.json()["code"].as_str()), (429, Some("too_many_attempts")), "{}", blocked.text);
+    let retry: u64 = blocked.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    assert_eq!(w.try_login("plain", PASSWORD, &from).await.status, 200, "other usernames still sign in");
+
+    let audit = w.store.list_audit(&AuditFilter::default(), &PageRequest::first(200).unwrap()).await.unwrap().items;
+    let failed: Vec<_> = audit.iter().filter(|a| a.action == "auth.login_failed").collect();
+    assert_eq!(failed.len(), 5);
+    assert!(failed.iter().all(|a| a.ip_address.as_deref() == Some("203.0.113.5") && a.metadata["username"] == "lite"));
+    assert!(audit.iter().any(|a| a.action == "auth.login_throttled"));
+    let ok = audit.iter().find(|a| a.action == "auth.login").unwrap();
+    assert_eq!(ok.ip_address.as_deref(), Some("203.0.113.5"));
+    assert!(ok.actor_id.is_some());
+    assert!(audit.iter().all(|a| !a.metadata.to_string().contains(PASSWORD)), "passwords are never audited");
+}
+
+async fn failed_logins_are_throttled_per_address(w: &World) {
+    let from = [("x-forwarded-for", "198.51.100.7")];
+    for i in 0..20 {
+        assert_eq!(w.try_login(&format!("guess{i}"), "x", &from).await.status, 401);
+    }
+    assert_eq!(w.try_login("plain", PASSWORD, &from).await.status, 429, "the address is blocked for every name");
+    assert_eq!(w.try_login("plain", PASSWORD, &[("x-forwarded-for", "198.51.100.8")]).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn temp_login_works_only_when_both_variables_are_set_and_is_audited() {
+    use synkro_core::{Secret, config::TempLogin};
+    use synkro_http::HttpConfig;
+
+    let temp = TempLogin { username: "rescue".into(), password: Secret::new("rescue-pass-8841".to_owned()) };
+    let config = HttpConfig { temp_login: Some(temp), ..HttpConfig::default() };
+    let w = World::start_with("sqlite", "temp_login", config).await.unwrap();
+    assert_eq!(w.try_login("rescue", "rescue-pass-884", &[]).await.status, 401, "a prefix is not the password");
+    assert_eq!(w.try_login("rescue2", "rescue-pass-8841", &[]).await.status, 401);
+    let a = w.try_login("rescue", "rescue-pass-8841", &[("x-forwarded-for", "192.0.2.77")]).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json()["user"]["is_superuser"], true);
+    let audit = w.store.list_audit(&AuditFilter::default(), &PageRequest::first(50).unwrap()).await.unwrap().items;
+    let used = audit.iter().find(|e| e.action == "auth.temp_login").expect("the fallback's use is audited");
+    assert_eq!(used.ip_address.as_deref(), Some("192.0.2.77"));
+    w.finish().await;
+
+    let w = World::start("sqlite", "temp_login_off").await.unwrap();
+    assert_eq!(w.try_login("rescue", "rescue-pass-8841", &[]).await.status, 401, "off unless configured");
+    assert!(w.store.get_user_by_username("rescue").await.is_err(), "no account appears");
+    w.finish().await;
+}

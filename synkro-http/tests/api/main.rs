@@ -1,0 +1,11 @@
+//! The JSON API over a real listener on port 0: authentication, CSRF, throttling, the access
+//! matrix, error bodies, secrets and the ops endpoints, on SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod access;
+mod auth;
+mod errors;
+mod ops;

@@ -1,0 +1,337 @@
+//! A running server on port 0 over a fresh SQLite file (or PostgreSQL schema), a fake AI
+//! service, and a cast of users with every role; every response body is kept so tests can
+//! prove what never appears in one.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::{
+    io::Write,
+    str::FromStr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use poem::{Route, handler, post, web::Json};
+use serde_json::{Value, json};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use synkro_core::{
+    Keyring, Store,
+    connector::HttpSettings,
+    domain::{
+        ConnectorKind, JobRun, NewIntegrationConfig, NewJobEvent, NewReport, NewTenant, NewUser, NewUserRole, Report,
+        ReportStatus, ReportType, Role, Tenant, Window,
+    },
+    secrets::SecretMap,
+    time::Timestamp,
+};
+use synkro_http::{AppState, HttpConfig, auth::password};
+use synkro_pipeline::{Engine, ReportRequest};
+use tokio::sync::oneshot;
+
+/// The AI key stored in the tenant's integration; no response may ever contain it.
+pub const CANARY: &str = "canary-sk-5f1e9a77c0d24b";
+/// Every seeded user's password.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Which database the test runs on.
+pub enum Backend {
+    Sqlite(#[allow(unused)] tempfile::TempDir),
+    Postgres { admin_url: String, schema: String },
+}
+
+/// A migrated store on `kind` ("sqlite" or "postgres"), or `None` when PostgreSQL is not
+/// configured (after saying so; a failure with SYNKRO_TEST_REQUIRE_SERVICES=1).
+pub async fn store(kind: &str, test: &str) -> Option<(Store, Backend)> {
+    if kind == "sqlite" {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}/synkro.db?mode=rwc", dir.path().display())).await.unwrap();
+        store.migrate().await.unwrap();
+        return Some((store, Backend::Sqlite(dir)));
+    }
+    let Some(admin_url) = std::env::var("SYNKRO_TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) else {
+        assert!(
+            std::env::var("SYNKRO_TEST_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "SYNKRO_TEST_REQUIRE_SERVICES=1 but SYNKRO_TEST_DATABASE_URL is not set"
+        );
+        let _ = writeln!(std::io::stderr(), "skipped: postgres::{test} (set SYNKRO_TEST_DATABASE_URL to run it)");
+        return None;
+    };
+    let schema = format!("synkro_http_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = PgPoolOptions::new().max_connections(1).connect(&admin_url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\""))).execute(&admin).await.unwrap();
+    admin.close().await;
+    let options = PgConnectOptions::from_str(&admin_url).unwrap().options([("search_path", schema.as_str())]);
+    let pool = PgPoolOptions::new().max_connections(8).connect_with(options).await.unwrap();
+    let store = Store::from_postgres_pool(pool);
+    store.migrate().await.unwrap();
+    Some((store, Backend::Postgres { admin_url, schema }))
+}
+
+/// Declares each `async fn case(w: &World)` as a test on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let w = $crate::support::World::start("sqlite", stringify!($case)).await.unwrap();
+                    super::$case(&w).await;
+                    w.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(w) = $crate::support::World::start("postgres", stringify!($case)).await else { return };
+                    super::$case(&w).await;
+                    w.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+#[handler]
+fn fake_completion(req: &poem::Request) -> Json<Value> {
+    let auth = req.header("authorization").unwrap_or_default();
+    let text = if auth.contains(CANARY) { "Sales were steady." } else { "unexpected key" };
+    Json(json!({"model": "fake", "choices": [{"finish_reason": "stop", "message": {"content": text}}]}))
+}
+
+/// The cast: one user per role, and the objects they may or may not see.
+pub struct Cast {
+    pub acme: Tenant,
+    pub other: Tenant,
+    pub acme_report: Report,
+    pub other_report: Report,
+    pub acme_job: JobRun,
+    pub other_job: JobRun,
+}
+
+/// A server with its database and cast.
+pub struct World {
+    pub base: String,
+    pub store: Store,
+    pub state: AppState,
+    pub cast: Cast,
+    http: reqwest::Client,
+    bodies: Arc<Mutex<Vec<String>>>,
+    stop: Vec<oneshot::Sender<()>>,
+    backend: Backend,
+}
+
+/// A response: status, headers and body text.
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).map(|v| v.to_str().unwrap().to_owned())
+    }
+}
+
+/// A signed-in user's cookie and CSRF token.
+#[derive(Clone, Debug)]
+pub struct Login {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+async fn serve_on_port_0(app: impl poem::Endpoint + 'static) -> (String, oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel::<()>();
+    let acceptor = poem::listener::TcpAcceptor::from_tokio(listener).unwrap();
+    tokio::spawn(poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+        app,
+        async move {
+            let _ = rx.await;
+        },
+        Some(Duration::from_secs(1)),
+    ));
+    (base, tx)
+}
+
+impl World {
+    pub async fn start(kind: &str, test: &str) -> Option<Self> {
+        Self::start_with(kind, test, HttpConfig::default()).await
+    }
+
+    pub async fn start_with(kind: &str, test: &str, config: HttpConfig) -> Option<Self> {
+        let (store, backend) = store(kind, test).await?;
+        let (ai_base, ai_stop) = serve_on_port_0(Route::new().at("/chat/completions", post(fake_completion))).await;
+        let keyring = Keyring::generate();
+        let registry = synkro_pipeline::connectors::registry().unwrap();
+        let engine = Engine::builder(store.clone(), registry, keyring.clone())
+            .http(HttpSettings { max_attempts: 1, ..Default::default() })
+            .endpoint("ai", ai_base)
+            .build()
+            .await
+            .unwrap();
+        let cast = seed(&store, &keyring, &engine).await;
+        let state = AppState::new(store.clone(), engine, keyring, config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(synkro_http::serve(listener, state.clone(), async move {
+            let _ = rx.await;
+        }));
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let bodies = Arc::default();
+        Some(Self { base, store, state, cast, http, bodies, stop: vec![tx, ai_stop], backend })
+    }
+
+    pub async fn finish(self) {
+        for tx in self.stop {
+            let _ = tx.send(());
+        }
+        self.store.close().await;
+        if let Backend::Postgres { admin_url, schema } = self.backend {
+            let pool = PgPoolOptions::new().max_connections(1).connect(&admin_url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE"))).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+
+    /// Every response body so far.
+    pub fn bodies(&self) -> Vec<String> {
+        self.bodies.lock().unwrap().clone()
+    }
+
+    /// Sends a request; `login` adds the cookie and (for non-GET) the CSRF token.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        login: Option<&Login>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.http.request(method.clone(), format!("{}{path}", self.base));
+        if let Some(login) = login {
+            req = req.header("cookie", &login.cookie);
+            if method != reqwest::Method::GET {
+                req = req.header("x-csrf-token", &login.csrf);
+            }
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req).await
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
+        let response = req.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        self.bodies.lock().unwrap().push(text.clone());
+        Answer { status, headers, text }
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base))
+    }
+
+    pub async fn get(&self, path: &str, login: Option<&Login>) -> Answer {
+        self.call("GET", path, login, None, &[]).await
+    }
+
+    /// Signs in; panics unless it works.
+    pub async fn login(&self, username: &str) -> Login {
+        let a = self.try_login(username, PASSWORD, &[]).await;
+        assert_eq!(a.status, 200, "login {username}: {}", a.text);
+        let cookie = a.header("set-cookie").unwrap();
+        let cookie = cookie.split(';').next().unwrap().to_owned();
+        Login { cookie, csrf: a.json()["csrf_token"].as_str().unwrap().to_owned() }
+    }
+
+    pub async fn try_login(&self, username: &str, password: &str, headers: &[(&str, &str)]) -> Answer {
+        let body = json!({"username": username, "password": password});
+        self.call("POST", "/api/v1/auth/login", None, Some(body), headers).await
+    }
+}
+
+async fn user(store: &Store, name: &str, superuser: bool, role: Option<(Option<&Tenant>, Role)>) {
+    let mut new = NewUser::new(name).unwrap();
+    new.is_superuser = superuser;
+    new.password_hash = Some(password::hash(PASSWORD).unwrap());
+    let user = store.create_user(&new).await.unwrap();
+    if let Some((tenant, role)) = role {
+        let grant = NewUserRole { user_id: user.id, tenant_id: tenant.map(|t| t.id), role };
+        store.grant_role(&grant).await.unwrap();
+    }
+}
+
+async fn report_for(store: &Store, tenant: &Tenant, job: &JobRun) -> Report {
+    let start = Timestamp::from_unix_seconds(1_760_000_000).unwrap();
+    let end = Timestamp::from_unix_seconds(1_760_086_400).unwrap();
+    let day = start.as_offset().date();
+    let report = NewReport {
+        tenant_id: tenant.id,
+        job_id: Some(job.id),
+        period_start: day,
+        period_end: day,
+        window: Window::new(start, end).unwrap(),
+        report_type: ReportType::ALL[0],
+        status: ReportStatus::ALL[0],
+        summary_text: format!("Report for {}", tenant.slug),
+        metadata: json!({"summary": {"dialogs": 12, "deals": 3}, "details": {"big": "blob"}}),
+        data_ref: None,
+        followup_deadline_at: None,
+    };
+    store.create_report(&report).await.unwrap()
+}
+
+/// Two tenants, each with a job (with one event) and a report; acme has an AI integration
+/// whose key is [`CANARY`]; users: root (superuser), gadmin (global super_admin), tadmin
+/// (acme super_admin), lite (acme admin_lite), plain (acme user), stranger (user on other),
+/// nobody (no role).
+async fn seed(store: &Store, keyring: &Keyring, engine: &Engine) -> Cast {
+    let acme = store.create_tenant(&NewTenant::new("Acme", "acme", "UTC").unwrap()).await.unwrap();
+    let other = store.create_tenant(&NewTenant::new("Other", "other", "UTC").unwrap()).await.unwrap();
+    let secrets: SecretMap = [("api_key".to_owned(), CANARY.into())].into_iter().collect();
+    let ai = NewIntegrationConfig::new(
+        acme.id,
+        ConnectorKind::new("ai").unwrap(),
+        json!({"provider": "openai", "model": "fake-1", "base_url": "http://127.0.0.1:9"}),
+        Some(keyring.encrypt(&secrets)),
+    )
+    .unwrap();
+    store.create_integration(&ai).await.unwrap();
+    user(store, "root", true, None).await;
+    user(store, "gadmin", false, Some((None, Role::SuperAdmin))).await;
+    user(store, "tadmin", false, Some((Some(&acme), Role::SuperAdmin))).await;
+    user(store, "lite", false, Some((Some(&acme), Role::AdminLite))).await;
+    user(store, "plain", false, Some((Some(&acme), Role::User))).await;
+    user(store, "stranger", false, Some((Some(&other), Role::User))).await;
+    user(store, "nobody", false, None).await;
+    let mut jobs = Vec::new();
+    for tenant in [&acme, &other] {
+        let start = Timestamp::from_unix_seconds(Timestamp::now().unix_seconds() - 7200).unwrap();
+        let end = Timestamp::from_unix_seconds(Timestamp::now().unix_seconds() - 3600).unwrap();
+        let job = engine.enqueue_report(ReportRequest::manual(tenant.id).window(start, end)).await.unwrap();
+        let job = engine.stop(job.id).await.unwrap();
+        store.append_job_event(&NewJobEvent::info(job.id, "fetch", "fetched 12 dialogs")).await.unwrap();
+        jobs.push(job);
+    }
+    let acme_report = report_for(store, &acme, &jobs[0]).await;
+    let other_report = report_for(store, &other, &jobs[1]).await;
+    let other_job = jobs.pop().unwrap();
+    let acme_job = jobs.pop().unwrap();
+    Cast { acme, other, acme_report, other_report, acme_job, other_job }
+}
