@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout)]
 
 mod admin;
+mod demo;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the whole product against built-in fake services: a demo tenant, an admin and a
+    /// client login, yesterday's report with its progress, then the API (until Ctrl-C).
+    Demo {
+        /// Exit after the report instead of serving the API.
+        #[arg(long)]
+        no_serve: bool,
+    },
     /// Serve the JSON API on SYNKRO_BIND, with report workers, the scheduler and follow-ups
     /// unless --no-workers. Stops gracefully on Ctrl-C or SIGTERM.
     Serve {
@@ -119,6 +127,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Keys(KeysCommand::Generate) | Command::Openapi => {}
+        Command::Demo { no_serve } => demo::run(&config, &opened, !no_serve).await?,
         Command::Admin(command) => admin::run(&opened.store, command).await?,
         Command::Serve { no_workers, workers, lease_seconds } => {
             let engine = worker_engine(&config, &opened, workers, lease_seconds).await?;
@@ -185,7 +194,7 @@ async fn worker_engine(
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

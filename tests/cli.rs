@@ -141,3 +141,20 @@ fn openapi_prints_the_document_and_admin_creates_accounts_with_passwords_from_st
         store.close().await;
     });
 }
+
+#[test]
+fn the_demo_runs_a_report_end_to_end_and_prints_the_logins() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = synkro(dir.path(), None, &["demo", "--no-serve"]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains(": success"), "the report job succeeded: {said}");
+    assert!(said.contains("delivered to the fake Telegram"), "{said}");
+    for step in ["check_config", "sync_sources", "summary", "deliver", "done"] {
+        assert!(said.contains(step), "progress shows {step}: {said}");
+    }
+    assert!(said.contains("admin / ") && said.contains("client / "), "{said}");
+    // A second run replaces the demo tenant and works again.
+    let again = synkro(dir.path(), None, &["demo", "--no-serve"]);
+    assert!(again.status.success() && text(&again).contains(": success"), "{}", text(&again));
+}
