@@ -5,6 +5,7 @@
 
 mod admin;
 mod demo;
+mod probe;
 
 use std::process::ExitCode;
 
@@ -21,6 +22,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// List the linked connectors and their settings.
+    #[command(subcommand)]
+    Connectors(ConnectorsCommand),
+    /// Ask the server on SYNKRO_BIND whether it is ready (exit code 0 if so), for containers and
+    /// systemd.
+    Healthcheck,
     /// Run the whole product against built-in fake services: a demo tenant, an admin and a
     /// client login, yesterday's report with its progress, then the API (until Ctrl-C).
     Demo {
@@ -70,6 +77,12 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum ConnectorsCommand {
+    /// Every connector: kind, name, capabilities, public and secret fields.
+    List,
+}
+
+#[derive(Subcommand)]
 enum KeysCommand {
     /// Print a new key. Put it first in SYNKRO_SECRET_KEYS (comma-separated, old keys after it),
     /// then run `synkro keys reencrypt`.
@@ -97,6 +110,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Openapi = cli.command {
         println!("{}", synkro::http::openapi_json());
         return Ok(());
+    }
+    if let Command::Connectors(ConnectorsCommand::List) = cli.command {
+        return probe::list_connectors();
+    }
+    if let Command::Healthcheck = cli.command {
+        let config = Config::from_env().context("configuration")?;
+        return probe::healthcheck(config.bind).await;
     }
     let config = Config::from_env().context("configuration")?;
     init_logging(config.log_format);
@@ -126,7 +146,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 done.reencrypted, done.total
             );
         }
-        Command::Keys(KeysCommand::Generate) | Command::Openapi => {}
+        Command::Keys(KeysCommand::Generate)
+        | Command::Openapi
+        | Command::Connectors(ConnectorsCommand::List)
+        | Command::Healthcheck => {}
         Command::Demo { no_serve } => demo::run(&config, &opened, !no_serve).await?,
         Command::Admin(command) => admin::run(&opened.store, command).await?,
         Command::Serve { no_workers, workers, lease_seconds } => {

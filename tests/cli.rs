@@ -158,3 +158,49 @@ fn the_demo_runs_a_report_end_to_end_and_prints_the_logins() {
     let again = synkro(dir.path(), None, &["demo", "--no-serve"]);
     assert!(again.status.success() && text(&again).contains(": success"), "{}", text(&again));
 }
+
+#[test]
+fn connectors_list_shows_every_bundled_connector_and_marks_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = synkro(dir.path(), None, &["connectors", "list"]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    for kind in ["ai", "amocrm", "radist", "supabase", "telegram"] {
+        assert!(said.lines().any(|l| l.starts_with(kind)), "{kind} listed: {said}");
+    }
+    assert!(said.contains("bot_token") && said.contains("(secret)"), "{said}");
+}
+
+#[test]
+fn healthcheck_fails_clearly_when_nothing_serves_and_passes_against_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let bind = format!("127.0.0.1:{port}");
+    let check = |expect_ok: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_synkro"));
+        cmd.args(["healthcheck"]).env_clear().env("SYNKRO_DATA_DIR", dir.path()).env("SYNKRO_BIND", &bind);
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.success(), expect_ok, "{}", text(&out));
+        text(&out)
+    };
+    let said = check(false);
+    assert!(said.contains("nothing answers") && said.contains("SYNKRO_BIND"), "{said}");
+
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_synkro"))
+        .args(["serve", "--no-workers"])
+        .env_clear()
+        .env("SYNKRO_DATA_DIR", dir.path())
+        .env("SYNKRO_BIND", &bind)
+        .env("SYNKRO_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(&bind).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the server never listened");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let said = check(true);
+    assert!(said.contains("ready"), "{said}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
