@@ -23,6 +23,8 @@ pub mod error;
 pub mod ids;
 pub mod secrets;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 
 pub use config::Config;

@@ -5,15 +5,12 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::{
-    io::Write,
-    str::FromStr,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
 use poem::{Route, handler, post, web::Json};
 use serde_json::{Value, json};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use synkro_core::{
     Keyring, Store,
     connector::HttpSettings,
@@ -32,40 +29,6 @@ use tokio::sync::oneshot;
 pub const CANARY: &str = "canary-sk-5f1e9a77c0d24b";
 /// Every seeded user's password.
 pub const PASSWORD: &str = "correct horse battery";
-
-/// Which database the test runs on.
-pub enum Backend {
-    Sqlite(#[allow(unused)] tempfile::TempDir),
-    Postgres { admin_url: String, schema: String },
-}
-
-/// A migrated store on `kind` ("sqlite" or "postgres"), or `None` when PostgreSQL is not
-/// configured (after saying so; a failure with SYNKRO_TEST_REQUIRE_SERVICES=1).
-pub async fn store(kind: &str, test: &str) -> Option<(Store, Backend)> {
-    if kind == "sqlite" {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!("sqlite://{}/synkro.db?mode=rwc", dir.path().display())).await.unwrap();
-        store.migrate().await.unwrap();
-        return Some((store, Backend::Sqlite(dir)));
-    }
-    let Some(admin_url) = std::env::var("SYNKRO_TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) else {
-        assert!(
-            std::env::var("SYNKRO_TEST_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "SYNKRO_TEST_REQUIRE_SERVICES=1 but SYNKRO_TEST_DATABASE_URL is not set"
-        );
-        let _ = writeln!(std::io::stderr(), "skipped: postgres::{test} (set SYNKRO_TEST_DATABASE_URL to run it)");
-        return None;
-    };
-    let schema = format!("synkro_http_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = PgPoolOptions::new().max_connections(1).connect(&admin_url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\""))).execute(&admin).await.unwrap();
-    admin.close().await;
-    let options = PgConnectOptions::from_str(&admin_url).unwrap().options([("search_path", schema.as_str())]);
-    let pool = PgPoolOptions::new().max_connections(8).connect_with(options).await.unwrap();
-    let store = Store::from_postgres_pool(pool);
-    store.migrate().await.unwrap();
-    Some((store, Backend::Postgres { admin_url, schema }))
-}
 
 /// Declares each `async fn case(w: &World)` as a test on SQLite and on PostgreSQL.
 #[macro_export]
@@ -120,7 +83,7 @@ pub struct World {
     http: reqwest::Client,
     bodies: Arc<Mutex<Vec<String>>>,
     stop: Vec<oneshot::Sender<()>>,
-    backend: Backend,
+    backend: synkro_core::testing::TestStore,
 }
 
 /// A response: status, headers and body text.
@@ -168,7 +131,8 @@ impl World {
     }
 
     pub async fn start_with(kind: &str, test: &str, config: HttpConfig) -> Option<Self> {
-        let (store, backend) = store(kind, test).await?;
+        let backend = synkro_core::testing::store(kind, test).await?;
+        let store = backend.store.clone();
         let (ai_base, ai_stop) = serve_on_port_0(Route::new().at("/chat/completions", post(fake_completion))).await;
         let keyring = Keyring::generate();
         let registry = synkro_pipeline::connectors::registry().unwrap();
@@ -195,12 +159,7 @@ impl World {
         for tx in self.stop {
             let _ = tx.send(());
         }
-        self.store.close().await;
-        if let Backend::Postgres { admin_url, schema } = self.backend {
-            let pool = PgPoolOptions::new().max_connections(1).connect(&admin_url).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE"))).execute(&pool).await.unwrap();
-            pool.close().await;
-        }
+        self.backend.finish().await;
     }
 
     /// Every response body so far.

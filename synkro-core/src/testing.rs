@@ -1,0 +1,77 @@
+//! Test stores for Synkro's own suites and for embedders' tests (feature `testing`): a fresh
+//! SQLite file per test, and a fresh PostgreSQL schema per test when SYNKRO_TEST_DATABASE_URL
+//! is set, so tests run in parallel without seeing each other.
+
+#![allow(clippy::unwrap_used)]
+
+use std::{io::Write, str::FromStr};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::Store;
+
+/// A migrated store plus whatever must be cleaned up after it.
+pub struct TestStore {
+    /// The store.
+    pub store: Store,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(unused)] tempfile::TempDir),
+    Postgres { admin_url: String, schema: String },
+}
+
+impl TestStore {
+    /// Closes the store and drops its schema (PostgreSQL) or directory (SQLite).
+    pub async fn finish(self) {
+        self.store.close().await;
+        if let Cleanup::Postgres { admin_url, schema } = self.cleanup {
+            let pool = PgPoolOptions::new().max_connections(1).connect(&admin_url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE"))).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+}
+
+/// A migrated SQLite store in a temporary directory (a real file, WAL mode).
+pub async fn sqlite() -> TestStore {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/synkro.db?mode=rwc", dir.path().display());
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    TestStore { store, cleanup: Cleanup::Sqlite(dir) }
+}
+
+/// A migrated PostgreSQL store in a schema of its own, or `None` (after saying so, past the
+/// test harness's capture) when SYNKRO_TEST_DATABASE_URL is not set. With
+/// SYNKRO_TEST_REQUIRE_SERVICES=1 a missing URL is a failure instead, so CI cannot pass by
+/// skipping.
+pub async fn postgres(test: &str) -> Option<TestStore> {
+    let Some(admin_url) = std::env::var("SYNKRO_TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) else {
+        assert!(
+            std::env::var("SYNKRO_TEST_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "SYNKRO_TEST_REQUIRE_SERVICES=1 but SYNKRO_TEST_DATABASE_URL is not set"
+        );
+        let _ = writeln!(std::io::stderr(), "skipped: postgres::{test} (set SYNKRO_TEST_DATABASE_URL to run it)");
+        return None;
+    };
+    let schema = format!("synkro_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = PgPoolOptions::new().max_connections(1).connect(&admin_url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\""))).execute(&admin).await.unwrap();
+    admin.close().await;
+    let options = PgConnectOptions::from_str(&admin_url).unwrap().options([("search_path", schema.as_str())]);
+    let pool = PgPoolOptions::new().max_connections(8).connect_with(options).await.unwrap();
+    let store = Store::from_postgres_pool(pool);
+    store.migrate().await.unwrap();
+    Some(TestStore { store, cleanup: Cleanup::Postgres { admin_url, schema } })
+}
+
+/// A migrated store on `kind` (`"sqlite"` or `"postgres"`); `None` when PostgreSQL is not
+/// configured.
+pub async fn store(kind: &str, test: &str) -> Option<TestStore> {
+    match kind {
+        "sqlite" => Some(sqlite().await),
+        _ => postgres(test).await,
+    }
+}
