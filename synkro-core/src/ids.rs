@@ -82,4 +82,6 @@ typed_id! {
     ReportMessageId,
     /// Id of an [`AuditLog`](crate::domain::AuditLog) entry.
     AuditId,
+    /// Id of an [`ApiToken`](crate::store::ApiToken).
+    ApiTokenId,
 }

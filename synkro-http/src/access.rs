@@ -4,7 +4,12 @@
 //! to its tenant, or to every tenant when granted globally; a superuser may do everything.
 //! A caller with no role on a tenant gets 404 for its objects, exactly like a missing one.
 
-use synkro_core::{domain::Role, ids::TenantId};
+use std::collections::BTreeSet;
+
+use synkro_core::{
+    domain::{Role, User, UserRole},
+    ids::TenantId,
+};
 
 use crate::{auth::Caller, error::ApiError};
 
@@ -70,6 +75,86 @@ pub fn authorize(caller: &Caller, tenant: TenantId, action: Action, entity: &'st
     }
 }
 
+/// Whether the caller administers every tenant, its users and roles: a superuser or an active
+/// global `super_admin`.
+pub fn is_global_admin(caller: &Caller) -> bool {
+    caller.user.is_superuser
+        || caller.roles.iter().any(|r| r.is_active && r.tenant_id.is_none() && r.role == Role::SuperAdmin)
+}
+
+/// The tenants whose users and roles the caller manages; `None` means every tenant.
+pub fn managed_tenants(caller: &Caller) -> Option<BTreeSet<TenantId>> {
+    if is_global_admin(caller) {
+        return None;
+    }
+    Some(
+        caller.roles.iter().filter(|r| r.is_active && r.role == Role::SuperAdmin).filter_map(|r| r.tenant_id).collect(),
+    )
+}
+
+/// Whether the caller may create users and see a user list: superusers and every `super_admin`.
+pub fn manages_users(caller: &Caller) -> bool {
+    managed_tenants(caller).is_none_or(|set| !set.is_empty())
+}
+
+/// What the caller may do with a user account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum UserAccess {
+    /// Not even see it (answers 404).
+    Hidden,
+    /// See it (themselves, or a user with a role on a tenant they manage).
+    Visible,
+    /// Change, deactivate, delete it and set its password.
+    Manage,
+}
+
+/// A superuser manages everyone; a global `super_admin` everyone but superusers; a tenant
+/// `super_admin` sees users holding a role on a tenant they manage and manages those whose every
+/// role is on such tenants (not superusers, not holders of a global role), so nobody can take
+/// over an account that has more access than they do. Everyone sees themselves.
+pub fn user_access(caller: &Caller, target: &User, target_roles: &[UserRole]) -> UserAccess {
+    let own = if caller.user.id == target.id { UserAccess::Visible } else { UserAccess::Hidden };
+    let admin = if caller.user.is_superuser {
+        UserAccess::Manage
+    } else {
+        match managed_tenants(caller) {
+            None if target.is_superuser => UserAccess::Visible,
+            None => UserAccess::Manage,
+            Some(set) => {
+                let on_managed = |r: &UserRole| r.tenant_id.is_some_and(|t| set.contains(&t));
+                if !target_roles.iter().any(on_managed) {
+                    UserAccess::Hidden
+                } else if !target.is_superuser && target_roles.iter().all(on_managed) {
+                    UserAccess::Manage
+                } else {
+                    UserAccess::Visible
+                }
+            }
+        }
+    };
+    own.max(admin)
+}
+
+/// `Ok` when `access` reaches `need`; 404 when the user is hidden, 403 when only visible.
+pub fn authorize_user(access: UserAccess, need: UserAccess) -> Result<(), ApiError> {
+    match access {
+        a if a >= need => Ok(()),
+        UserAccess::Hidden => Err(ApiError::NotFound("user")),
+        _ => Err(ApiError::Forbidden),
+    }
+}
+
+/// `Ok` when the caller may change or revoke `role`: on a tenant, `super_admin` there; a
+/// global role, a global admin. Roles the caller cannot see answer 404.
+pub fn authorize_role(caller: &Caller, role: &UserRole) -> Result<(), ApiError> {
+    match role.tenant_id {
+        Some(tenant) => authorize(caller, tenant, Action::ManageAccess, "role"),
+        None if is_global_admin(caller) => Ok(()),
+        None if sees_all_tenants(caller) => Err(ApiError::Forbidden),
+        None => Err(ApiError::NotFound("role")),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -115,7 +200,7 @@ mod tests {
             revoked_at: None,
             ip: None,
         };
-        Caller { user, roles, session }
+        Caller { user, roles, credential: crate::auth::Credential::Session(session) }
     }
 
     #[test]
@@ -143,5 +228,47 @@ mod tests {
         let user = caller(false, &[(Some(t), Role::User, true)]);
         assert!(matches!(authorize(&user, t, ManageSettings, "tenant"), Err(ApiError::Forbidden)));
         assert!(matches!(authorize(&user, other, Read, "report"), Err(ApiError::NotFound("report"))));
+    }
+
+    #[test]
+    fn user_accounts_are_managed_only_by_those_with_at_least_their_access() {
+        use UserAccess::*;
+        let (t, other) = (TenantId::new(), TenantId::new());
+        let target = |superuser: bool, roles: &[(Option<TenantId>, Role, bool)]| caller(superuser, roles);
+        let on_t = target(false, &[(Some(t), Role::User, true)]);
+        let on_both = target(false, &[(Some(t), Role::User, true), (Some(other), Role::SuperAdmin, true)]);
+        let global = target(false, &[(None, Role::User, true)]);
+        let root = target(true, &[]);
+        let elsewhere = target(false, &[(Some(other), Role::User, true)]);
+        let access = |who: &Caller, whom: &Caller| user_access(who, &whom.user, &whom.roles);
+
+        let superuser = caller(true, &[]);
+        let gadmin = caller(false, &[(None, Role::SuperAdmin, true)]);
+        let tadmin = caller(false, &[(Some(t), Role::SuperAdmin, true)]);
+        let lite = caller(false, &[(Some(t), Role::AdminLite, true)]);
+        let plain = caller(false, &[(Some(t), Role::User, true)]);
+        for (who, expected) in [
+            ("superuser", [Manage, Manage, Manage, Manage, Manage]),
+            ("gadmin", [Manage, Manage, Manage, Visible, Manage]),
+            ("tadmin", [Manage, Visible, Hidden, Hidden, Hidden]),
+            ("lite", [Hidden, Hidden, Hidden, Hidden, Hidden]),
+            ("plain", [Hidden, Hidden, Hidden, Hidden, Hidden]),
+        ] {
+            let c = match who {
+                "superuser" => &superuser,
+                "gadmin" => &gadmin,
+                "tadmin" => &tadmin,
+                "lite" => &lite,
+                _ => &plain,
+            };
+            let got =
+                [access(c, &on_t), access(c, &on_both), access(c, &global), access(c, &root), access(c, &elsewhere)];
+            assert_eq!(got, expected, "{who}");
+        }
+        assert_eq!(access(&plain, &plain), Visible, "everyone sees themselves");
+        assert_eq!(access(&tadmin, &tadmin), Manage, "a tenant admin whose roles are all on managed tenants");
+        assert!(manages_users(&tadmin) && manages_users(&gadmin) && !manages_users(&lite) && !manages_users(&plain));
+        assert!(matches!(authorize_user(Visible, Manage), Err(ApiError::Forbidden)));
+        assert!(matches!(authorize_user(Hidden, Visible), Err(ApiError::NotFound("user"))));
     }
 }

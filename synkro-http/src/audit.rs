@@ -44,3 +44,25 @@ pub async fn record(state: &AppState, entry: Entry<'_>) {
         tracing::error!(%error, action, "cannot write an audit entry");
     }
 }
+
+/// Appends an entry for an action `caller` took through request `req` (address from the
+/// request, trusting `X-Forwarded-For` only from configured proxies).
+pub async fn by(
+    state: &AppState,
+    req: &poem::Request,
+    caller: &crate::auth::Caller,
+    action: &str,
+    message: impl Into<String>,
+    tenant: Option<TenantId>,
+    metadata: Value,
+) {
+    let entry = Entry {
+        action,
+        message: message.into(),
+        tenant,
+        actor: Some(caller.user.id),
+        ip: crate::net::request_ip(&state.config, req),
+        metadata,
+    };
+    record(state, entry).await;
+}

@@ -66,6 +66,9 @@ pub enum ApiError {
     /// 403: a cookie-authenticated change without the session's CSRF token.
     #[error("missing or wrong X-CSRF-Token header")]
     Csrf,
+    /// 403: an API token used where only a browser session may act.
+    #[error("this needs a signed-in browser session; API tokens cannot sign out, change passwords or create tokens")]
+    SessionRequired,
     /// 404: no such object, or one the caller may not see (indistinguishable on purpose).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -114,6 +117,7 @@ impl ApiError {
             Self::BadCredentials => "bad_credentials",
             Self::Forbidden => "forbidden",
             Self::Csrf => "csrf_failed",
+            Self::SessionRequired => "session_required",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::ActiveJob(_) => "active_job",
@@ -145,7 +149,7 @@ impl ResponseError for ApiError {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::Csrf | Self::SessionRequired => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) | Self::ActiveJob(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

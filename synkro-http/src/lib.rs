@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod net;
 pub mod ops;
+pub mod stream;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -45,6 +46,7 @@ pub struct AppState {
 struct Shared {
     throttle: Throttle,
     metrics: Arc<HttpMetrics>,
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -57,8 +59,11 @@ impl AppState {
                  unset both variables once a real superuser exists"
             );
         }
-        let shared =
-            Arc::new(Shared { throttle: Throttle::new(config.throttle), metrics: Arc::new(HttpMetrics::default()) });
+        let shared = Arc::new(Shared {
+            throttle: Throttle::new(config.throttle),
+            metrics: Arc::new(HttpMetrics::default()),
+            closing: tokio::sync::watch::channel(false).0,
+        });
         Self { store, engine, keyring, config: Arc::new(config), shared }
     }
 
@@ -68,6 +73,11 @@ impl AppState {
 
     pub(crate) fn http_metrics(&self) -> &HttpMetrics {
         &self.shared.metrics
+    }
+
+    /// Turns true when the server starts shutting down (live streams end then).
+    pub(crate) fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shared.closing.subscribe()
     }
 }
 
@@ -104,6 +114,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let acceptor = TcpAcceptor::from_tokio(listener)?;
     let sweeper = tokio::spawn(sweep_sessions(state.store.clone()));
+    let shared = state.shared.clone();
+    let shutdown = async move {
+        shutdown.await;
+        shared.closing.send_replace(true);
+    };
     let served = poem::Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app(state), shutdown, Some(Duration::from_secs(30)))
         .await;

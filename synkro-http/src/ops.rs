@@ -100,7 +100,8 @@ pub fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: the database answers and its migrations are current.
+/// `GET /readyz`: the database answers, its migrations are current, and the workers this
+/// process started are alive (an API-only node runs none and says so).
 #[handler]
 pub async fn readyz(state: Data<&AppState>) -> Response {
     let database = state.store.ping().await;
@@ -108,14 +109,24 @@ pub async fn readyz(state: Data<&AppState>) -> Response {
         Ok(()) => state.store.migrations_current().await.ok(),
         Err(_) => None,
     };
-    let ready = database.is_ok() && migrations == Some(true);
     if let Err(e) = &database {
         tracing::warn!(error = %e, "readiness: database unreachable");
     }
+    let stats = state.engine.stats();
+    let workers_ok = stats.workers_alive == stats.workers_started;
+    let workers = match (stats.workers_started, workers_ok) {
+        (0, _) => "none_here",
+        (_, true) => "alive",
+        (_, false) => "stopped",
+    };
+    let ready = database.is_ok() && migrations == Some(true) && workers_ok;
     let body = serde_json::json!({
         "status": if ready { "ready" } else { "not_ready" },
         "database": if database.is_ok() { "ok" } else { "unreachable" },
         "migrations": match migrations { Some(true) => "current", Some(false) => "pending", None => "unknown" },
+        "workers": workers,
+        "workers_alive": stats.workers_alive,
+        "workers_started": stats.workers_started,
     });
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     Json(body).with_status(status).into_response()
@@ -156,6 +167,18 @@ pub async fn prometheus(state: Data<&AppState>) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot read the queue depth"),
     }
+    let stats = state.engine.stats();
+    out.push_str("# HELP synkro_jobs_finished_total Report jobs this process finished, by outcome.\n");
+    out.push_str("# TYPE synkro_jobs_finished_total counter\n");
+    for (status, n) in [("success", stats.succeeded), ("failed", stats.failed), ("cancelled", stats.cancelled)] {
+        let _ = writeln!(out, "synkro_jobs_finished_total{{status=\"{status}\"}} {n}");
+    }
+    out.push_str("# HELP synkro_job_retries_total Job attempts this process sent back for a later retry.\n");
+    out.push_str("# TYPE synkro_job_retries_total counter\n");
+    let _ = writeln!(out, "synkro_job_retries_total {}", stats.retried);
+    out.push_str("# HELP synkro_workers Report workers of this process, by state.\n# TYPE synkro_workers gauge\n");
+    let _ = writeln!(out, "synkro_workers{{state=\"alive\"}} {}", stats.workers_alive);
+    let _ = writeln!(out, "synkro_workers{{state=\"started\"}} {}", stats.workers_started);
     let connectors = state.engine.connector_context().metrics.snapshot();
     out.push_str("# HELP synkro_connector_requests_total Requests sent to services, by connector kind.\n");
     out.push_str("# TYPE synkro_connector_requests_total counter\n");

@@ -5,7 +5,14 @@
 //! with Redis, idle workers on every node are woken at once and the rate limits and progress
 //! events are shared.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use serde_json::json;
 use synkro_connector_kit::{InProcessRateLimiter, backoff_delay};
@@ -78,9 +85,47 @@ pub(crate) struct RunEnv {
     pub hub: EventHub,
 }
 
+/// Live counters of this process's engine, for readiness and metrics.
+#[derive(Debug, Default)]
+struct Counters {
+    workers_started: AtomicUsize,
+    workers_alive: AtomicUsize,
+    succeeded: AtomicU64,
+    failed: AtomicU64,
+    cancelled: AtomicU64,
+    retried: AtomicU64,
+}
+
+/// What this process's engine has done so far (see [`Engine::stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Workers started in this process.
+    pub workers_started: usize,
+    /// Of those, still running (a worker only ends on shutdown, or if it panicked).
+    pub workers_alive: usize,
+    /// Jobs this process finished successfully.
+    pub succeeded: u64,
+    /// Jobs this process finished as failed.
+    pub failed: u64,
+    /// Jobs this process stopped on request.
+    pub cancelled: u64,
+    /// Attempts this process sent back to the queue for a later retry.
+    pub retried: u64,
+}
+
+/// Counts a live worker until it is dropped (also when its task panics).
+struct AliveGuard(Arc<Inner>);
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        self.0.counters.workers_alive.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 struct Inner {
     env: RunEnv,
     config: EngineConfig,
+    counters: Counters,
     wake: Notify,
     waker: Option<RedisWaker>,
     shutdown: CancellationToken,
@@ -157,6 +202,7 @@ impl EngineBuilder {
                 waker,
                 shutdown: CancellationToken::new(),
                 tasks: Mutex::new(Vec::new()),
+                counters: Counters::default(),
             }),
         })
     }
@@ -327,10 +373,30 @@ impl Engine {
     /// Starts `config.workers` workers in this process.
     pub async fn start_workers(&self) {
         let mut tasks = self.inner.tasks.lock().await;
+        let counters = &self.inner.counters;
         for n in 0..self.inner.config.workers {
             let engine = self.clone();
             let worker = format!("{}-{n}", self.inner.config.node);
-            tasks.push(tokio::spawn(async move { engine.worker_loop(worker).await }));
+            counters.workers_started.fetch_add(1, Ordering::Relaxed);
+            counters.workers_alive.fetch_add(1, Ordering::Relaxed);
+            let alive = AliveGuard(self.inner.clone());
+            tasks.push(tokio::spawn(async move {
+                let _alive = alive;
+                engine.worker_loop(worker).await
+            }));
+        }
+    }
+
+    /// Workers started and alive in this process, and the jobs they finished.
+    pub fn stats(&self) -> EngineStats {
+        let c = &self.inner.counters;
+        EngineStats {
+            workers_started: c.workers_started.load(Ordering::Relaxed),
+            workers_alive: c.workers_alive.load(Ordering::Relaxed),
+            succeeded: c.succeeded.load(Ordering::Relaxed),
+            failed: c.failed.load(Ordering::Relaxed),
+            cancelled: c.cancelled.load(Ordering::Relaxed),
+            retried: c.retried.load(Ordering::Relaxed),
         }
     }
 
@@ -490,6 +556,7 @@ impl Engine {
                 let text = format!("attempt {} failed, retrying in {}s: {message}", job.attempt, delay.as_secs());
                 let _ = store.append_job_event(&event(EventLevel::Warn, text)).await;
                 store.retry_job_later(job.id, worker, run_after, &message).await?;
+                self.inner.counters.retried.fetch_add(1, Ordering::Relaxed);
                 let job = store.get_job(job.id).await?;
                 self.publish_final(&job).await;
                 return Ok(Some(job));
@@ -505,6 +572,16 @@ impl Engine {
             }
         };
         if let Some(job) = &finished {
+            let c = &self.inner.counters;
+            let counter = match job.status {
+                JobStatus::Success => Some(&c.succeeded),
+                JobStatus::Failed => Some(&c.failed),
+                JobStatus::Cancelled => Some(&c.cancelled),
+                _ => None,
+            };
+            if let Some(counter) = counter {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
             self.publish_final(job).await;
         }
         Ok(finished)

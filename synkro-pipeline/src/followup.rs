@@ -27,10 +27,9 @@ pub async fn ask(
     let store = engine.store();
     let report = store.get_report(report).await?;
     let tenant = store.get_tenant(report.tenant_id).await?;
-    // Follow-ups only need the AI: a report source that went missing since must not block them.
-    let caps =
-        build_tenant(store, engine.registry(), engine.keyring(), engine.connector_context(), &tenant, None).await;
-    let llm = caps.ok().and_then(|c| c.llm).ok_or_else(|| {
+    // Follow-ups only need the AI: another integration that is broken or went missing since the
+    // report must not block them.
+    let llm = crate::wiring::build_language_model(engine, &tenant).await?.ok_or_else(|| {
         EngineError::Connector(
             ConnectorError::new(FailureClass::Config, "the tenant has no AI integration")
                 .with_hint("add an AI integration to answer follow-up questions"),

@@ -34,11 +34,12 @@ pub mod merge;
 pub mod redis;
 pub mod report;
 pub mod scheduler;
+pub mod settings;
 pub mod summary;
 pub mod window;
 pub mod wiring;
 
-pub use engine::{Engine, EngineBuilder, EngineConfig, ReportRequest};
+pub use engine::{Engine, EngineBuilder, EngineConfig, EngineStats, ReportRequest};
 pub use error::{EngineError, JobFailure};
 pub use events::{EventHub, JobUpdate};
 pub use synkro_connectors as connectors;

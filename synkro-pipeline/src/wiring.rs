@@ -72,6 +72,44 @@ impl TokenSink for StoreTokens {
     }
 }
 
+/// `base` with a token sink that stores rotated tokens into integration `id`, encrypted.
+fn with_store_tokens(base: &ConnectorContext, store: &Store, keyring: &Keyring, id: IntegrationId) -> ConnectorContext {
+    base.clone().with_tokens(Arc::new(StoreTokens { store: store.clone(), keyring: keyring.clone(), integration: id }))
+}
+
+/// The engine's connector context for one integration (rotated tokens are stored back).
+pub fn context_for(engine: &crate::Engine, integration: &IntegrationConfig) -> ConnectorContext {
+    with_store_tokens(engine.connector_context(), engine.store(), engine.keyring(), integration.id)
+}
+
+/// The tenant's language model alone (follow-up answers), built from the first integration
+/// whose connector provides one; the tenant's other integrations are not built, so one that is
+/// broken does not stand in the way.
+pub async fn build_language_model(
+    engine: &crate::Engine,
+    tenant: &Tenant,
+) -> Result<Option<Arc<dyn LanguageModel>>, ConnectorError> {
+    let integrations = engine
+        .store()
+        .list_integrations(tenant.id)
+        .await
+        .map_err(|e| ConnectorError::new(FailureClass::Upstream, format!("cannot read integrations: {e}")))?;
+    for integration in &integrations {
+        let Some(connector) = engine.registry().get(integration.kind.as_str()) else { continue };
+        if !connector.spec().capabilities.contains(&Capability::LanguageModel) {
+            continue;
+        }
+        let config = connector_config(engine.keyring(), integration)?;
+        let built = connector
+            .build(&config, &context_for(engine, integration))
+            .map_err(|e| ConnectorError { message: format!("{} settings: {}", integration.kind, e.message), ..e })?;
+        if built.llm.is_some() {
+            return Ok(built.llm);
+        }
+    }
+    Ok(None)
+}
+
 /// Decrypts an integration's configuration.
 pub fn connector_config(keyring: &Keyring, integration: &IntegrationConfig) -> Result<ConnectorConfig, ConnectorError> {
     let secrets = match &integration.secret_data_encrypted {
@@ -108,11 +146,7 @@ pub async fn build_tenant(
             continue;
         };
         let config = connector_config(keyring, integration)?;
-        let ctx = base.clone().with_tokens(Arc::new(StoreTokens {
-            store: store.clone(),
-            keyring: keyring.clone(),
-            integration: integration.id,
-        }));
+        let ctx = with_store_tokens(base, store, keyring, integration.id);
         let built = connector
             .build(&config, &ctx)
             .map_err(|e| ConnectorError { message: format!("{} settings: {}", integration.kind, e.message), ..e })?;

@@ -16,7 +16,9 @@ pub use audit::{AuditFilter, AuditLog, NewAuditLog};
 pub use integration::{ConnectorKind, IntegrationConfig, IntegrationStatus, NewIntegrationConfig};
 pub(crate) use job::check_progress;
 pub use job::{EventLevel, JobRun, JobRunEvent, JobStatus, JobType, NewJobEvent, NewJobRun, TriggerType, Window};
-pub use report::{MessageSource, NewReport, NewReportMessage, Report, ReportMessage, ReportStatus, ReportType};
+pub use report::{
+    MessageSource, NewReport, NewReportMessage, Report, ReportListItem, ReportMessage, ReportStatus, ReportType,
+};
 pub use runtime::{ReportMode, TenantRuntimeConfig};
 pub use tenant::{NewTenant, Slug, Tenant, TenantStatus, TenantUpdate};
 pub use user::{NewUser, NewUserRole, PasswordHash, Role, User, UserProfile, UserRole, UserUpdate};

@@ -82,6 +82,35 @@ pub struct Report {
     pub updated_at: Timestamp,
 }
 
+/// A report as a list shows it: everything but its text and details, plus the summary
+/// numbers (the `summary` object of its metadata).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct ReportListItem {
+    /// Id.
+    pub id: ReportId,
+    /// Owner.
+    pub tenant_id: TenantId,
+    /// The job that made it.
+    pub job_id: Option<JobId>,
+    /// First day covered, in the tenant's time zone.
+    pub period_start: Date,
+    /// Last day covered, in the tenant's time zone.
+    pub period_end: Date,
+    /// Start of the data window.
+    pub window_start: Timestamp,
+    /// End of the data window.
+    pub window_end: Timestamp,
+    /// Daily or forced.
+    pub report_type: ReportType,
+    /// Where it is.
+    pub status: ReportStatus,
+    /// The summary numbers, if the report has them.
+    #[sqlx(json(nullable))]
+    pub summary: Option<Value>,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
 /// A report to save.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewReport {

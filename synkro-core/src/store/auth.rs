@@ -117,6 +117,17 @@ impl Store {
         .map_err(map)
     }
 
+    /// Revokes every live session of a user except `keep` (the one changing the password);
+    /// returns how many.
+    pub async fn revoke_other_sessions(&self, user: UserId, keep: &str) -> Result<u64, StoreError> {
+        const SQL: &str = "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND id <> $3 \
+                           AND revoked_at IS NULL AND expires_at > $2";
+        on_pool!(self, |pool| {
+            sqlx::query(SQL).bind(user).bind(Timestamp::now()).bind(keep).execute(pool).await.map(|r| r.rows_affected())
+        })
+        .map_err(map)
+    }
+
     /// Deletes sessions that expired before `before`; returns how many.
     pub async fn delete_expired_sessions(&self, before: Timestamp) -> Result<u64, StoreError> {
         const SQL: &str = "DELETE FROM sessions WHERE expires_at < $1";

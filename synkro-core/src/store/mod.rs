@@ -15,6 +15,7 @@ mod jobs;
 mod page;
 mod reports;
 mod tenants;
+mod tokens;
 mod users;
 mod warehouse;
 
@@ -33,6 +34,7 @@ pub use error::{Constraint, StoreError};
 pub use integrations::SecretsCheck;
 pub use jobs::JobCreated;
 pub use page::{Cursor, Page, PageRequest};
+pub use tokens::{ApiToken, NewApiToken};
 pub use warehouse::BuiltinWarehouse;
 
 use crate::config::{DatabaseKind, DatabaseUrl};

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::{
     ValidationError,
-    domain::{NewReport, NewReportMessage, Report, ReportMessage, ReportStatus},
+    domain::{NewReport, NewReportMessage, Report, ReportListItem, ReportMessage, ReportStatus},
     ids::{ReportId, ReportMessageId, TenantId},
     time::Timestamp,
 };
@@ -18,7 +18,9 @@ impl Store {
         new.validate()?;
         const SQL: &str = "INSERT INTO reports (id, tenant_id, job_id, period_start, period_end, window_start, \
             window_end, report_type, status, summary_text, metadata, data_ref, followup_deadline_at, created_at, \
-            updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING *";
+            updated_at, summary) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15) \
+            RETURNING *";
+        let summary = new.metadata.get("summary").filter(|s| s.is_object()).map(sqlx::types::Json);
         on_pool!(self, |pool| {
             sqlx::query_as::<_, Report>(SQL)
                 .bind(ReportId::new())
@@ -35,6 +37,7 @@ impl Store {
                 .bind(&new.data_ref)
                 .bind(new.followup_deadline_at)
                 .bind(Timestamp::now())
+                .bind(summary)
                 .fetch_one(pool)
                 .await
         })
@@ -56,6 +59,25 @@ impl Store {
         let (at, id, limit) = page.binds();
         let rows = on_pool!(self, |pool| {
             sqlx::query_as::<_, Report>(SQL).bind(tenant).bind(at).bind(id).bind(limit).fetch_all(pool).await
+        })
+        .map_err(map)?;
+        Ok(Page::from_rows(rows, page, |r| (r.created_at, r.id.as_uuid())))
+    }
+
+    /// A tenant's reports, newest first, without their text and details: the columns a report
+    /// list shows and the summary numbers.
+    pub async fn list_report_items(
+        &self,
+        tenant: TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<ReportListItem>, StoreError> {
+        const SQL: &str = "SELECT id, tenant_id, job_id, period_start, period_end, window_start, window_end, \
+                           report_type, status, summary, created_at FROM reports WHERE tenant_id = $1 \
+                           AND ($2 IS NULL OR (created_at, id) < ($2, $3)) \
+                           ORDER BY created_at DESC, id DESC LIMIT $4";
+        let (at, id, limit) = page.binds();
+        let rows = on_pool!(self, |pool| {
+            sqlx::query_as::<_, ReportListItem>(SQL).bind(tenant).bind(at).bind(id).bind(limit).fetch_all(pool).await
         })
         .map_err(map)?;
         Ok(Page::from_rows(rows, page, |r| (r.created_at, r.id.as_uuid())))

@@ -106,6 +106,13 @@ impl Store {
         .map_err(map)
     }
 
+    /// A role by id.
+    pub async fn get_role(&self, id: RoleId) -> Result<UserRole, StoreError> {
+        const SQL: &str = "SELECT * FROM user_roles WHERE id = $1";
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, UserRole>(SQL).bind(id).fetch_optional(pool).await);
+        found(row.map_err(map)?, "role")
+    }
+
     /// Activates or deactivates a role without deleting it.
     pub async fn set_role_active(&self, id: RoleId, active: bool) -> Result<UserRole, StoreError> {
         const SQL: &str = "UPDATE user_roles SET is_active = $2 WHERE id = $1 RETURNING *";

@@ -3,13 +3,13 @@
 use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, OpenApi,
-    param::{Path, Query},
+    param::{Header, Path, Query},
     payload::Json,
 };
 use synkro_core::{
     ValidationError,
     domain::JobRun,
-    ids::{JobEventId, JobId, TenantId, UserId},
+    ids::{JobEventId, JobId, TenantId},
     time::Timestamp,
 };
 use synkro_pipeline::ReportRequest;
@@ -23,10 +23,10 @@ use super::{
 use crate::{
     AppState,
     access::{Action, authorize},
-    auth::SessionAuth,
+    auth::Auth,
     body::JsonBody,
     error::ApiResult,
-    net,
+    stream::{JobStream, job_stream},
 };
 
 pub struct JobsApi;
@@ -39,22 +39,20 @@ enum Started {
 }
 
 impl JobsApi {
-    async fn job(&self, state: &AppState, caller: &SessionAuth, id: Uuid, action: Action) -> ApiResult<JobRun> {
+    async fn job(&self, state: &AppState, caller: &Auth, id: Uuid, action: Action) -> ApiResult<JobRun> {
         let job = state.store.get_job(JobId::from_uuid(id)).await?;
         authorize(&caller.0, job.tenant_id, action, "job")?;
         Ok(job)
     }
 
-    async fn audit(&self, state: &AppState, req: &Request, action: &str, message: &str, job: &JobRun, actor: UserId) {
-        let entry = crate::audit::Entry {
-            action,
-            message: message.to_owned(),
-            tenant: Some(job.tenant_id),
-            actor: Some(actor),
-            ip: net::request_ip(&state.config, req),
-            metadata: serde_json::json!({ "job_id": job.id.as_uuid() }),
-        };
-        crate::audit::record(state, entry).await;
+    async fn audit(&self, state: &AppState, req: &Request, action: &str, message: &str, job: &JobRun, caller: &Auth) {
+        let metadata = serde_json::json!({
+            "job_id": job.id.as_uuid(),
+            "window_start": job.window_start.map(|t| t.to_string()),
+            "window_end": job.window_end.map(|t| t.to_string()),
+            "mode": job.mode.map(|m| m.as_str()),
+        });
+        crate::audit::by(state, req, &caller.0, action, message, Some(job.tenant_id), metadata).await;
     }
 }
 
@@ -69,7 +67,7 @@ impl JobsApi {
         &self,
         state: Data<&AppState>,
         req: &Request,
-        caller: SessionAuth,
+        caller: Auth,
         id: Path<Uuid>,
         body: JsonBody<StartJob>,
     ) -> ApiResult<Started> {
@@ -90,7 +88,7 @@ impl JobsApi {
             }
         }
         let job = state.engine.enqueue_report(request).await?;
-        self.audit(&state, req, "job.start", "started a manual report", &job, caller.0.user.id).await;
+        self.audit(&state, req, "job.start", "started a manual report", &job, &caller).await;
         Ok(Started::Accepted(Json(job.into())))
     }
 
@@ -99,7 +97,7 @@ impl JobsApi {
     async fn list_jobs(
         &self,
         state: Data<&AppState>,
-        caller: SessionAuth,
+        caller: Auth,
         id: Path<Uuid>,
         /// Page size, 1-200 (default 50).
         limit: Query<Option<u32>>,
@@ -115,7 +113,7 @@ impl JobsApi {
 
     /// One job.
     #[oai(path = "/jobs/:id", method = "get")]
-    async fn get_job(&self, state: Data<&AppState>, caller: SessionAuth, id: Path<Uuid>) -> ApiResult<Json<JobOut>> {
+    async fn get_job(&self, state: Data<&AppState>, caller: Auth, id: Path<Uuid>) -> ApiResult<Json<JobOut>> {
         Ok(Json(self.job(&state, &caller, id.0, Action::Read).await?.into()))
     }
 
@@ -124,7 +122,7 @@ impl JobsApi {
     async fn job_events(
         &self,
         state: Data<&AppState>,
-        caller: SessionAuth,
+        caller: Auth,
         id: Path<Uuid>,
         /// The id of the last event already seen.
         after: Query<Option<Uuid>>,
@@ -143,12 +141,30 @@ impl JobsApi {
         &self,
         state: Data<&AppState>,
         req: &Request,
-        caller: SessionAuth,
+        caller: Auth,
         id: Path<Uuid>,
     ) -> ApiResult<Json<JobOut>> {
         let job = self.job(&state, &caller, id.0, Action::UseReports).await?;
         let job = state.engine.stop(job.id).await?;
-        self.audit(&state, req, "job.stop", "asked a job to stop", &job, caller.0.user.id).await;
+        self.audit(&state, req, "job.stop", "asked a job to stop", &job, &caller).await;
         Ok(Json(job.into()))
+    }
+
+    /// Live progress of a job as Server-Sent Events: first the job (`job`) and its step log so
+    /// far (`log`, one per line), then every change as it happens, and finally `done` with the
+    /// finished job, after which the stream ends. A reconnecting client sends `Last-Event-ID`
+    /// (the id of the last `log` line it saw) and gets only later lines.
+    #[oai(path = "/jobs/:id/stream", method = "get")]
+    async fn stream_job(
+        &self,
+        state: Data<&AppState>,
+        caller: Auth,
+        id: Path<Uuid>,
+        /// The id of the last step-log line already seen.
+        #[oai(name = "Last-Event-ID")]
+        last_event_id: Header<Option<Uuid>>,
+    ) -> ApiResult<JobStream> {
+        let job = self.job(&state, &caller, id.0, Action::Read).await?;
+        Ok(job_stream(&state, job, last_event_id.0.map(JobEventId::from_uuid)))
     }
 }

@@ -1,9 +1,14 @@
 //! The JSON API under `/api/v1`, described by poem-openapi.
 
-mod auth;
+mod audit;
+pub(crate) mod auth;
 mod jobs;
 pub mod models;
+mod reports;
+mod settings;
 mod tenants;
+mod tokens;
+mod users;
 
 use poem_openapi::{OpenApiService, Tags};
 use synkro_core::{
@@ -18,14 +23,22 @@ pub const DEFAULT_LIMIT: u32 = 50;
 
 #[derive(Tags)]
 enum Tag {
-    /// Signing in and out.
+    /// Signing in and out; the caller's password and profile.
     Auth,
-    /// Tenants the caller can see.
+    /// Personal API tokens for scripts.
+    Tokens,
+    /// Tenants.
     Tenants,
+    /// Users and their roles.
+    Users,
+    /// Connectors, a tenant's integrations and runtime settings.
+    Settings,
     /// Reports and follow-up questions.
     Reports,
     /// Report jobs: start, follow, stop.
     Jobs,
+    /// The audit log.
+    Audit,
 }
 
 /// The page asked for by `limit` (default 50, 1-200) and `cursor`.
@@ -43,17 +56,40 @@ pub(crate) fn map_page<T, U>(page: Page<T>, f: impl FnMut(T) -> U) -> (Vec<U>, O
     (page.items.into_iter().map(f).collect(), page.next_cursor.map(|c| c.to_string()))
 }
 
+type Apis = (
+    auth::AuthApi,
+    tokens::TokensApi,
+    tenants::TenantsApi,
+    users::UsersApi,
+    settings::SettingsApi,
+    reports::ReportsApi,
+    jobs::JobsApi,
+    audit::AuditApi,
+);
+
 /// The API's endpoints as an OpenAPI service (its document, Swagger UI and routes).
-pub type Service = OpenApiService<(auth::AuthApi, tenants::TenantsApi, tenants::ReportsApi, jobs::JobsApi), ()>;
+pub type Service = OpenApiService<Apis, ()>;
 
 /// Builds the service. Handlers read the [`AppState`](crate::AppState) from the request data.
 pub fn service() -> Service {
-    let apis = (auth::AuthApi, tenants::TenantsApi, tenants::ReportsApi, jobs::JobsApi);
+    let apis = (
+        auth::AuthApi,
+        tokens::TokensApi,
+        tenants::TenantsApi,
+        users::UsersApi,
+        settings::SettingsApi,
+        reports::ReportsApi,
+        jobs::JobsApi,
+        audit::AuditApi,
+    );
     OpenApiService::new(apis, "Synkro API", env!("CARGO_PKG_VERSION"))
         .description(
-            "Daily AI management reports. Sign in with POST /auth/login; the session cookie \
+            "Daily AI management reports. Sign in with POST /auth/login: the session cookie \
              authenticates later requests, and every request other than GET must carry the session's \
-             CSRF token in X-CSRF-Token. Errors are JSON: {code, message, fields}.",
+             CSRF token in X-CSRF-Token. Scripts use a personal API token instead \
+             (`Authorization: Bearer synkro_pat_...`, created with POST /auth/tokens), which needs no \
+             CSRF token. Errors are JSON: {code, message, fields}. Objects of another tenant answer \
+             404 exactly like missing ones.",
         )
         .server("/api/v1")
 }

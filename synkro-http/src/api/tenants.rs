@@ -1,35 +1,50 @@
-//! Tenants, their reports and follow-up questions.
+//! Tenants: list, read, create, change, delete.
 
 use std::collections::BTreeSet;
 
 use poem::{Request, web::Data};
 use poem_openapi::{
-    OpenApi,
+    ApiResponse, OpenApi,
     param::{Path, Query},
     payload::Json,
 };
+use serde_json::{Map, Value, json};
 use synkro_core::{
-    ValidationError,
-    domain::MessageSource,
-    ids::{ReportId, TenantId},
+    domain::{NewTenant, TenantUpdate},
+    ids::TenantId,
+    time::TimeZoneName,
 };
 use uuid::Uuid;
 
 use super::{
     Tag, map_page,
-    models::{AskQuestion, MessageOut, ReportOut, ReportPage, ReportSummary, TenantOut, TenantPage},
+    models::{CreateTenant, TenantOut, TenantPage, UpdateTenant},
     page_request,
 };
 use crate::{
     AppState,
     access::{self, Action, authorize},
-    auth::SessionAuth,
+    audit,
+    auth::Auth,
     body::JsonBody,
-    error::ApiResult,
-    net,
+    error::{ApiError, ApiResult},
 };
 
 pub struct TenantsApi;
+
+#[derive(ApiResponse)]
+enum Created {
+    /// The new tenant.
+    #[oai(status = 201)]
+    Created(Json<TenantOut>),
+}
+
+#[derive(ApiResponse)]
+enum Deleted {
+    /// The tenant and everything it owned are gone; its audit entries stay.
+    #[oai(status = 204)]
+    Done,
+}
 
 #[OpenApi(tag = "Tag::Tenants")]
 impl TenantsApi {
@@ -41,7 +56,7 @@ impl TenantsApi {
     async fn list_tenants(
         &self,
         state: Data<&AppState>,
-        caller: SessionAuth,
+        caller: Auth,
         /// Page size, 1-200 (default 50).
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
@@ -64,107 +79,91 @@ impl TenantsApi {
 
     /// One tenant.
     #[oai(path = "/tenants/:id", method = "get")]
-    async fn get_tenant(
-        &self,
-        state: Data<&AppState>,
-        caller: SessionAuth,
-        id: Path<Uuid>,
-    ) -> ApiResult<Json<TenantOut>> {
+    async fn get_tenant(&self, state: Data<&AppState>, caller: Auth, id: Path<Uuid>) -> ApiResult<Json<TenantOut>> {
         let id = TenantId::from_uuid(id.0);
         authorize(&caller.0, id, Action::Read, "tenant")?;
         Ok(Json(state.store.get_tenant(id).await?.into()))
     }
-}
 
-pub struct ReportsApi;
-
-impl ReportsApi {
-    async fn report(
-        &self,
-        state: &AppState,
-        caller: &SessionAuth,
-        id: Uuid,
-        action: Action,
-    ) -> ApiResult<synkro_core::domain::Report> {
-        let report = state.store.get_report(ReportId::from_uuid(id)).await?;
-        authorize(&caller.0, report.tenant_id, action, "report")?;
-        Ok(report)
-    }
-}
-
-#[OpenApi(tag = "Tag::Reports")]
-impl ReportsApi {
-    /// A tenant's reports, newest first, with their summary fields.
-    #[oai(path = "/tenants/:id/reports", method = "get")]
-    async fn list_reports(
-        &self,
-        state: Data<&AppState>,
-        caller: SessionAuth,
-        id: Path<Uuid>,
-        /// Page size, 1-200 (default 50).
-        limit: Query<Option<u32>>,
-        /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<ReportPage>> {
-        let tenant = TenantId::from_uuid(id.0);
-        authorize(&caller.0, tenant, Action::Read, "tenant")?;
-        let page = page_request(limit.0, cursor.0)?;
-        let (items, next_cursor) =
-            map_page(state.store.list_reports(tenant, &page).await?, |r| ReportSummary::from(&r));
-        Ok(Json(ReportPage { items, next_cursor }))
-    }
-
-    /// A whole report.
-    #[oai(path = "/reports/:id", method = "get")]
-    async fn get_report(
-        &self,
-        state: Data<&AppState>,
-        caller: SessionAuth,
-        id: Path<Uuid>,
-    ) -> ApiResult<Json<ReportOut>> {
-        Ok(Json(self.report(&state, &caller, id.0, Action::Read).await?.into()))
-    }
-
-    /// Ask the AI a follow-up question about a report; the answer is stored with it.
-    #[oai(path = "/reports/:id/questions", method = "post")]
-    async fn ask(
+    /// Create a tenant (superusers and global `super_admin`s). 409 when the slug is taken.
+    #[oai(path = "/tenants", method = "post")]
+    async fn create_tenant(
         &self,
         state: Data<&AppState>,
         req: &Request,
-        caller: SessionAuth,
-        id: Path<Uuid>,
-        body: JsonBody<AskQuestion>,
-    ) -> ApiResult<Json<MessageOut>> {
-        let report = self.report(&state, &caller, id.0, Action::UseReports).await?;
-        let question = body.0.question.trim().to_owned();
-        if question.is_empty() || question.chars().count() > 2000 {
-            return Err(ValidationError::new("question", "must be 1-2000 characters").into());
+        caller: Auth,
+        body: JsonBody<CreateTenant>,
+    ) -> ApiResult<Created> {
+        if !access::is_global_admin(&caller.0) {
+            return Err(ApiError::Forbidden);
         }
-        let user = caller.0.user.id;
-        let message =
-            synkro_pipeline::followup::ask(&state.engine, report.id, Some(user), &question, MessageSource::Web).await?;
-        let entry = crate::audit::Entry {
-            action: "report.question",
-            message: "asked a follow-up question".to_owned(),
-            tenant: Some(report.tenant_id),
-            actor: Some(user),
-            ip: net::request_ip(&state.config, req),
-            metadata: serde_json::json!({ "report_id": report.id.as_uuid() }),
-        };
-        crate::audit::record(&state, entry).await;
-        Ok(Json(message.into()))
+        let CreateTenant { name, slug, timezone, status } = body.0;
+        let mut new = NewTenant::new(&name, &slug, timezone.as_deref().unwrap_or("UTC"))?;
+        if let Some(status) = status {
+            new.status = status.into();
+        }
+        let tenant = state.store.create_tenant(&new).await?;
+        let metadata =
+            json!({ "slug": tenant.slug.as_str(), "name": tenant.name, "timezone": tenant.timezone.as_str() });
+        let message = format!("created tenant {}", tenant.slug);
+        audit::by(&state, req, &caller.0, "tenant.create", message, Some(tenant.id), metadata).await;
+        Ok(Created::Created(Json(tenant.into())))
     }
 
-    /// A report's follow-up questions and answers, oldest first (the last 200).
-    #[oai(path = "/reports/:id/questions", method = "get")]
-    async fn list_questions(
+    /// Change a tenant's name, status or time zone (`super_admin` of the tenant).
+    #[oai(path = "/tenants/:id", method = "patch")]
+    async fn update_tenant(
         &self,
         state: Data<&AppState>,
-        caller: SessionAuth,
+        req: &Request,
+        caller: Auth,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<Vec<MessageOut>>> {
-        let report = self.report(&state, &caller, id.0, Action::Read).await?;
-        let messages = state.store.recent_report_messages(report.id, 200).await?;
-        Ok(Json(messages.into_iter().map(MessageOut::from).collect()))
+        body: JsonBody<UpdateTenant>,
+    ) -> ApiResult<Json<TenantOut>> {
+        let id = TenantId::from_uuid(id.0);
+        authorize(&caller.0, id, Action::ManageAccess, "tenant")?;
+        let UpdateTenant { name, status, timezone } = body.0;
+        let update = TenantUpdate {
+            name,
+            status: status.map(Into::into),
+            timezone: timezone.as_deref().map(TimeZoneName::new).transpose()?,
+        };
+        let before = state.store.get_tenant(id).await?;
+        let after = state.store.update_tenant(id, &update).await?;
+        let mut changes = Map::new();
+        let mut diff = |field: &str, b: Value, a: Value| {
+            if b != a {
+                changes.insert(field.to_owned(), json!({ "before": b, "after": a }));
+            }
+        };
+        diff("name", json!(before.name), json!(after.name));
+        diff("status", json!(before.status.as_str()), json!(after.status.as_str()));
+        diff("timezone", json!(before.timezone.as_str()), json!(after.timezone.as_str()));
+        let message = format!("changed tenant {}", after.slug);
+        audit::by(&state, req, &caller.0, "tenant.update", message, Some(id), json!({ "changes": changes })).await;
+        Ok(Json(after.into()))
+    }
+
+    /// Delete a tenant with its integrations, jobs, reports and roles (superusers and global
+    /// `super_admin`s). Its audit entries stay.
+    #[oai(path = "/tenants/:id", method = "delete")]
+    async fn delete_tenant(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        caller: Auth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Deleted> {
+        let id = TenantId::from_uuid(id.0);
+        authorize(&caller.0, id, Action::Read, "tenant")?;
+        if !access::is_global_admin(&caller.0) {
+            return Err(ApiError::Forbidden);
+        }
+        let tenant = state.store.get_tenant(id).await?;
+        state.store.delete_tenant(id).await?;
+        let metadata = json!({ "tenant_id": id.as_uuid(), "slug": tenant.slug.as_str(), "name": tenant.name });
+        audit::by(&state, req, &caller.0, "tenant.delete", format!("deleted tenant {}", tenant.slug), None, metadata)
+            .await;
+        Ok(Deleted::Done)
     }
 }

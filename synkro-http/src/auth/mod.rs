@@ -1,10 +1,9 @@
-//! Authentication: session cookies (server-side, revocable), CSRF on state changes, the login
-//! flow with throttling and auditing, and the TEMP_LOGIN fallback.
+//! Authentication: session cookies (server-side, revocable) with CSRF on state changes,
+//! personal API tokens (`Authorization: Bearer`), and the extractors handlers use.
 
+mod login;
 pub mod password;
 pub mod throttle;
-
-use std::{net::IpAddr, time::Instant};
 
 use poem::{Request, RequestBody, http::Method};
 use poem_openapi::{
@@ -14,22 +13,34 @@ use poem_openapi::{
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use synkro_core::{
-    domain::{NewUser, User, UserRole},
-    store::{NewSession, Session, StoreError},
+    domain::{User, UserRole},
+    store::{ApiToken, Session, StoreError},
     time::Timestamp,
 };
 
+pub use self::login::{LoggedIn, login, logout};
 use crate::{
     AppState,
     error::{ApiError, ApiResult},
-    net,
 };
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "synkro_session";
 /// The header that carries the CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
-const SCHEME: &str = "SessionCookie";
+/// Every API token starts with this.
+pub const TOKEN_PREFIX: &str = "synkro_pat_";
+const COOKIE_SCHEME: &str = "SessionCookie";
+const TOKEN_SCHEME: &str = "ApiToken";
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A browser session (cookie).
+    Session(Session),
+    /// A personal API token.
+    Token(ApiToken),
+}
 
 /// The signed-in user behind a request, with their active roles.
 #[derive(Debug, Clone)]
@@ -38,13 +49,27 @@ pub struct Caller {
     pub user: User,
     /// Their active roles.
     pub roles: Vec<UserRole>,
-    /// The session the request came with.
-    pub session: Session,
+    /// The session or token the request came with.
+    pub credential: Credential,
 }
 
-/// Extractor for endpoints that need a signed-in user: reads the session cookie and, on
-/// state-changing methods, checks `X-CSRF-Token`.
-pub struct SessionAuth(pub Caller);
+impl Caller {
+    /// The session's CSRF token (none for API tokens).
+    pub fn csrf_token(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::Session(s) => Some(&s.csrf_token),
+            Credential::Token(_) => None,
+        }
+    }
+}
+
+/// Extractor for endpoints that need a signed-in user, by session cookie or API token. On
+/// state-changing methods a session must also send its CSRF token in `X-CSRF-Token`.
+pub struct Auth(pub Caller);
+
+/// Extractor for endpoints only a browser session may use (sign out, change the password,
+/// create API tokens), so a leaked token cannot mint more or lock its owner out.
+pub struct SessionAuth(pub Caller, pub Session);
 
 /// 32 random bytes as hex.
 pub fn random_token() -> ApiResult<String> {
@@ -53,12 +78,12 @@ pub fn random_token() -> ApiResult<String> {
     Ok(hex::encode(bytes))
 }
 
-/// The stored id of a cookie token.
+/// The stored id of a cookie or API token: its hex SHA-256.
 pub fn token_id(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn equal(a: &str, b: &str) -> bool {
+pub(crate) fn equal(a: &str, b: &str) -> bool {
     // Digests have equal lengths, so not even the length leaks.
     Sha256::digest(a.as_bytes()).ct_eq(&Sha256::digest(b.as_bytes())).into()
 }
@@ -81,15 +106,31 @@ pub fn set_cookie(token: &str, max_age_secs: u64, secure: bool) -> String {
     format!("{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}")
 }
 
-async fn load_caller(state: &AppState, req: &Request) -> ApiResult<Caller> {
+/// The bearer token of the request, if it sent an `Authorization: Bearer` header.
+fn bearer(req: &Request) -> Option<&str> {
+    let value = req.headers().get("authorization")?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+async fn active_user(state: &AppState, id: synkro_core::ids::UserId) -> ApiResult<User> {
+    match state.store.get_user(id).await {
+        Ok(user) if user.is_active => Ok(user),
+        Ok(_) | Err(StoreError::NotFound { .. }) => Err(ApiError::Unauthenticated),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn caller(state: &AppState, user: User, credential: Credential) -> ApiResult<Caller> {
+    let roles = state.store.list_user_roles(user.id).await?.into_iter().filter(|r| r.is_active).collect();
+    Ok(Caller { user, roles, credential })
+}
+
+async fn from_session(state: &AppState, req: &Request) -> ApiResult<(Caller, Session)> {
     let token = cookie(req, SESSION_COOKIE).filter(|t| !t.is_empty()).ok_or(ApiError::Unauthenticated)?;
     let session =
         state.store.get_live_session(&token_id(&token), Timestamp::now()).await?.ok_or(ApiError::Unauthenticated)?;
-    let user = match state.store.get_user(session.user_id).await {
-        Ok(user) if user.is_active => user,
-        Ok(_) | Err(StoreError::NotFound { .. }) => return Err(ApiError::Unauthenticated),
-        Err(e) => return Err(e.into()),
-    };
+    let user = active_user(state, session.user_id).await?;
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe {
         let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -97,8 +138,95 @@ async fn load_caller(state: &AppState, req: &Request) -> ApiResult<Caller> {
             return Err(ApiError::Csrf);
         }
     }
-    let roles = state.store.list_user_roles(user.id).await?.into_iter().filter(|r| r.is_active).collect();
-    Ok(Caller { user, roles, session })
+    Ok((caller(state, user, Credential::Session(session.clone())).await?, session))
+}
+
+async fn from_token(state: &AppState, token: &str) -> ApiResult<Caller> {
+    if !token.starts_with(TOKEN_PREFIX) {
+        return Err(ApiError::Unauthenticated);
+    }
+    let now = Timestamp::now();
+    let found = state.store.get_live_api_token(&token_id(token), now).await?.ok_or(ApiError::Unauthenticated)?;
+    let user = active_user(state, found.user_id).await?;
+    let stale = found.last_used_at.is_none_or(|t| now.unix_seconds() - t.unix_seconds() >= 60);
+    if stale {
+        let store = state.store.clone();
+        let id = found.id;
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_api_token(id, now).await {
+                tracing::debug!(error = %e, "token use not recorded");
+            }
+        });
+    }
+    caller(state, user, Credential::Token(found)).await
+}
+
+fn state(req: &Request) -> poem::Result<&AppState> {
+    Ok(req.data::<AppState>().ok_or_else(|| ApiError::internal("AppState missing from the request"))?)
+}
+
+fn register_schemes(registry: &mut Registry) {
+    let scheme = |ty, description, name, key_in, scheme, bearer_format| MetaSecurityScheme {
+        ty,
+        description: Some(description),
+        name,
+        key_in,
+        scheme,
+        bearer_format,
+        flows: None,
+        openid_connect_url: None,
+    };
+    registry.create_security_scheme(
+        COOKIE_SCHEME,
+        scheme(
+            "apiKey",
+            "The session cookie set by POST /api/v1/auth/login. Requests other than GET must also send the \
+             session's CSRF token in the X-CSRF-Token header.",
+            Some(SESSION_COOKIE),
+            Some("cookie"),
+            None,
+            None,
+        ),
+    );
+    registry.create_security_scheme(
+        TOKEN_SCHEME,
+        scheme(
+            "http",
+            "A personal API token (POST /api/v1/auth/tokens) as `Authorization: Bearer synkro_pat_...`. \
+             No CSRF token is needed.",
+            None,
+            None,
+            Some("bearer"),
+            Some("synkro_pat"),
+        ),
+    );
+}
+
+impl<'a> ApiExtractor<'a> for Auth {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        register_schemes(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![COOKIE_SCHEME, TOKEN_SCHEME]
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        _body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let state = state(req)?;
+        let caller = match bearer(req) {
+            Some(token) => from_token(state, token).await?,
+            None => from_session(state, req).await?.0,
+        };
+        Ok(Self(caller))
+    }
 }
 
 impl<'a> ApiExtractor<'a> for SessionAuth {
@@ -107,26 +235,11 @@ impl<'a> ApiExtractor<'a> for SessionAuth {
     type ParamRawType = ();
 
     fn register(registry: &mut Registry) {
-        registry.create_security_scheme(
-            SCHEME,
-            MetaSecurityScheme {
-                ty: "apiKey",
-                description: Some(
-                    "The session cookie set by POST /api/v1/auth/login. Requests other than GET must also send \
-                     the session's CSRF token in the X-CSRF-Token header.",
-                ),
-                name: Some(SESSION_COOKIE),
-                key_in: Some("cookie"),
-                scheme: None,
-                bearer_format: None,
-                flows: None,
-                openid_connect_url: None,
-            },
-        );
+        register_schemes(registry);
     }
 
     fn security_schemes() -> Vec<&'static str> {
-        vec![SCHEME]
+        vec![COOKIE_SCHEME]
     }
 
     async fn from_request(
@@ -134,100 +247,11 @@ impl<'a> ApiExtractor<'a> for SessionAuth {
         _body: &mut RequestBody,
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        let state = req.data::<AppState>().ok_or_else(|| ApiError::internal("AppState missing from the request"))?;
-        Ok(Self(load_caller(state, req).await?))
-    }
-}
-
-/// What a successful login produced.
-pub struct LoggedIn {
-    /// The new session's caller.
-    pub caller: Caller,
-    /// The token for the cookie (only its hash is stored).
-    pub token: String,
-}
-
-async fn audit(
-    state: &AppState,
-    action: &str,
-    actor: Option<&User>,
-    ip: Option<IpAddr>,
-    message: String,
-    username: &str,
-) {
-    let metadata = serde_json::json!({ "username": username });
-    let entry = crate::audit::Entry { action, message, tenant: None, actor: actor.map(|u| u.id), ip, metadata };
-    crate::audit::record(state, entry).await;
-}
-
-/// Checks credentials (with throttling and the TEMP_LOGIN fallback), audits the outcome and
-/// opens a session.
-pub async fn login(state: &AppState, req: &Request, username: &str, password: &str) -> ApiResult<LoggedIn> {
-    let ip = net::request_ip(&state.config, req);
-    let ip_text = ip.map(|ip| ip.to_string());
-    let now = Instant::now();
-    if let Some(wait) = state.throttle().blocked(username, ip_text.as_deref(), now) {
-        audit(state, "auth.login_throttled", None, ip, "login refused: too many failures".into(), username).await;
-        return Err(ApiError::Throttled(wait.as_secs().max(1)));
-    }
-    let user = match state.store.get_user_by_username(username).await {
-        Ok(user) => Some(user),
-        Err(StoreError::NotFound { .. }) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let verified = password::verify_async(password.to_owned(), hash).await;
-    let user = match user {
-        Some(user) if verified && user.is_active => user,
-        _ => match temp_login(state, username, password).await? {
-            Some(user) => {
-                tracing::warn!(username, "signed in with the TEMP_LOGIN fallback");
-                audit(state, "auth.temp_login", Some(&user), ip, "signed in with TEMP_LOGIN".into(), username).await;
-                user
-            }
-            None => {
-                state.throttle().fail(username, ip_text.as_deref(), now);
-                audit(state, "auth.login_failed", None, ip, "login failed".into(), username).await;
-                return Err(ApiError::BadCredentials);
-            }
-        },
-    };
-    state.throttle().succeed(username);
-    let token = random_token()?;
-    let ttl = time::Duration::try_from(state.config.session_ttl).unwrap_or(time::Duration::HOUR);
-    let expires_at = Timestamp::from_offset(Timestamp::now().as_offset() + ttl);
-    let new =
-        NewSession { id: token_id(&token), user_id: user.id, csrf_token: random_token()?, expires_at, ip: ip_text };
-    let session = state.store.create_session(&new).await?;
-    audit(state, "auth.login", Some(&user), ip, "signed in".into(), username).await;
-    let roles = state.store.list_user_roles(user.id).await?.into_iter().filter(|r| r.is_active).collect();
-    Ok(LoggedIn { caller: Caller { user, roles, session }, token })
-}
-
-/// The TEMP_LOGIN user when both variables are set and both values match (in constant time).
-/// The account is created as a superuser without a password on first use.
-async fn temp_login(state: &AppState, username: &str, password: &str) -> ApiResult<Option<User>> {
-    let Some(temp) = &state.config.temp_login else { return Ok(None) };
-    let name_ok = equal(username, &temp.username);
-    let password_ok = equal(password, temp.password.expose());
-    if !(name_ok & password_ok) {
-        return Ok(None);
-    }
-    match state.store.get_user_by_username(username).await {
-        Ok(user) => Ok(user.is_active.then_some(user)),
-        Err(StoreError::NotFound { .. }) => {
-            let mut new = NewUser::new(username)?;
-            new.is_superuser = true;
-            Ok(Some(state.store.create_user(&new).await?))
+        let state = state(req)?;
+        if bearer(req).is_some() {
+            return Err(ApiError::SessionRequired.into());
         }
-        Err(e) => Err(e.into()),
+        let (caller, session) = from_session(state, req).await?;
+        Ok(Self(caller, session))
     }
-}
-
-/// Revokes the caller's session and audits it.
-pub async fn logout(state: &AppState, req: &Request, caller: &Caller) -> ApiResult<()> {
-    state.store.revoke_session(&caller.session.id).await?;
-    let ip = net::request_ip(&state.config, req);
-    audit(state, "auth.logout", Some(&caller.user), ip, "signed out".into(), &caller.user.username).await;
-    Ok(())
 }

@@ -64,6 +64,49 @@ fn fake_completion(req: &poem::Request) -> Json<Value> {
     Json(json!({"model": "fake", "choices": [{"finish_reason": "stop", "message": {"content": text}}]}))
 }
 
+#[handler]
+fn fake_models(req: &poem::Request) -> poem::Response {
+    use poem::IntoResponse;
+    let auth = req.header("authorization").unwrap_or_default();
+    if auth.contains(CANARY) {
+        Json(json!({"object": "list", "data": [{"id": "fake-2"}, {"id": "fake-1"}]})).into_response()
+    } else {
+        let body = json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}});
+        Json(body).with_status(poem::http::StatusCode::UNAUTHORIZED).into_response()
+    }
+}
+
+/// Every log line of this test binary (all tests share it), for proving what never appears.
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures every log line at debug level and above (the sandbox's own excepted: it is the
+/// fake service, not Synkro) for the whole test binary.
+fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::new("debug,synkro_sandbox=off");
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| LogWriter).with_ansi(false).try_init();
+    });
+}
+
+/// Everything logged so far by this test binary.
+pub fn logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
+}
+
 /// The cast: one user per role, and the objects they may or may not see.
 pub struct Cast {
     pub acme: Tenant,
@@ -74,12 +117,13 @@ pub struct Cast {
     pub other_job: JobRun,
 }
 
-/// A server with its database and cast.
+/// A server with its database, a sandbox of the outside services and the cast.
 pub struct World {
     pub base: String,
     pub store: Store,
     pub state: AppState,
     pub cast: Cast,
+    pub sandbox: synkro_sandbox::Sandbox,
     http: reqwest::Client,
     bodies: Arc<Mutex<Vec<String>>>,
     stop: Vec<oneshot::Sender<()>>,
@@ -131,17 +175,26 @@ impl World {
     }
 
     pub async fn start_with(kind: &str, test: &str, config: HttpConfig) -> Option<Self> {
+        capture_logs();
         let backend = synkro_core::testing::store(kind, test).await?;
         let store = backend.store.clone();
-        let (ai_base, ai_stop) = serve_on_port_0(Route::new().at("/chat/completions", post(fake_completion))).await;
+        let fake_ai = Route::new().at("/chat/completions", post(fake_completion)).at("/models", poem::get(fake_models));
+        let (ai_base, ai_stop) = serve_on_port_0(fake_ai).await;
         let keyring = Keyring::generate();
         let registry = synkro_pipeline::connectors::registry().unwrap();
-        let engine = Engine::builder(store.clone(), registry, keyring.clone())
+        // Telegram paces one message per chat per 1.1 s; the sandbox accepts them faster.
+        let sandbox = synkro_sandbox::Sandbox::start(synkro_sandbox::SandboxConfig {
+            telegram_chat_interval: Duration::ZERO,
+            ..Default::default()
+        })
+        .await;
+        let mut builder = Engine::builder(store.clone(), registry, keyring.clone())
             .http(HttpSettings { max_attempts: 1, ..Default::default() })
-            .endpoint("ai", ai_base)
-            .build()
-            .await
-            .unwrap();
+            .config(synkro_pipeline::EngineConfig { workers: 2, ..Default::default() });
+        for (kind, url) in sandbox.endpoints() {
+            builder = builder.endpoint(kind, url);
+        }
+        let engine = builder.endpoint("ai", ai_base).build().await.unwrap();
         let cast = seed(&store, &keyring, &engine).await;
         let state = AppState::new(store.clone(), engine, keyring, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -152,13 +205,15 @@ impl World {
         }));
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let bodies = Arc::default();
-        Some(Self { base, store, state, cast, http, bodies, stop: vec![tx, ai_stop], backend })
+        Some(Self { base, store, state, cast, sandbox, http, bodies, stop: vec![tx, ai_stop], backend })
     }
 
     pub async fn finish(self) {
+        self.state.engine.shutdown().await;
         for tx in self.stop {
             let _ = tx.send(());
         }
+        self.sandbox.shutdown().await;
         self.backend.finish().await;
     }
 
@@ -208,6 +263,42 @@ impl World {
 
     pub async fn get(&self, path: &str, login: Option<&Login>) -> Answer {
         self.call("GET", path, login, None, &[]).await
+    }
+
+    /// Sends a request with a bearer token (no cookie, no CSRF token).
+    pub async fn with_token(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.request(method, path).bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        self.send(req).await
+    }
+
+    /// The audit entries so far, newest first.
+    pub async fn audit(&self) -> Vec<synkro_core::domain::AuditLog> {
+        let page = synkro_core::PageRequest::first(200).unwrap();
+        self.store.list_audit(&Default::default(), &page).await.unwrap().items
+    }
+
+    /// A new tenant on which tadmin, lite and plain hold the roles they hold on acme.
+    pub async fn tenant_like_acme(&self, slug: &str) -> Tenant {
+        let tenant = self.store.create_tenant(&NewTenant::new(slug, slug, "UTC").unwrap()).await.unwrap();
+        for (name, role) in [("tadmin", Role::SuperAdmin), ("lite", Role::AdminLite), ("plain", Role::User)] {
+            let user = self.store.get_user_by_username(name).await.unwrap();
+            let grant = NewUserRole { user_id: user.id, tenant_id: Some(tenant.id), role };
+            self.store.grant_role(&grant).await.unwrap();
+        }
+        tenant
+    }
+
+    /// A new user holding `role` on acme.
+    pub async fn acme_user(&self, name: &str, role: Role) -> synkro_core::domain::User {
+        let new = NewUser::new(name).unwrap();
+        let user = self.store.create_user(&new).await.unwrap();
+        let grant = NewUserRole { user_id: user.id, tenant_id: Some(self.cast.acme.id), role };
+        self.store.grant_role(&grant).await.unwrap();
+        user
     }
 
     /// Signs in; panics unless it works.

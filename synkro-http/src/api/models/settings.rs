@@ -1,0 +1,333 @@
+//! The connector registry, a tenant's integrations and its runtime configuration.
+
+use std::collections::BTreeMap;
+
+use poem_openapi::{Enum, Object};
+use serde::Deserialize;
+use serde_json::Value;
+use synkro_core::{
+    connector::{CheckReport, ConnectorSpec, FieldSpec, FieldType},
+    domain::{IntegrationConfig, TenantRuntimeConfig},
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{ModeName, at};
+
+/// One configuration field of a connector.
+#[derive(Debug, Object)]
+pub struct FieldOut {
+    /// The key in `public_config` or `secrets`.
+    pub name: String,
+    /// `string`, `url`, `integer`, `boolean` or `choice`.
+    #[oai(rename = "type")]
+    pub field_type: String,
+    /// Whether the connector cannot work without it.
+    pub required: bool,
+    /// What it is.
+    pub description: String,
+    /// An example value (never a real secret).
+    pub example: String,
+    /// Accepted values of a `choice` field.
+    pub choices: Vec<String>,
+}
+
+impl From<&FieldSpec> for FieldOut {
+    fn from(f: &FieldSpec) -> Self {
+        let field_type = match f.field_type {
+            FieldType::String => "string",
+            FieldType::Url => "url",
+            FieldType::Integer => "integer",
+            FieldType::Boolean => "boolean",
+            FieldType::Choice => "choice",
+        };
+        Self {
+            name: f.name.to_owned(),
+            field_type: field_type.to_owned(),
+            required: f.required,
+            description: f.description.to_owned(),
+            example: f.example.to_owned(),
+            choices: f.choices.iter().map(|c| (*c).to_owned()).collect(),
+        }
+    }
+}
+
+/// A linked connector and the fields its integrations take.
+#[derive(Debug, Object)]
+pub struct ConnectorOut {
+    /// Kind, as used in integration paths (`amocrm`).
+    pub kind: String,
+    /// Name for people.
+    pub display_name: String,
+    /// Version.
+    pub version: String,
+    /// What it connects to.
+    pub description: String,
+    /// What it provides: `crm_source`, `chat_source`, `warehouse`, `language_model`, `messenger`.
+    pub capabilities: Vec<String>,
+    /// Non-secret settings.
+    pub public_fields: Vec<FieldOut>,
+    /// Secret settings: write-only, never returned.
+    pub secret_fields: Vec<FieldOut>,
+}
+
+impl From<&ConnectorSpec> for ConnectorOut {
+    fn from(s: &ConnectorSpec) -> Self {
+        let capabilities = s
+            .capabilities
+            .iter()
+            .map(|c| serde_json::to_value(c).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
+            .collect();
+        Self {
+            kind: s.kind.to_owned(),
+            display_name: s.display_name.to_owned(),
+            version: s.version.to_owned(),
+            description: s.description.to_owned(),
+            capabilities,
+            public_fields: s.public_fields.iter().map(FieldOut::from).collect(),
+            secret_fields: s.secret_fields.iter().map(FieldOut::from).collect(),
+        }
+    }
+}
+
+/// Whether a secret field holds a value (the value itself is never shown).
+#[derive(Debug, Object)]
+pub struct SecretFieldOut {
+    /// The field.
+    pub name: String,
+    /// Whether a value is stored.
+    pub is_set: bool,
+}
+
+/// A tenant's integration with one connector, without secret values.
+#[derive(Debug, Object)]
+pub struct IntegrationOut {
+    /// Id.
+    pub id: Uuid,
+    /// Tenant.
+    pub tenant_id: Uuid,
+    /// Connector kind.
+    pub kind: String,
+    /// Result of the last check: `unknown` (not checked since the last change), `ok`, `error`.
+    pub status: String,
+    /// Non-secret settings.
+    pub public_config: Value,
+    /// Every secret field of the connector and whether it is set.
+    pub secrets: Vec<SecretFieldOut>,
+    /// The last check's error.
+    pub last_error: Option<String>,
+    /// When it was last checked.
+    pub last_checked_at: Option<OffsetDateTime>,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// When it was last changed.
+    pub updated_at: OffsetDateTime,
+}
+
+impl IntegrationOut {
+    /// The API view of `integration`; `set` names the secret fields holding a value.
+    pub fn new(integration: IntegrationConfig, spec: Option<&ConnectorSpec>, set: &[String]) -> Self {
+        let mut secrets: Vec<SecretFieldOut> = spec
+            .map(|s| s.secret_fields.iter().map(|f| f.name.to_owned()).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|name| SecretFieldOut { is_set: set.contains(&name), name })
+            .collect();
+        let unknown: Vec<SecretFieldOut> = set
+            .iter()
+            .filter(|n| !secrets.iter().any(|s| &s.name == *n))
+            .map(|name| SecretFieldOut { name: name.clone(), is_set: true })
+            .collect();
+        secrets.extend(unknown);
+        Self {
+            id: integration.id.as_uuid(),
+            tenant_id: integration.tenant_id.as_uuid(),
+            kind: integration.kind.to_string(),
+            status: integration.status.to_string(),
+            public_config: integration.public_config,
+            secrets,
+            last_error: integration.last_error,
+            last_checked_at: integration.last_checked_at.map(at),
+            created_at: at(integration.created_at),
+            updated_at: at(integration.updated_at),
+        }
+    }
+}
+
+/// What to do with a secret field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum SecretAction {
+    /// Leave the stored value (the same as omitting the field).
+    Keep,
+    /// Store `value` instead.
+    Replace,
+    /// Remove the stored value.
+    Clear,
+}
+
+/// A change to one secret field.
+#[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretUpdate {
+    /// Keep, replace or clear.
+    pub action: SecretAction,
+    /// The new value (`replace` only).
+    #[oai(write_only)]
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// An integration's settings: every public field (omitted ones are unset) and the secret
+/// fields to change (omitted ones are kept).
+#[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SaveIntegration {
+    /// Non-secret settings by field name (see the connector's `public_fields`).
+    #[serde(default)]
+    pub public_config: Option<Value>,
+    /// Secret fields by name (see the connector's `secret_fields`).
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretUpdate>,
+}
+
+/// The outcome of a credential check.
+#[derive(Debug, Object)]
+pub struct CheckOut {
+    /// Whether the check passed.
+    pub ok: bool,
+    /// The failure class when it did not: `auth`, `permission`, `config`, `rate_limited`,
+    /// `network`, `upstream`.
+    pub class: Option<String>,
+    /// Whether trying again later can help by itself.
+    pub retryable: bool,
+    /// What happened.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+    /// How long the check took, in milliseconds.
+    pub latency_ms: u64,
+    /// What the check learned (account name, bot username, ...).
+    pub details: Value,
+    /// The integration with the recorded status.
+    pub integration: IntegrationOut,
+}
+
+impl CheckOut {
+    /// The API view of a check.
+    pub fn new(report: CheckReport, integration: IntegrationOut) -> Self {
+        Self {
+            ok: report.ok,
+            class: report.class.map(|c| c.as_str().to_owned()),
+            retryable: report.retryable,
+            message: report.message,
+            hint: report.hint,
+            latency_ms: u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
+            details: report.details,
+            integration,
+        }
+    }
+}
+
+/// Models a language-model integration can use.
+#[derive(Debug, Object)]
+pub struct ModelList {
+    /// Model ids, sorted.
+    pub models: Vec<String>,
+}
+
+fn hhmm(t: time::Time) -> String {
+    format!("{:02}:{:02}", t.hour(), t.minute())
+}
+
+/// A tenant's runtime settings.
+#[derive(Debug, Object)]
+pub struct RuntimeConfigOut {
+    /// Which sources reports use.
+    pub mode: ModeName,
+    /// IANA time zone of business days and the schedule.
+    pub timezone: String,
+    /// Local time a business day starts, `HH:MM`.
+    pub business_day_start: String,
+    /// Local time the scheduled report runs, `HH:MM`.
+    pub scheduled_run_time: String,
+    /// Whether scheduled reports run.
+    pub is_schedule_enabled: bool,
+    /// Most Radist chats read per report.
+    pub radist_fetch_limit: i32,
+    /// Deals with fewer messages are left out.
+    pub min_dialogs_for_report: i32,
+    /// How many days back a manual window may start.
+    pub max_force_lookback_days: i32,
+    /// Longest manual window, in hours.
+    pub max_force_window_hours: i32,
+    /// Follow-up questions are answered for this many minutes after a report.
+    pub telegram_followup_minutes: i32,
+    /// Extra caps such as `max_leads` (a JSON object).
+    pub metadata: Value,
+    /// False while the tenant uses the defaults (never saved).
+    pub saved: bool,
+    /// When it was last saved.
+    pub updated_at: Option<OffsetDateTime>,
+}
+
+impl RuntimeConfigOut {
+    /// The API view; `saved` says whether it was stored or is the defaults.
+    pub fn new(c: TenantRuntimeConfig, saved: bool) -> Self {
+        Self {
+            mode: c.mode.into(),
+            timezone: c.timezone.as_str().to_owned(),
+            business_day_start: hhmm(c.business_day_start),
+            scheduled_run_time: hhmm(c.scheduled_run_time),
+            is_schedule_enabled: c.is_schedule_enabled,
+            radist_fetch_limit: c.radist_fetch_limit,
+            min_dialogs_for_report: c.min_dialogs_for_report,
+            max_force_lookback_days: c.max_force_lookback_days,
+            max_force_window_hours: c.max_force_window_hours,
+            telegram_followup_minutes: c.telegram_followup_minutes,
+            metadata: c.metadata,
+            saved,
+            updated_at: saved.then(|| at(c.updated_at)),
+        }
+    }
+}
+
+/// Changes to a tenant's runtime settings; omitted fields stay as they are.
+#[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRuntimeConfig {
+    /// Which sources reports use.
+    #[serde(default)]
+    pub mode: Option<ModeName>,
+    /// IANA time zone such as `Europe/Berlin`.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Local time a business day starts, `HH:MM`.
+    #[serde(default)]
+    pub business_day_start: Option<String>,
+    /// Local time the scheduled report runs, `HH:MM`.
+    #[serde(default)]
+    pub scheduled_run_time: Option<String>,
+    /// Whether scheduled reports run.
+    #[serde(default)]
+    pub is_schedule_enabled: Option<bool>,
+    /// 1-10000.
+    #[serde(default)]
+    pub radist_fetch_limit: Option<i32>,
+    /// 0-10000.
+    #[serde(default)]
+    pub min_dialogs_for_report: Option<i32>,
+    /// 0-366.
+    #[serde(default)]
+    pub max_force_lookback_days: Option<i32>,
+    /// 1-744.
+    #[serde(default)]
+    pub max_force_window_hours: Option<i32>,
+    /// 0-10080.
+    #[serde(default)]
+    pub telegram_followup_minutes: Option<i32>,
+    /// Extra caps (a JSON object); replaces the stored one.
+    #[serde(default)]
+    pub metadata: Option<Value>,
+}

@@ -1,0 +1,109 @@
+//! Reports and follow-up questions.
+
+use poem::{Request, web::Data};
+use poem_openapi::{
+    OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use synkro_core::{
+    ValidationError,
+    domain::MessageSource,
+    ids::{ReportId, TenantId},
+};
+use uuid::Uuid;
+
+use super::{
+    Tag, map_page,
+    models::{AskQuestion, MessageOut, ReportOut, ReportPage, ReportSummary},
+    page_request,
+};
+use crate::{
+    AppState,
+    access::{Action, authorize},
+    auth::Auth,
+    body::JsonBody,
+    error::ApiResult,
+};
+
+pub struct ReportsApi;
+
+impl ReportsApi {
+    async fn report(
+        &self,
+        state: &AppState,
+        caller: &Auth,
+        id: Uuid,
+        action: Action,
+    ) -> ApiResult<synkro_core::domain::Report> {
+        let report = state.store.get_report(ReportId::from_uuid(id)).await?;
+        authorize(&caller.0, report.tenant_id, action, "report")?;
+        Ok(report)
+    }
+}
+
+#[OpenApi(tag = "Tag::Reports")]
+impl ReportsApi {
+    /// A tenant's reports, newest first, with their summary fields.
+    #[oai(path = "/tenants/:id/reports", method = "get")]
+    async fn list_reports(
+        &self,
+        state: Data<&AppState>,
+        caller: Auth,
+        id: Path<Uuid>,
+        /// Page size, 1-200 (default 50).
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<ReportPage>> {
+        let tenant = TenantId::from_uuid(id.0);
+        authorize(&caller.0, tenant, Action::Read, "tenant")?;
+        let page = page_request(limit.0, cursor.0)?;
+        let (items, next_cursor) = map_page(state.store.list_report_items(tenant, &page).await?, ReportSummary::from);
+        Ok(Json(ReportPage { items, next_cursor }))
+    }
+
+    /// A whole report.
+    #[oai(path = "/reports/:id", method = "get")]
+    async fn get_report(&self, state: Data<&AppState>, caller: Auth, id: Path<Uuid>) -> ApiResult<Json<ReportOut>> {
+        Ok(Json(self.report(&state, &caller, id.0, Action::Read).await?.into()))
+    }
+
+    /// Ask the AI a follow-up question about a report; the answer is stored with it.
+    #[oai(path = "/reports/:id/questions", method = "post")]
+    async fn ask(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        caller: Auth,
+        id: Path<Uuid>,
+        body: JsonBody<AskQuestion>,
+    ) -> ApiResult<Json<MessageOut>> {
+        let report = self.report(&state, &caller, id.0, Action::UseReports).await?;
+        let question = body.0.question.trim().to_owned();
+        if question.is_empty() || question.chars().count() > 2000 {
+            return Err(ValidationError::new("question", "must be 1-2000 characters").into());
+        }
+        let user = caller.0.user.id;
+        let message =
+            synkro_pipeline::followup::ask(&state.engine, report.id, Some(user), &question, MessageSource::Web).await?;
+        let metadata = serde_json::json!({ "report_id": report.id.as_uuid() });
+        let message_text = "asked a follow-up question";
+        crate::audit::by(&state, req, &caller.0, "report.question", message_text, Some(report.tenant_id), metadata)
+            .await;
+        Ok(Json(message.into()))
+    }
+
+    /// A report's follow-up questions and answers, oldest first (the last 200).
+    #[oai(path = "/reports/:id/questions", method = "get")]
+    async fn list_questions(
+        &self,
+        state: Data<&AppState>,
+        caller: Auth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<Vec<MessageOut>>> {
+        let report = self.report(&state, &caller, id.0, Action::Read).await?;
+        let messages = state.store.recent_report_messages(report.id, 200).await?;
+        Ok(Json(messages.into_iter().map(MessageOut::from).collect()))
+    }
+}

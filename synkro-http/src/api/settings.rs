@@ -1,0 +1,332 @@
+//! Settings: the connector registry, a tenant's integrations (secrets write-only; each secret
+//! field kept, replaced or cleared explicitly; checks; model lists) and its runtime config.
+
+use poem::{Request, web::Data};
+use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json, types::ToJSON};
+use serde_json::{Map, Value, json};
+use synkro_core::{
+    Secret, ValidationError,
+    domain::{ConnectorKind, IntegrationConfig, TenantRuntimeConfig},
+    ids::TenantId,
+    time::TimeZoneName,
+};
+use synkro_pipeline::settings::{self, IntegrationUpdate, SecretChange};
+use uuid::Uuid;
+
+use super::{
+    Tag,
+    models::{
+        CheckOut, ConnectorOut, IntegrationOut, ModelList, RuntimeConfigOut, SaveIntegration, SecretAction,
+        UpdateRuntimeConfig,
+    },
+};
+use crate::{
+    AppState,
+    access::{Action, authorize},
+    audit,
+    auth::Auth,
+    body::JsonBody,
+    error::{ApiError, ApiResult},
+};
+
+pub struct SettingsApi;
+
+#[derive(ApiResponse)]
+enum Deleted {
+    /// The integration is gone.
+    #[oai(status = 204)]
+    Done,
+}
+
+fn kind(text: &str) -> ApiResult<ConnectorKind> {
+    ConnectorKind::new(text).map_err(|_| ApiError::NotFound("connector"))
+}
+
+fn view(state: &AppState, integration: IntegrationConfig) -> ApiResult<IntegrationOut> {
+    let set = settings::secrets_set(&state.keyring, &integration)?;
+    let spec = state.engine.registry().get(integration.kind.as_str()).map(|c| c.spec());
+    Ok(IntegrationOut::new(integration, spec, &set))
+}
+
+/// Parses `HH:MM` (or `HH:MM:SS`).
+fn clock(field: &'static str, text: &str) -> ApiResult<time::Time> {
+    let bad = || ValidationError::new(field, format!("{text:?} is not a time of day such as 22:10"));
+    let parts: Vec<&str> = text.trim().split(':').collect();
+    let number = |part: &str, max: u8| part.parse::<u8>().ok().filter(|n| part.len() == 2 && *n <= max);
+    let parsed = match parts.as_slice() {
+        [h, m] => number(h, 23).zip(number(m, 59)).map(|(h, m)| (h, m, 0)),
+        [h, m, s] => number(h, 23).zip(number(m, 59)).zip(number(s, 59)).map(|((h, m), s)| (h, m, s)),
+        _ => None,
+    };
+    let (h, m, s) = parsed.ok_or_else(bad)?;
+    time::Time::from_hms(h, m, s).map_err(|_| bad().into())
+}
+
+async fn runtime_config(state: &AppState, tenant: TenantId) -> ApiResult<(TenantRuntimeConfig, bool)> {
+    match state.store.get_runtime_config(tenant).await? {
+        Some(config) => Ok((config, true)),
+        None => {
+            let t = state.store.get_tenant(tenant).await?;
+            Ok((TenantRuntimeConfig::defaults(t.id, t.timezone), false))
+        }
+    }
+}
+
+/// The settings as the API shows them, for audit diffs.
+fn runtime_json(c: &TenantRuntimeConfig) -> Value {
+    let mut value = RuntimeConfigOut::new(c.clone(), true).to_json().unwrap_or(Value::Null);
+    if let Some(map) = value.as_object_mut() {
+        map.remove("saved");
+        map.remove("updated_at");
+    }
+    value
+}
+
+/// `{field: {before, after}}` for the fields of two JSON objects that differ.
+fn diff(before: &Value, after: &Value) -> Map<String, Value> {
+    let (Some(b), Some(a)) = (before.as_object(), after.as_object()) else { return Map::new() };
+    a.iter()
+        .filter(|(k, v)| b.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), json!({ "before": b.get(k).cloned().unwrap_or(Value::Null), "after": v })))
+        .collect()
+}
+
+#[OpenApi(tag = "Tag::Settings")]
+impl SettingsApi {
+    /// Every connector this server links, with the fields its integrations take.
+    #[oai(path = "/connectors", method = "get")]
+    async fn list_connectors(&self, state: Data<&AppState>, _caller: Auth) -> ApiResult<Json<Vec<ConnectorOut>>> {
+        Ok(Json(state.engine.registry().specs().into_iter().map(ConnectorOut::from).collect()))
+    }
+
+    /// A tenant's integrations, without secret values (only whether each is set).
+    #[oai(path = "/tenants/:id/integrations", method = "get")]
+    async fn list_integrations(
+        &self,
+        state: Data<&AppState>,
+        caller: Auth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<Vec<IntegrationOut>>> {
+        let tenant = TenantId::from_uuid(id.0);
+        authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
+        let integrations = state.store.list_integrations(tenant).await?;
+        Ok(Json(integrations.into_iter().map(|i| view(&state, i)).collect::<ApiResult<_>>()?))
+    }
+
+    /// One integration, without secret values.
+    #[oai(path = "/tenants/:id/integrations/:kind", method = "get")]
+    async fn get_integration(
+        &self,
+        state: Data<&AppState>,
+        caller: Auth,
+        id: Path<Uuid>,
+        kind: Path<String>,
+    ) -> ApiResult<Json<IntegrationOut>> {
+        let tenant = TenantId::from_uuid(id.0);
+        authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
+        let found = state.store.get_integration(tenant, &self::kind(&kind.0)?).await?;
+        Ok(Json(view(&state, found)?))
+    }
+
+    /// Create or replace an integration's settings.
+    ///
+    /// `public_config` holds every non-secret field (omitted ones are unset); `secrets` names
+    /// the secret fields to change, each with `{"action": "replace", "value": ...}` or
+    /// `{"action": "clear"}` (omitted fields and `keep` leave the stored value). Values are
+    /// checked against the connector's fields; required ones must end up set. The status goes
+    /// back to `unknown` until the next check.
+    #[oai(path = "/tenants/:id/integrations/:kind", method = "put")]
+    async fn save_integration(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        caller: Auth,
+        id: Path<Uuid>,
+        kind: Path<String>,
+        body: JsonBody<SaveIntegration>,
+    ) -> ApiResult<Json<IntegrationOut>> {
+        let tenant = TenantId::from_uuid(id.0);
+        authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
+        let kind = self::kind(&kind.0)?;
+        let SaveIntegration { public_config, secrets } = body.0;
+        let public_config = match public_config {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) => map,
+            Some(_) => return Err(ValidationError::new("public_config", "must be a JSON object of settings").into()),
+        };
+        let mut changes = std::collections::BTreeMap::new();
+        for (name, update) in secrets {
+            let change = match (update.action, update.value) {
+                (SecretAction::Keep, None) => SecretChange::Keep,
+                (SecretAction::Clear, None) => SecretChange::Clear,
+                (SecretAction::Replace, Some(value)) => SecretChange::Replace(Secret::new(value)),
+                (SecretAction::Replace, None) => {
+                    return Err(ValidationError::new("secrets", format!("{name}: replace needs a value")).into());
+                }
+                (_, Some(_)) => {
+                    return Err(ValidationError::new("secrets", format!("{name}: only replace takes a value")).into());
+                }
+            };
+            changes.insert(name, change);
+        }
+        let update = IntegrationUpdate { public_config, secrets: changes };
+        let saved = settings::save_integration(&state.engine, tenant, kind.as_str(), update).await?;
+        let public: Map<String, Value> =
+            saved.public_changes.iter().map(|(k, (b, a))| (k.clone(), json!({ "before": b, "after": a }))).collect();
+        let secret_changes: Map<String, Value> =
+            saved.secret_changes.iter().map(|(k, what)| (k.clone(), json!(format!("secret {what}")))).collect();
+        let metadata =
+            json!({ "kind": kind.as_str(), "created": saved.created, "changes": public, "secrets": secret_changes });
+        let verb = if saved.created { "added" } else { "changed" };
+        let message = format!("{verb} the {kind} integration");
+        audit::by(&state, req, &caller.0, "integration.update", message, Some(tenant), metadata).await;
+        let spec = state.engine.registry().get(kind.as_str()).map(|c| c.spec());
+        Ok(Json(IntegrationOut::new(saved.integration, spec, &saved.secrets_set)))
+    }
+
+    /// Delete an integration and its secrets.
+    #[oai(path = "/tenants/:id/integrations/:kind", method = "delete")]
+    async fn delete_integration(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        caller: Auth,
+        id: Path<Uuid>,
+        kind: Path<String>,
+    ) -> ApiResult<Deleted> {
+        let tenant = TenantId::from_uuid(id.0);
+        authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
+        let kind = self::kind(&kind.0)?;
+        let found = state.store.get_integration(tenant, &kind).await?;
+        state.store.delete_integration(found.id).await?;
+        let metadata = json!({ "kind": kind.as_str(), "public_config": found.public_config });
+        let message = format!("removed the {kind} integration");
+        audit::by(&state, req, &caller.0, "integration.delete", message, Some(tenant), metadata).await;
+        Ok(Deleted::Done)
+    }
+
+    /// Check an integration's credentials with the cheapest read that proves they work (no
+    /// messages sent, nothing changed at the service) and record the result.
+    #[oai(path = "/tenants/:id/integrations/:kind/check", method = "post")]
+    async fn check_integration(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        caller: Auth,
+        id: Path<Uuid>,
+        kind: Path<String>,
+    ) -> ApiResult<Json<CheckOut>> {
+        let tenant = TenantId::from_uuid(id.0);
+        authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
+        let kind = self::kind(&kind.0)?;
+        let (integration, report) = settings::check_integration(&state.engine, tenant, kind.as_str()).await?;
+        let metadata = json!({
+            "kind": kind.as_str(), "ok": report.ok, "class": report.class.map(|c| c.as_str()),
+            "latency_ms": u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
+        });
+        let message = format!("checked the {kind} integration: {}", if report.ok { "ok" } else { "failed" });
+        audit::by(&state, req, &caller.0, "integration.check", message, Some(tenant), metadata).await;
+        let view = view(&state, integration)?;
+        Ok(Json(CheckOut::new(report, view)))
+    }
+
+    /// The models a language-model integration (such as `ai`) can use, from the provider.
+    #[oai(path = "/tenants/:id/integrations/:kind/models", method = "get")]
+    async fn list_models(
+        &self,
+        state: Data<&AppState>,
+        caller: Auth,
+        id: Path<Uuid>,
+        kind: Path<String>,
+    ) -> ApiResult<Json<ModelList>> {
+        let tenant = TenantId::from_uuid(id.0);
+        authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
+        let kind = self::kind(&kind.0)?;
+        let models = settings::list_models(&state.engine, tenant, kind.as_str()).await?;
+        Ok(Json(ModelList { models }))
+    }
+
+    /// A tenant's runtime settings (the defaults until first saved).
+    #[oai(path = "/tenants/:id/runtime-config", method = "get")]
+    async fn get_runtime_config(
+        &self,
+        state: Data<&AppState>,
+        caller: Auth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<RuntimeConfigOut>> {
+        let tenant = TenantId::from_uuid(id.0);
+        authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
+        let (config, saved) = runtime_config(&state, tenant).await?;
+        Ok(Json(RuntimeConfigOut::new(config, saved)))
+    }
+
+    /// Change a tenant's runtime settings; omitted fields stay as they are.
+    #[oai(path = "/tenants/:id/runtime-config", method = "patch")]
+    async fn update_runtime_config(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        caller: Auth,
+        id: Path<Uuid>,
+        body: JsonBody<UpdateRuntimeConfig>,
+    ) -> ApiResult<Json<RuntimeConfigOut>> {
+        let tenant = TenantId::from_uuid(id.0);
+        authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
+        let (before, _) = runtime_config(&state, tenant).await?;
+        let mut c = before.clone();
+        let u = body.0;
+        if let Some(mode) = u.mode {
+            c.mode = mode.into();
+        }
+        if let Some(tz) = u.timezone {
+            c.timezone = TimeZoneName::new(tz.trim())?;
+        }
+        if let Some(t) = u.business_day_start {
+            c.business_day_start = clock("business_day_start", &t)?;
+        }
+        if let Some(t) = u.scheduled_run_time {
+            c.scheduled_run_time = clock("scheduled_run_time", &t)?;
+        }
+        c.is_schedule_enabled = u.is_schedule_enabled.unwrap_or(c.is_schedule_enabled);
+        c.radist_fetch_limit = u.radist_fetch_limit.unwrap_or(c.radist_fetch_limit);
+        c.min_dialogs_for_report = u.min_dialogs_for_report.unwrap_or(c.min_dialogs_for_report);
+        c.max_force_lookback_days = u.max_force_lookback_days.unwrap_or(c.max_force_lookback_days);
+        c.max_force_window_hours = u.max_force_window_hours.unwrap_or(c.max_force_window_hours);
+        c.telegram_followup_minutes = u.telegram_followup_minutes.unwrap_or(c.telegram_followup_minutes);
+        if let Some(metadata) = u.metadata {
+            c.metadata = metadata;
+        }
+        let saved = state.store.put_runtime_config(&c).await?;
+        let changes = diff(&runtime_json(&before), &runtime_json(&saved));
+        let message = "changed the runtime settings";
+        audit::by(
+            &state,
+            req,
+            &caller.0,
+            "runtime_config.update",
+            message,
+            Some(tenant),
+            json!({ "changes": changes }),
+        )
+        .await;
+        Ok(Json(RuntimeConfigOut::new(saved, true)))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_times_are_hh_mm() {
+        assert_eq!(clock("t", "22:10").unwrap(), time::Time::from_hms(22, 10, 0).unwrap());
+        assert_eq!(clock("t", "07:05:30").unwrap(), time::Time::from_hms(7, 5, 30).unwrap());
+        for bad in ["24:00", "7:05", "22:60", "22", "noon", "22:10:99", "22:10:00:00"] {
+            match clock("t", bad) {
+                Err(ApiError::Invalid(v)) => assert!(v.message.contains("22:10"), "{bad}: {v}"),
+                other => panic!("{bad}: {:?}", other.map(|_| ())),
+            }
+        }
+    }
+}

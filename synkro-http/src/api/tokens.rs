@@ -1,0 +1,108 @@
+//! `/auth/tokens`: personal API tokens for scripts. A token is shown once, stored as its
+//! SHA-256, acts as its owner with their roles, and can be revoked at any time.
+
+use poem::{Request, web::Data};
+use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json};
+use serde_json::json;
+use synkro_core::{ValidationError, ids::ApiTokenId, store::NewApiToken, time::Timestamp};
+use uuid::Uuid;
+
+use super::{
+    Tag,
+    models::{CreateToken, CreatedToken, TokenOut},
+};
+use crate::{
+    AppState, audit,
+    auth::{Auth, SessionAuth, TOKEN_PREFIX, random_token, token_id},
+    body::JsonBody,
+    error::ApiResult,
+};
+
+pub struct TokensApi;
+
+#[derive(ApiResponse)]
+enum Created {
+    /// The token; its value is shown only in this answer.
+    #[oai(status = 201)]
+    Created(Json<CreatedToken>),
+}
+
+#[derive(ApiResponse)]
+enum Revoked {
+    /// The token no longer works.
+    #[oai(status = 204)]
+    Done,
+}
+
+#[OpenApi(prefix_path = "/auth/tokens", tag = "Tag::Tokens")]
+impl TokensApi {
+    /// The caller's API tokens, newest first (revoked ones included; never their values).
+    #[oai(path = "/", method = "get")]
+    async fn list_tokens(&self, state: Data<&AppState>, caller: Auth) -> ApiResult<Json<Vec<TokenOut>>> {
+        let tokens = state.store.list_api_tokens(caller.0.user.id).await?;
+        Ok(Json(tokens.iter().map(TokenOut::from).collect()))
+    }
+
+    /// Create an API token (from a browser session only). Send it as
+    /// `Authorization: Bearer <token>`; it is shown once.
+    #[oai(path = "/", method = "post")]
+    async fn create_token(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        caller: SessionAuth,
+        body: JsonBody<CreateToken>,
+    ) -> ApiResult<Created> {
+        let CreateToken { name, expires_in_days } = body.0;
+        let expires_at = match expires_in_days {
+            None => None,
+            Some(days @ 1..=3650) => Some(Timestamp::now() + time::Duration::days(i64::from(days))),
+            Some(_) => return Err(ValidationError::new("expires_in_days", "must be between 1 and 3650").into()),
+        };
+        let token = format!("{TOKEN_PREFIX}{}", random_token()?);
+        let new = NewApiToken {
+            user_id: caller.0.user.id,
+            name,
+            token_hash: token_id(&token),
+            prefix: token.chars().take(16).collect(),
+            expires_at,
+        };
+        let stored = state.store.create_api_token(&new).await?;
+        let metadata = json!({ "token_id": stored.id.as_uuid(), "name": stored.name, "prefix": stored.prefix });
+        audit::by(
+            &state,
+            req,
+            &caller.0,
+            "token.create",
+            format!("created API token {:?}", stored.name),
+            None,
+            metadata,
+        )
+        .await;
+        Ok(Created::Created(Json(CreatedToken { details: TokenOut::from(&stored), token })))
+    }
+
+    /// Revoke one of the caller's API tokens.
+    #[oai(path = "/:id", method = "delete")]
+    async fn revoke_token(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        caller: Auth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Revoked> {
+        let revoked = state.store.revoke_api_token(caller.0.user.id, ApiTokenId::from_uuid(id.0)).await?;
+        let metadata = json!({ "token_id": revoked.id.as_uuid(), "name": revoked.name, "prefix": revoked.prefix });
+        audit::by(
+            &state,
+            req,
+            &caller.0,
+            "token.revoke",
+            format!("revoked API token {:?}", revoked.name),
+            None,
+            metadata,
+        )
+        .await;
+        Ok(Revoked::Done)
+    }
+}

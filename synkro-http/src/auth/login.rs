@@ -1,0 +1,110 @@
+//! The login flow (throttling, the TEMP_LOGIN fallback, auditing) and logout.
+
+use std::{net::IpAddr, time::Instant};
+
+use poem::Request;
+use synkro_core::{
+    domain::{NewUser, User},
+    store::{NewSession, Session, StoreError},
+    time::Timestamp,
+};
+
+use super::{Caller, Credential, equal, password, random_token, token_id};
+use crate::{
+    AppState,
+    error::{ApiError, ApiResult},
+    net,
+};
+
+/// What a successful login produced.
+pub struct LoggedIn {
+    /// The new session's caller.
+    pub caller: Caller,
+    /// The token for the cookie (only its hash is stored).
+    pub token: String,
+}
+
+async fn audit(
+    state: &AppState,
+    action: &str,
+    actor: Option<&User>,
+    ip: Option<IpAddr>,
+    message: String,
+    username: &str,
+) {
+    let metadata = serde_json::json!({ "username": username });
+    let entry = crate::audit::Entry { action, message, tenant: None, actor: actor.map(|u| u.id), ip, metadata };
+    crate::audit::record(state, entry).await;
+}
+
+/// Checks credentials (with throttling and the TEMP_LOGIN fallback), audits the outcome and
+/// opens a session.
+pub async fn login(state: &AppState, req: &Request, username: &str, password: &str) -> ApiResult<LoggedIn> {
+    let ip = net::request_ip(&state.config, req);
+    let ip_text = ip.map(|ip| ip.to_string());
+    let now = Instant::now();
+    if let Some(wait) = state.throttle().blocked(username, ip_text.as_deref(), now) {
+        audit(state, "auth.login_throttled", None, ip, "login refused: too many failures".into(), username).await;
+        return Err(ApiError::Throttled(wait.as_secs().max(1)));
+    }
+    let user = match state.store.get_user_by_username(username).await {
+        Ok(user) => Some(user),
+        Err(StoreError::NotFound { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let verified = password::verify_async(password.to_owned(), hash).await;
+    let user = match user {
+        Some(user) if verified && user.is_active => user,
+        _ => match temp_login(state, username, password).await? {
+            Some(user) => {
+                tracing::warn!(username, "signed in with the TEMP_LOGIN fallback");
+                audit(state, "auth.temp_login", Some(&user), ip, "signed in with TEMP_LOGIN".into(), username).await;
+                user
+            }
+            None => {
+                state.throttle().fail(username, ip_text.as_deref(), now);
+                audit(state, "auth.login_failed", None, ip, "login failed".into(), username).await;
+                return Err(ApiError::BadCredentials);
+            }
+        },
+    };
+    state.throttle().succeed(username);
+    let token = random_token()?;
+    let ttl = time::Duration::try_from(state.config.session_ttl).unwrap_or(time::Duration::HOUR);
+    let expires_at = Timestamp::from_offset(Timestamp::now().as_offset() + ttl);
+    let new =
+        NewSession { id: token_id(&token), user_id: user.id, csrf_token: random_token()?, expires_at, ip: ip_text };
+    let session = state.store.create_session(&new).await?;
+    audit(state, "auth.login", Some(&user), ip, "signed in".into(), username).await;
+    let roles = state.store.list_user_roles(user.id).await?.into_iter().filter(|r| r.is_active).collect();
+    Ok(LoggedIn { caller: Caller { user, roles, credential: Credential::Session(session) }, token })
+}
+
+/// The TEMP_LOGIN user when both variables are set and both values match (in constant time).
+/// The account is created as a superuser without a password on first use.
+async fn temp_login(state: &AppState, username: &str, password: &str) -> ApiResult<Option<User>> {
+    let Some(temp) = &state.config.temp_login else { return Ok(None) };
+    let name_ok = equal(username, &temp.username);
+    let password_ok = equal(password, temp.password.expose());
+    if !(name_ok & password_ok) {
+        return Ok(None);
+    }
+    match state.store.get_user_by_username(username).await {
+        Ok(user) => Ok(user.is_active.then_some(user)),
+        Err(StoreError::NotFound { .. }) => {
+            let mut new = NewUser::new(username)?;
+            new.is_superuser = true;
+            Ok(Some(state.store.create_user(&new).await?))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Revokes the caller's session and audits it.
+pub async fn logout(state: &AppState, req: &Request, caller: &Caller, session: &Session) -> ApiResult<()> {
+    state.store.revoke_session(&session.id).await?;
+    let ip = net::request_ip(&state.config, req);
+    audit(state, "auth.logout", Some(&caller.user), ip, "signed out".into(), &caller.user.username).await;
+    Ok(())
+}
