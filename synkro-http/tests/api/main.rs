@@ -9,3 +9,8 @@ mod access;
 mod auth;
 mod errors;
 mod ops;
+mod scenario;
+mod settings;
+mod stream;
+mod tokens;
+mod users;

@@ -183,8 +183,11 @@ impl World {
         let keyring = Keyring::generate();
         let registry = synkro_pipeline::connectors::registry().unwrap();
         // Telegram paces one message per chat per 1.1 s; the sandbox accepts them faster.
+        // The sandbox's data is yesterday (UTC), inside the window a manual report may ask for.
+        let yesterday = (Timestamp::now().unix_seconds() / 86_400 - 1) * 86_400;
         let sandbox = synkro_sandbox::Sandbox::start(synkro_sandbox::SandboxConfig {
             telegram_chat_interval: Duration::ZERO,
+            window_start: Timestamp::from_unix_seconds(yesterday).unwrap(),
             ..Default::default()
         })
         .await;
