@@ -43,6 +43,18 @@ pub enum AdminCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Revoke a user's role on a tenant, or their global role without --tenant.
+    RevokeRole {
+        /// Login name.
+        username: String,
+        /// The tenant's slug; omit for the global role.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// List users with their roles.
+    ListUsers,
+    /// List tenants.
+    ListTenants,
     /// Create a tenant.
     CreateTenant {
         /// Display name.
@@ -70,6 +82,22 @@ async fn audit(store: &Store, action: &str, message: String) -> anyhow::Result<(
     entry.metadata = serde_json::json!({ "via": "cli" });
     store.append_audit(&entry).await?;
     Ok(())
+}
+
+/// Every item of a paged list.
+async fn every<T>(
+    mut list: impl AsyncFnMut(&synkro::PageRequest) -> Result<synkro::Page<T>, synkro::StoreError>,
+) -> anyhow::Result<Vec<T>> {
+    let mut page = synkro::PageRequest::first(200)?;
+    let mut out = Vec::new();
+    loop {
+        let got = list(&page).await?;
+        out.extend(got.items);
+        match got.next_cursor {
+            Some(cursor) => page = synkro::PageRequest::after(200, cursor)?,
+            None => return Ok(out),
+        }
+    }
 }
 
 /// Runs one admin command.
@@ -108,6 +136,49 @@ pub async fn run(store: &Store, command: AdminCommand) -> anyhow::Result<()> {
             let scope = tenant.map_or_else(|| "every tenant".to_owned(), |slug| format!("tenant {slug}"));
             audit(store, "role.grant", format!("granted {role} on {scope} to {username}")).await?;
             println!("granted {role} on {scope} to {username}");
+        }
+        AdminCommand::RevokeRole { username, tenant } => {
+            let user = store.get_user_by_username(&username).await?;
+            let tenant_id = match &tenant {
+                Some(slug) => Some(store.get_tenant_by_slug(&Slug::new(slug)?).await?.id),
+                None => None,
+            };
+            let scope = tenant.map_or_else(|| "every tenant".to_owned(), |slug| format!("tenant {slug}"));
+            let roles = store.list_user_roles(user.id).await?;
+            let Some(role) = roles.into_iter().find(|r| r.tenant_id == tenant_id) else {
+                bail!("{username} has no role on {scope}; `synkro admin list-users` shows the roles");
+            };
+            store.revoke_role(role.id).await?;
+            audit(store, "role.revoke", format!("revoked {} on {scope} from {username}", role.role)).await?;
+            println!("revoked {} on {scope} from {username}", role.role);
+        }
+        AdminCommand::ListUsers => {
+            let tenants = every(async |p| store.list_tenants(p).await).await?;
+            let slug = |id| tenants.iter().find(|t| t.id == id).map_or("?", |t| t.slug.as_str());
+            for user in every(async |p| store.list_users(p).await).await? {
+                let roles: Vec<String> = store
+                    .list_user_roles(user.id)
+                    .await?
+                    .into_iter()
+                    .map(|r| {
+                        let scope = r.tenant_id.map_or("*", slug);
+                        let off = if r.is_active { "" } else { " (inactive)" };
+                        format!("{}@{scope}{off}", r.role)
+                    })
+                    .collect();
+                let flags = [
+                    (user.is_superuser, "superuser"),
+                    (!user.is_active, "inactive"),
+                    (user.password_hash.is_none(), "no password"),
+                ];
+                let flags: Vec<&str> = flags.iter().filter(|(on, _)| *on).map(|(_, name)| *name).collect();
+                println!("{:<24} {:<28} {}", user.username, flags.join(","), roles.join(" "));
+            }
+        }
+        AdminCommand::ListTenants => {
+            for t in every(async |p| store.list_tenants(p).await).await? {
+                println!("{:<24} {:<10} {:<20} {}", t.slug.as_str(), t.status.as_str(), t.timezone.as_str(), t.name);
+            }
         }
         AdminCommand::CreateTenant { name, slug, timezone } => {
             let tenant = store.create_tenant(&NewTenant::new(&name, &slug, &timezone)?).await?;

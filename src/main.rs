@@ -1,17 +1,19 @@
-//! The `synkro` command: serves the API (with workers), runs migrations, manages secret keys and
-//! accounts, checks the configuration and runs report workers. (`report` and `demo` come later.)
+//! The `synkro` command: serves the API (with workers), runs report workers and single reports,
+//! migrates, manages secret keys, tenants, users and roles, and runs the demo.
 
 #![allow(clippy::print_stdout)]
 
 mod admin;
 mod demo;
+mod keys;
 mod probe;
+mod report;
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use synkro::{Config, Keyring, bootstrap, config::LogFormat, secrets::KeySource};
+use synkro::{Config, bootstrap, config::LogFormat, secrets::KeySource};
 
 #[derive(Parser)]
 #[command(name = "synkro", version, about = "Daily AI management reports from sales conversations")]
@@ -59,7 +61,10 @@ enum Command {
     Check,
     /// Manage the Fernet keys that encrypt integration secrets.
     #[command(subcommand)]
-    Keys(KeysCommand),
+    Keys(keys::KeysCommand),
+    /// Run reports from the terminal.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Run report workers (and, unless --no-scheduler, the scheduler) until interrupted. With
     /// SYNKRO_REDIS_URL, any number of workers on any machines share the work.
     Worker {
@@ -83,13 +88,10 @@ enum ConnectorsCommand {
 }
 
 #[derive(Subcommand)]
-enum KeysCommand {
-    /// Print a new key. Put it first in SYNKRO_SECRET_KEYS (comma-separated, old keys after it),
-    /// then run `synkro keys reencrypt`.
-    Generate,
-    /// Re-encrypt every stored secret under the first key of SYNKRO_SECRET_KEYS, so older keys
-    /// can be removed.
-    Reencrypt,
+enum ReportCommand {
+    /// Run a manual report for a tenant now (on workers in this process), wait for it and say
+    /// how it ended; --follow shows a progress bar and the step log.
+    Run(report::RunArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -103,8 +105,8 @@ fn init_logging(format: LogFormat) {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Keys(KeysCommand::Generate) = cli.command {
-        println!("{}", Keyring::generate_key().expose());
+    if let Command::Keys(keys::KeysCommand::Generate) = cli.command {
+        keys::generate();
         return Ok(());
     }
     if let Command::Openapi = cli.command {
@@ -123,6 +125,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
+    if let Command::Keys(keys::KeysCommand::Rotate) = cli.command {
+        return keys::rotate(&config);
+    }
     let opened = bootstrap::open(&config).await?;
     match cli.command {
         Command::Migrate => println!("migrations applied to {}", config.database_url),
@@ -139,14 +144,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 opened.secrets.total
             );
         }
-        Command::Keys(KeysCommand::Reencrypt) => {
-            let done = opened.store.reencrypt_secrets(&opened.keyring).await?;
-            println!(
-                "re-encrypted {} of {} stored secrets under the primary key; older keys may now be removed",
-                done.reencrypted, done.total
-            );
+        Command::Keys(keys::KeysCommand::Reencrypt { drop_old }) => keys::reencrypt(&config, &opened, drop_old).await?,
+        Command::Report(ReportCommand::Run(args)) => {
+            let engine = worker_engine(&config, &opened, 2, 30).await?;
+            let result = report::run(&opened, &engine, args).await;
+            engine.shutdown().await;
+            result?;
         }
-        Command::Keys(KeysCommand::Generate)
+        Command::Keys(keys::KeysCommand::Generate | keys::KeysCommand::Rotate)
         | Command::Openapi
         | Command::Connectors(ConnectorsCommand::List)
         | Command::Healthcheck => {}

@@ -204,3 +204,144 @@ fn healthcheck_fails_clearly_when_nothing_serves_and_passes_against_a_running_se
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[tokio::test]
+async fn keys_rotate_then_reencrypt_drop_old_moves_secrets_to_a_new_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(synkro(dir.path(), None, &["migrate"]).status.success());
+    let key_file = dir.path().join("secret.key");
+    let first = Keyring::parse(&std::fs::read_to_string(&key_file).unwrap().replace('\n', ",")).unwrap();
+    store_with_secret(dir.path(), &first).await.close().await;
+
+    let out = synkro(dir.path(), None, &["keys", "rotate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("2 keys, the new one first") && text(&out).contains("reencrypt --drop-old"),
+        "{}",
+        text(&out)
+    );
+    let keys: Vec<String> = std::fs::read_to_string(&key_file).unwrap().lines().map(str::to_owned).collect();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[1], first.primary_key().expose(), "the old key stays second");
+    assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    let check = synkro(dir.path(), None, &["check"]);
+    assert!(text(&check).contains("0 of 1 stored secrets under the primary key"), "{}", text(&check));
+
+    let out = synkro(dir.path(), None, &["keys", "reencrypt", "--drop-old"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("re-encrypted 1 of 1") && text(&out).contains("removed 1 older key"), "{}", text(&out));
+    let left: Vec<String> = std::fs::read_to_string(&key_file).unwrap().lines().map(str::to_owned).collect();
+    assert_eq!(left, [keys[0].clone()]);
+    let check = synkro(dir.path(), None, &["check"]);
+    assert!(text(&check).contains("1 of 1 stored secrets under the primary key"), "{}", text(&check));
+
+    // With SYNKRO_SECRET_KEYS the new list is printed, and nothing is written.
+    let env = keys[0].clone();
+    let out = synkro(dir.path(), Some(&env), &["keys", "rotate"]);
+    let said = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let list = said.lines().find(|l| Keyring::parse(l).is_ok()).unwrap();
+    assert!(list.ends_with(&format!(",{env}")) && Keyring::parse(list).unwrap().len() == 2, "{said}");
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim(), env, "the key file is untouched");
+}
+
+#[test]
+fn admin_lists_tenants_and_users_and_revokes_roles() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        synkro(dir.path(), None, &["admin", "create-tenant", "Acme Retail", "acme", "--timezone", "Asia/Almaty"])
+            .status
+            .success()
+    );
+    assert!(synkro(dir.path(), None, &["admin", "create-user", "bob", "--superuser"]).status.success());
+    assert!(synkro(dir.path(), None, &["admin", "create-user", "anna"]).status.success());
+    assert!(
+        synkro(dir.path(), None, &["admin", "grant-role", "anna", "admin_lite", "--tenant", "acme"]).status.success()
+    );
+    let tenants = text(&synkro(dir.path(), None, &["admin", "list-tenants"]));
+    assert!(
+        tenants.contains("acme") && tenants.contains("Asia/Almaty") && tenants.contains("Acme Retail"),
+        "{tenants}"
+    );
+    let users = text(&synkro(dir.path(), None, &["admin", "list-users"]));
+    let anna = users.lines().find(|l| l.starts_with("anna")).unwrap();
+    assert!(anna.contains("admin_lite@acme") && anna.contains("no password"), "{users}");
+    assert!(users.lines().any(|l| l.starts_with("bob") && l.contains("superuser")), "{users}");
+
+    let out = synkro(dir.path(), None, &["admin", "revoke-role", "anna", "--tenant", "acme"]);
+    assert!(out.status.success() && text(&out).contains("revoked admin_lite on tenant acme"), "{}", text(&out));
+    let again = synkro(dir.path(), None, &["admin", "revoke-role", "anna", "--tenant", "acme"]);
+    assert!(!again.status.success() && text(&again).contains("list-users"), "{}", text(&again));
+    assert!(!text(&synkro(dir.path(), None, &["admin", "list-users"])).contains("admin_lite@acme"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_run_follows_a_job_to_success_and_explains_bad_input() {
+    use synkro_sandbox::{Sandbox, SandboxConfig, TenantSetup};
+    let dir = tempfile::tempdir().unwrap();
+    let yesterday = (synkro::time::Timestamp::now().unix_seconds() / 86_400 - 1) * 86_400;
+    let window_start = synkro::time::Timestamp::from_unix_seconds(yesterday).unwrap();
+    let sandbox = Sandbox::start(SandboxConfig { window_start, ..Default::default() }).await;
+    let keyring = Keyring::generate();
+    let url = format!("sqlite://{}/synkro.db?mode=rwc", dir.path().display());
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let setup = TenantSetup { timezone: "UTC".into(), ..TenantSetup::full("live") };
+    sandbox.provision_tenant(&store, &keyring, &setup).await.unwrap();
+    store.close().await;
+    let endpoints: serde_json::Map<String, serde_json::Value> =
+        sandbox.endpoints().into_iter().map(|(k, v)| (k.to_owned(), v.into())).collect();
+    let endpoints = serde_json::Value::Object(endpoints).to_string();
+    let key = keyring.primary_key().expose().to_owned();
+    let data_dir = dir.path().to_owned();
+    let run = move |args: Vec<String>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_synkro"));
+        cmd.args(&args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        cmd.env("SYNKRO_DATA_DIR", &data_dir).env("SYNKRO_LOG", "warn").env("SYNKRO_SECRET_KEYS", &key);
+        cmd.env("SYNKRO_CONNECTOR_ENDPOINTS", &endpoints);
+        cmd.output().unwrap()
+    };
+    let day = window_start.as_offset().date();
+    let from = format!("{day} 00:00");
+    let to = format!("{} 00:00", day.next_day().unwrap());
+    let args = |extra: &[&str]| {
+        let mut v: Vec<String> = ["report", "run", "--tenant", "live"].iter().map(|s| (*s).to_owned()).collect();
+        v.extend(extra.iter().map(|s| (*s).to_owned()));
+        v
+    };
+    let out = tokio::task::spawn_blocking({
+        let run = run.clone();
+        let a = args(&["--from", &from, "--to", &to, "--follow"]);
+        move || run(a)
+    })
+    .await
+    .unwrap();
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains(": success") && said.contains("report "), "{said}");
+    for step in ["check_config", "sync_sources", "summary", "deliver", "done"] {
+        assert!(said.contains(step), "--follow shows {step}: {said}");
+    }
+    assert!(!sandbox.telegram_sent().is_empty(), "the report went out");
+
+    for (extra, says) in [
+        (vec!["--from", "yesterday", "--to", "today"], "is not a time"),
+        (vec!["--from", "2020-01-01 00:00", "--to", "2020-01-01 12:00"], "days"),
+        (vec!["--mode", "everything"], "amocrm_radist, radist_only, amocrm_only"),
+    ] {
+        let out = tokio::task::spawn_blocking({
+            let run = run.clone();
+            let a = args(&extra);
+            move || run(a)
+        })
+        .await
+        .unwrap();
+        assert!(!out.status.success() && text(&out).contains(says), "{extra:?}: {}", text(&out));
+    }
+    let out = tokio::task::spawn_blocking(move || {
+        run(vec!["report".into(), "run".into(), "--tenant".into(), "ghost".into()])
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success() && text(&out).contains("list-tenants"), "{}", text(&out));
+}

@@ -327,6 +327,71 @@ impl fmt::Debug for Keyring {
 }
 
 /// Reads a key file: keys one per line or comma-separated.
+/// A new key list after [`rotate_keys`]: the new key first, the old ones after it.
+pub struct Rotation {
+    /// The new list, comma-separated (the value `SYNKRO_SECRET_KEYS` should get).
+    pub keys: Secret,
+    /// Keys in the list, the new one included.
+    pub count: usize,
+    /// Where the keys came from; for a key file, the file now holds the new list.
+    pub source: KeySource,
+}
+
+/// Adds a fresh primary key in front of the configured ones. With `SYNKRO_SECRET_KEYS`
+/// (`env_value`) nothing is written: the caller shows the new list to set. With the key file in
+/// `data_dir`, the file is rewritten (atomically, mode 0600) with the new key first. Stored
+/// secrets stay readable under the old keys until `reencrypt_secrets` moves them.
+pub fn rotate_keys(env_value: Option<&str>, data_dir: &Path) -> Result<Rotation, SecretError> {
+    let new = Keyring::generate_key();
+    if let Some(list) = env_value.filter(|value| !value.trim().is_empty()) {
+        Keyring::parse(list)?;
+        let old: Vec<&str> = list.split(',').map(str::trim).filter(|k| !k.is_empty()).collect();
+        let keys = Secret::new(format!("{},{}", new.expose(), old.join(",")));
+        return Ok(Rotation { keys, count: old.len() + 1, source: KeySource::Environment });
+    }
+    let (_, source) = Keyring::load_or_generate(None, data_dir)?;
+    let path = data_dir.join(KEY_FILE_NAME);
+    let key_error = |source| SecretError::KeyFile { path: path.clone(), source };
+    let contents = fs::read_to_string(&path).map_err(key_error)?;
+    let old: Vec<&str> = contents.split(['\n', ',']).map(str::trim).filter(|k| !k.is_empty()).collect();
+    let list = Secret::new(format!("{},{}", new.expose(), old.join(",")));
+    write_key_file(&path, &list).map_err(key_error)?;
+    let source = match source {
+        KeySource::Generated(p) => KeySource::File(p),
+        other => other,
+    };
+    Ok(Rotation { keys: list, count: old.len() + 1, source })
+}
+
+/// Rewrites the key file in `data_dir` to hold only `keyring`'s primary key (after every secret
+/// was re-encrypted under it).
+pub fn retire_old_keys(keyring: &Keyring, data_dir: &Path) -> Result<(), SecretError> {
+    let path = data_dir.join(KEY_FILE_NAME);
+    write_key_file(&path, &keyring.primary_key).map_err(|source| SecretError::KeyFile { path, source })
+}
+
+/// Replaces `path` with the comma-separated `keys`, one per line, through a private temporary
+/// file renamed over it.
+fn write_key_file(path: &Path, keys: &Secret) -> io::Result<()> {
+    let tmp = path.with_extension("key.new");
+    let _ = fs::remove_file(&tmp);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp)?;
+    let lines: Vec<&str> = keys.expose().split(',').collect();
+    let written = writeln!(file, "{}", lines.join("\n")).and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    fs::rename(&tmp, path)
+}
+
 fn read_key_file(path: &Path) -> Result<Keyring, SecretError> {
     let contents =
         fs::read_to_string(path).map_err(|source| SecretError::KeyFile { path: path.to_path_buf(), source })?;
@@ -495,6 +560,35 @@ mod tests {
         let (third, _) = Keyring::load_or_generate(None, &data_dir).unwrap();
         assert_eq!(third.len(), 2);
         assert_eq!(third.primary_key(), first.primary_key());
+    }
+
+    #[test]
+    fn rotation_puts_a_new_key_first_and_keeps_old_secrets_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, _) = Keyring::load_or_generate(None, dir.path()).unwrap();
+        let token = old.encrypt(&sample());
+        let rotation = rotate_keys(None, dir.path()).unwrap();
+        assert_eq!(rotation.count, 2);
+        assert_eq!(rotation.source, KeySource::File(dir.path().join("secret.key")));
+        let path = dir.path().join("secret.key");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let (rotated, _) = Keyring::load_or_generate(None, dir.path()).unwrap();
+        assert_eq!(rotated.len(), 2);
+        assert_ne!(rotated.primary_key().expose(), old.primary_key().expose(), "a new primary");
+        assert_eq!(rotated.decrypt(&token).unwrap(), sample(), "old secrets still decrypt");
+        assert!(!rotated.is_current(&token));
+        retire_old_keys(&rotated, dir.path()).unwrap();
+        let (retired, _) = Keyring::load_or_generate(None, dir.path()).unwrap();
+        assert_eq!((retired.len(), retired.primary_key().expose()), (1, rotated.primary_key().expose()));
+
+        let env = format!("{}, {}", old.primary_key().expose(), Keyring::generate_key().expose());
+        let from_env = rotate_keys(Some(&env), dir.path()).unwrap();
+        assert_eq!((from_env.count, from_env.source), (3, KeySource::Environment));
+        let keys: Vec<&str> = from_env.keys.expose().split(',').collect();
+        assert_eq!(keys[1], old.primary_key().expose(), "the old keys follow the new one");
+        assert!(Keyring::parse(from_env.keys.expose()).is_ok());
+        assert!(!format!("{:?}", from_env.keys).contains(keys[0]), "the list is a secret");
+        assert!(matches!(rotate_keys(Some("not-a-key"), dir.path()), Err(SecretError::InvalidKey { .. })));
     }
 
     #[test]

@@ -1,0 +1,136 @@
+//! `synkro report run`: a manual report from the terminal. The job runs on workers in this
+//! process (and on any other worker sharing the database); `--follow` shows a progress bar and
+//! the step log as it happens. Ctrl-C asks the job to stop.
+
+use std::{io::IsTerminal, str::FromStr, time::Duration};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use synkro::{
+    bootstrap::Opened,
+    domain::{ReportMode, Slug},
+    ids::JobEventId,
+    pipeline::{Engine, EngineError, ReportRequest},
+    time::{TimeZoneName, Timestamp},
+};
+
+/// Arguments of `synkro report run`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// The tenant's slug.
+    #[arg(long)]
+    tenant: String,
+    /// Window start: RFC 3339 (`2026-12-03T22:01:00+01:00`) or a local time in the tenant's
+    /// zone (`2026-12-03 22:01`). Without --from and --to, the last closed business day.
+    #[arg(long, requires = "to")]
+    from: Option<String>,
+    /// Window end, like --from.
+    #[arg(long, requires = "from")]
+    to: Option<String>,
+    /// Report mode instead of the tenant's: amocrm_radist, radist_only or amocrm_only.
+    #[arg(long)]
+    mode: Option<String>,
+    /// Show a progress bar and the step log while the job runs.
+    #[arg(long)]
+    follow: bool,
+}
+
+/// Reads a time given on the command line: RFC 3339, or a local date and time in `zone`.
+pub fn parse_time(flag: &str, text: &str, zone: &TimeZoneName) -> anyhow::Result<Timestamp> {
+    let hint = || {
+        format!(
+            "{flag} {text:?} is not a time: use RFC 3339 (2026-12-03T22:01:00+01:00) or a local time in {} \
+             (2026-12-03 22:01)",
+            zone.as_str()
+        )
+    };
+    let instant = match jiff::Timestamp::from_str(text.trim()) {
+        Ok(ts) => ts,
+        Err(_) => {
+            let civil = jiff::civil::DateTime::from_str(text.trim()).map_err(|_| anyhow::anyhow!(hint()))?;
+            zone.zone().to_timestamp(civil).map_err(|_| anyhow::anyhow!(hint()))?
+        }
+    };
+    Timestamp::from_jiff(instant).with_context(hint)
+}
+
+/// Runs the command; fails (exit code 1) unless the job succeeds.
+#[allow(clippy::print_stdout)]
+pub async fn run(opened: &Opened, engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
+    let store = &opened.store;
+    let slug = Slug::new(&args.tenant)?;
+    let tenant = match store.get_tenant_by_slug(&slug).await {
+        Ok(t) => t,
+        Err(synkro::StoreError::NotFound { .. }) => {
+            bail!("no tenant {slug}; `synkro admin list-tenants` lists them")
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let zone = store.get_runtime_config(tenant.id).await?.map_or(tenant.timezone.clone(), |c| c.timezone);
+    let mut request = ReportRequest::manual(tenant.id);
+    if let (Some(from), Some(to)) = (&args.from, &args.to) {
+        request = request.window(parse_time("--from", from, &zone)?, parse_time("--to", to, &zone)?);
+    }
+    request.mode = args.mode.as_deref().map(ReportMode::from_str).transpose()?;
+    let mut updates = engine.subscribe();
+    let job = match engine.enqueue_report(request).await {
+        Ok(job) => job,
+        Err(EngineError::ActiveJob(id)) => {
+            bail!("tenant {slug} already has an active report job ({id}); wait for it, or stop it in the dashboard")
+        }
+        Err(e) => return Err(e.into()),
+    };
+    engine.start_workers().await;
+    // A progress bar on a terminal; plain lines when the output goes to a file or a pipe.
+    let bar =
+        if args.follow && std::io::stderr().is_terminal() { ProgressBar::new(100) } else { ProgressBar::hidden() };
+    let say = |line: String| {
+        if !bar.is_hidden() {
+            bar.println(line);
+        } else if args.follow {
+            println!("{line}");
+        }
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos:>3}% {msg}")
+            .context("progress bar template")?
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let at = |t: Option<Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
+    say(format!("job {} for {} ({} .. {})", job.id, tenant.name, at(job.window_start), at(job.window_end)));
+    let mut seen: Option<JobEventId> = None;
+    let mut stopping = false;
+    let finished = loop {
+        let current = store.get_job(job.id).await?;
+        for event in store.list_job_events(current.id, seen, 500).await? {
+            seen = Some(event.id);
+            let step = event.step.unwrap_or_default();
+            say(format!("{:>4}%  {step:<13} {}", current.progress, event.message));
+        }
+        bar.set_position(u64::from(current.progress));
+        bar.set_message(current.current_step.clone().unwrap_or_else(|| current.status.to_string()));
+        if current.status.is_finished() {
+            break current;
+        }
+        tokio::select! {
+            _ = updates.recv() => {}
+            () = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = tokio::signal::ctrl_c(), if !stopping => {
+                stopping = true;
+                say("stopping the job (Ctrl-C)…".to_owned());
+                engine.stop(job.id).await?;
+            }
+        }
+    };
+    bar.finish_and_clear();
+    println!("job {}: {}", finished.id, finished.status);
+    if let Some(report) = store.report_for_job(finished.id).await? {
+        println!("report {} ({}), period {} .. {}", report.id, report.status, report.period_start, report.period_end);
+    }
+    match finished.status {
+        synkro::domain::JobStatus::Success => Ok(()),
+        status => bail!("the job ended {status}: {}", finished.error.unwrap_or_default()),
+    }
+}
