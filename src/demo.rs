@@ -117,7 +117,7 @@ pub async fn run(config: &Config, opened: &Opened, serve: bool) -> anyhow::Resul
         return Ok(());
     }
     engine.start_scheduler().await;
-    let http = synkro::http::HttpConfig::from_config(config).context("SYNKRO_TRUSTED_PROXIES")?;
+    let http = synkro::http::HttpConfig::from_config(config).context("HTTP settings")?;
     let state = synkro::http::AppState::new(store.clone(), engine.clone(), opened.keyring.clone(), http);
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

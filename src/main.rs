@@ -164,16 +164,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 engine.start_scheduler().await;
                 engine.start_followups(std::time::Duration::from_secs(5)).await;
             }
-            let http = synkro::http::HttpConfig::from_config(&config).context("SYNKRO_TRUSTED_PROXIES")?;
+            let http = synkro::http::HttpConfig::from_config(&config).context("HTTP settings")?;
             let state = synkro::http::AppState::new(opened.store.clone(), engine.clone(), opened.keyring.clone(), http);
             let listener = tokio::net::TcpListener::bind(config.bind)
                 .await
                 .with_context(|| format!("cannot listen on {} (SYNKRO_BIND)", config.bind))?;
             let address = listener.local_addr().context("listener address")?;
             tracing::info!(%address, workers = if no_workers { 0 } else { workers }, "serving http://{address}/api/v1");
-            synkro::http::serve(listener, state, shutdown_signal()).await.context("http server")?;
-            tracing::info!("shutting down: running jobs are handed back");
-            engine.shutdown().await;
+            // On Ctrl-C / SIGTERM the workers hand their jobs back at once, while the server lets
+            // running requests finish (at most 30 s).
+            let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+            let stopper = tokio::spawn({
+                let engine = engine.clone();
+                async move {
+                    shutdown_signal().await;
+                    let _ = stop_http.send(());
+                    tracing::info!("shutting down: running jobs are handed back");
+                    engine.shutdown().await;
+                }
+            });
+            let served = synkro::http::serve(listener, state, async {
+                let _ = http_stopped.await;
+            })
+            .await;
+            if served.is_err() {
+                stopper.abort();
+                engine.shutdown().await;
+            }
+            let _ = stopper.await;
+            served.context("http server")?;
         }
         Command::Worker { workers, lease_seconds, no_scheduler } => {
             let engine = worker_engine(&config, &opened, workers, lease_seconds).await?;
@@ -182,8 +201,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 engine.start_scheduler().await;
                 engine.start_followups(std::time::Duration::from_secs(5)).await;
             }
-            tracing::info!(workers, "workers running; stop with Ctrl-C");
-            tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+            tracing::info!(workers, "workers running; stop with Ctrl-C or SIGTERM");
+            shutdown_signal().await;
             tracing::info!("shutting down: running jobs are handed back");
             engine.shutdown().await;
         }

@@ -91,6 +91,13 @@ pub struct HttpConfig {
     pub throttle: ThrottleLimits,
     /// The TEMP_LOGIN fallback, when both variables are set.
     pub temp_login: Option<TempLogin>,
+    /// How long a signed-in caller is remembered between requests (zero: read on every
+    /// request). Changes made through this process apply at once; other API nodes see them
+    /// after at most this long.
+    pub auth_cache_ttl: Duration,
+    /// How long an encoded report list page is reused (zero: never). A finished job of the
+    /// tenant drops its pages at once, here and (with Redis) on every node.
+    pub report_list_cache_ttl: Duration,
 }
 
 impl Default for HttpConfig {
@@ -101,6 +108,8 @@ impl Default for HttpConfig {
             body_limit: 1024 * 1024,
             throttle: ThrottleLimits::default(),
             temp_login: None,
+            auth_cache_ttl: Duration::from_secs(2),
+            report_list_cache_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -110,13 +119,32 @@ impl HttpConfig {
     /// networks; default none).
     pub fn from_config(config: &Config) -> Result<Self, ValidationError> {
         let proxies = std::env::var(TRUSTED_PROXIES_VAR).unwrap_or_default();
-        Ok(Self { trusted_proxies: parse_proxies(&proxies)?, temp_login: config.temp_login.clone(), ..Self::default() })
+        let defaults = Self::default();
+        Ok(Self {
+            trusted_proxies: parse_proxies(&proxies)?,
+            temp_login: config.temp_login.clone(),
+            auth_cache_ttl: millis_var("SYNKRO_AUTH_CACHE_MS", "auth_cache_ms", defaults.auth_cache_ttl)?,
+            report_list_cache_ttl: millis_var("SYNKRO_PAGE_CACHE_MS", "page_cache_ms", defaults.report_list_cache_ttl)?,
+            ..defaults
+        })
     }
 
     /// Whether requests from `peer` may say who the client is.
     pub fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
         let peer = canonical(peer);
         peer.is_loopback() || self.trusted_proxies.iter().any(|net| net.contains(peer))
+    }
+}
+
+/// A duration in milliseconds from the environment variable `var` (`default` when unset).
+fn millis_var(var: &str, field: &'static str, default: Duration) -> Result<Duration, ValidationError> {
+    match std::env::var(var) {
+        Err(_) => Ok(default),
+        Ok(text) => {
+            text.trim().parse::<u64>().ok().filter(|ms| *ms <= 60_000).map(Duration::from_millis).ok_or_else(|| {
+                ValidationError::new(field, format!("{var}={text:?} is not a number of milliseconds from 0 to 60000"))
+            })
+        }
     }
 }
 

@@ -11,9 +11,11 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod config;
+pub mod encoded;
 pub mod error;
 pub mod net;
 pub mod ops;
+pub mod pages;
 pub mod stream;
 
 use std::{future::Future, sync::Arc, time::Duration};
@@ -45,6 +47,8 @@ pub struct AppState {
 
 struct Shared {
     throttle: Throttle,
+    callers: auth::cache::CallerCache,
+    pages: pages::PageCache,
     metrics: Arc<HttpMetrics>,
     closing: tokio::sync::watch::Sender<bool>,
 }
@@ -61,6 +65,8 @@ impl AppState {
         }
         let shared = Arc::new(Shared {
             throttle: Throttle::new(config.throttle),
+            callers: auth::cache::CallerCache::new(config.auth_cache_ttl),
+            pages: pages::PageCache::new(config.report_list_cache_ttl),
             metrics: Arc::new(HttpMetrics::default()),
             closing: tokio::sync::watch::channel(false).0,
         });
@@ -73,6 +79,25 @@ impl AppState {
 
     pub(crate) fn http_metrics(&self) -> &HttpMetrics {
         &self.shared.metrics
+    }
+
+    pub(crate) fn callers(&self) -> &auth::cache::CallerCache {
+        &self.shared.callers
+    }
+
+    pub(crate) fn pages(&self) -> &pages::PageCache {
+        &self.shared.pages
+    }
+
+    /// Makes every process-local memory of `user`'s sign-ins stale at once: call after changing
+    /// their sessions, tokens, roles, password or active flag.
+    pub fn forget_user(&self, user: synkro_core::ids::UserId) {
+        self.shared.callers.forget_user(user);
+    }
+
+    /// Like [`forget_user`](Self::forget_user) for everyone.
+    pub fn forget_all(&self) {
+        self.shared.callers.clear();
     }
 
     /// Turns true when the server starts shutting down (live streams end then).
@@ -114,6 +139,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let acceptor = TcpAcceptor::from_tokio(listener)?;
     let sweeper = tokio::spawn(sweep_sessions(state.store.clone()));
+    let pages = tokio::spawn(forget_changed_pages(state.clone()));
     let shared = state.shared.clone();
     let shutdown = async move {
         shutdown.await;
@@ -123,7 +149,22 @@ pub async fn serve(
         .run_with_graceful_shutdown(app(state), shutdown, Some(Duration::from_secs(30)))
         .await;
     sweeper.abort();
+    pages.abort();
     served
+}
+
+/// Forgets a tenant's cached report pages whenever one of its jobs finishes (here or, with
+/// Redis, on any node).
+async fn forget_changed_pages(state: AppState) {
+    let mut updates = state.engine.subscribe();
+    loop {
+        match updates.recv().await {
+            Ok(update) if update.status.is_finished() => state.pages().forget_tenant(update.tenant_id),
+            Ok(_) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => state.pages().clear(),
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
 }
 
 /// Deletes sessions that expired more than a day ago, every hour.

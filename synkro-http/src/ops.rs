@@ -22,12 +22,21 @@ use crate::{
 /// Most distinct (method, route, status) series kept; later ones count under route `other`.
 const MAX_SERIES: usize = 2_000;
 
+/// Upper bounds (seconds) of the latency histogram's buckets.
+const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+
 /// A series: (method, route, status).
 type SeriesKey = (String, String, u16);
-/// Requests answered and seconds spent.
-type SeriesValue = (u64, f64);
 
-/// HTTP request counters and total seconds by method, route and status.
+/// Requests answered, seconds spent and how many took at most each bucket's bound.
+#[derive(Debug, Clone, Copy, Default)]
+struct SeriesValue {
+    count: u64,
+    seconds: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// HTTP request counters and a latency histogram by method, route and status.
 #[derive(Debug, Default)]
 pub struct HttpMetrics {
     counts: Mutex<BTreeMap<SeriesKey, SeriesValue>>,
@@ -40,8 +49,11 @@ impl HttpMetrics {
         let key = (method.to_owned(), route, status);
         let key = if full && !counts.contains_key(&key) { (key.0, "other".to_owned(), status) } else { key };
         let entry = counts.entry(key).or_default();
-        entry.0 += 1;
-        entry.1 += seconds;
+        entry.count += 1;
+        entry.seconds += seconds;
+        for (bucket, bound) in entry.buckets.iter_mut().zip(BUCKETS) {
+            *bucket += u64::from(seconds <= bound);
+        }
     }
 
     fn snapshot(&self) -> Vec<(SeriesKey, SeriesValue)> {
@@ -146,15 +158,19 @@ pub async fn prometheus(state: Data<&AppState>) -> Response {
     let labels = |method: &str, route: &str, status: u16| {
         format!("method=\"{}\",route=\"{}\",status=\"{status}\"", escape(method), escape(route))
     };
-    for ((method, route, status), (n, _)) in &series {
-        let _ = writeln!(out, "synkro_http_requests_total{{{}}} {n}", labels(method, route, *status));
+    for ((method, route, status), v) in &series {
+        let _ = writeln!(out, "synkro_http_requests_total{{{}}} {}", labels(method, route, *status), v.count);
     }
     out.push_str("# HELP synkro_http_request_seconds Time spent answering HTTP requests.\n");
-    out.push_str("# TYPE synkro_http_request_seconds summary\n");
-    for ((method, route, status), (n, seconds)) in &series {
+    out.push_str("# TYPE synkro_http_request_seconds histogram\n");
+    for ((method, route, status), v) in &series {
         let l = labels(method, route, *status);
-        let _ = writeln!(out, "synkro_http_request_seconds_sum{{{l}}} {seconds:.6}");
-        let _ = writeln!(out, "synkro_http_request_seconds_count{{{l}}} {n}");
+        for (bound, n) in BUCKETS.iter().zip(v.buckets) {
+            let _ = writeln!(out, "synkro_http_request_seconds_bucket{{{l},le=\"{bound}\"}} {n}");
+        }
+        let _ = writeln!(out, "synkro_http_request_seconds_bucket{{{l},le=\"+Inf\"}} {}", v.count);
+        let _ = writeln!(out, "synkro_http_request_seconds_sum{{{l}}} {:.6}", v.seconds);
+        let _ = writeln!(out, "synkro_http_request_seconds_count{{{l}}} {}", v.count);
     }
     match state.store.queue_depth(Timestamp::now()).await {
         Ok(depth) => {

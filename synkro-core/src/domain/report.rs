@@ -83,8 +83,8 @@ pub struct Report {
 }
 
 /// A report as a list shows it: everything but its text and details, plus the summary
-/// numbers (the `summary` object of its metadata).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+/// numbers (the `summary` object of its metadata) as JSON text, passed through unparsed.
+#[derive(Debug, Clone, Serialize)]
 pub struct ReportListItem {
     /// Id.
     pub id: ReportId,
@@ -104,9 +104,8 @@ pub struct ReportListItem {
     pub report_type: ReportType,
     /// Where it is.
     pub status: ReportStatus,
-    /// The summary numbers, if the report has them.
-    #[sqlx(json(nullable))]
-    pub summary: Option<Value>,
+    /// The summary numbers, if the report has them (`serde_json::from_str(s.get())` to read).
+    pub summary: Option<Box<serde_json::value::RawValue>>,
     /// When it was created.
     pub created_at: Timestamp,
 }

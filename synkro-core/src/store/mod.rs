@@ -108,6 +108,8 @@ impl Store {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
+                    // A whole page (and its look-ahead row) crosses from SQLite's thread at once.
+                    .row_buffer_size(256)
                     .busy_timeout(options.acquire_timeout);
                 let path = url.sqlite_path();
                 if let Some(dir) = path.as_deref().and_then(std::path::Path::parent)

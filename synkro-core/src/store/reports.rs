@@ -7,10 +7,49 @@ use super::{
 };
 use crate::{
     ValidationError,
-    domain::{NewReport, NewReportMessage, Report, ReportListItem, ReportMessage, ReportStatus},
-    ids::{ReportId, ReportMessageId, TenantId},
+    domain::{NewReport, NewReportMessage, Report, ReportListItem, ReportMessage, ReportStatus, ReportType},
+    ids::{JobId, ReportId, ReportMessageId, TenantId},
     time::Timestamp,
 };
+
+/// A row of [`Store::list_report_items`], the summary still as text.
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    id: ReportId,
+    tenant_id: TenantId,
+    job_id: Option<JobId>,
+    period_start: time::Date,
+    period_end: time::Date,
+    window_start: Timestamp,
+    window_end: Timestamp,
+    report_type: ReportType,
+    status: ReportStatus,
+    summary: Option<String>,
+    created_at: Timestamp,
+}
+
+impl ListRow {
+    fn into_item(self) -> Result<ReportListItem, StoreError> {
+        let summary = self
+            .summary
+            .map(serde_json::value::RawValue::from_string)
+            .transpose()
+            .map_err(|e| StoreError::Other(sqlx::Error::Decode(Box::new(e))))?;
+        Ok(ReportListItem {
+            id: self.id,
+            tenant_id: self.tenant_id,
+            job_id: self.job_id,
+            period_start: self.period_start,
+            period_end: self.period_end,
+            window_start: self.window_start,
+            window_end: self.window_end,
+            report_type: self.report_type,
+            status: self.status,
+            summary,
+            created_at: self.created_at,
+        })
+    }
+}
 
 impl Store {
     /// Saves a report. A second report for the same job is `Conflict(ReportPerJob)`.
@@ -72,15 +111,16 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Page<ReportListItem>, StoreError> {
         const SQL: &str = "SELECT id, tenant_id, job_id, period_start, period_end, window_start, window_end, \
-                           report_type, status, summary, created_at FROM reports WHERE tenant_id = $1 \
-                           AND ($2 IS NULL OR (created_at, id) < ($2, $3)) \
+                           report_type, status, CAST(summary AS TEXT) AS summary, created_at FROM reports \
+                           WHERE tenant_id = $1 AND ($2 IS NULL OR (created_at, id) < ($2, $3)) \
                            ORDER BY created_at DESC, id DESC LIMIT $4";
         let (at, id, limit) = page.binds();
         let rows = on_pool!(self, |pool| {
-            sqlx::query_as::<_, ReportListItem>(SQL).bind(tenant).bind(at).bind(id).bind(limit).fetch_all(pool).await
+            sqlx::query_as::<_, ListRow>(SQL).bind(tenant).bind(at).bind(id).bind(limit).fetch_all(pool).await
         })
         .map_err(map)?;
-        Ok(Page::from_rows(rows, page, |r| (r.created_at, r.id.as_uuid())))
+        let items = rows.into_iter().map(ListRow::into_item).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_rows(items, page, |r| (r.created_at, r.id.as_uuid())))
     }
 
     /// The tenant's newest report, if any.

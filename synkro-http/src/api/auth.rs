@@ -120,6 +120,7 @@ impl AuthApi {
         let hash = password::hash_async(new_password).await?;
         state.store.update_user(user.id, &UserUpdate { password_hash: Some(hash), ..Default::default() }).await?;
         let ended = state.store.revoke_other_sessions(user.id, &caller.1.id).await?;
+        state.forget_user(user.id);
         let metadata = json!({ "user_id": user.id.as_uuid(), "other_sessions_ended": ended });
         audit::by(&state, req, &caller.0, "user.password_change", "changed their password", None, metadata).await;
         Ok(Changed::Done)

@@ -14,8 +14,8 @@ use synkro_core::{
 use uuid::Uuid;
 
 use super::{
-    Tag, map_page,
-    models::{AskQuestion, MessageOut, ReportOut, ReportPage, ReportSummary},
+    Tag,
+    models::{AskQuestion, MessageOut, ReportOut, ReportPage, ReportPageWire, ReportSummaryWire},
     page_request,
 };
 use crate::{
@@ -23,6 +23,7 @@ use crate::{
     access::{Action, authorize},
     auth::Auth,
     body::JsonBody,
+    encoded::Encoded,
     error::ApiResult,
 };
 
@@ -55,12 +56,19 @@ impl ReportsApi {
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<ReportPage>> {
+    ) -> ApiResult<Encoded<ReportPage>> {
         let tenant = TenantId::from_uuid(id.0);
         authorize(&caller.0, tenant, Action::Read, "tenant")?;
-        let page = page_request(limit.0, cursor.0)?;
-        let (items, next_cursor) = map_page(state.store.list_report_items(tenant, &page).await?, ReportSummary::from);
-        Ok(Json(ReportPage { items, next_cursor }))
+        let request = page_request(limit.0, cursor.0.clone())?;
+        let cursor = cursor.0.filter(|c| !c.is_empty());
+        if let Some(bytes) = state.pages().get(tenant, request.limit(), cursor.as_deref()) {
+            return Ok(Encoded::from_bytes(bytes));
+        }
+        let page = state.store.list_report_items(tenant, &request).await?;
+        let items = page.items.iter().map(ReportSummaryWire::from).collect();
+        let encoded = Encoded::new(&ReportPageWire { items, next_cursor: page.next_cursor.map(|c| c.to_string()) })?;
+        state.pages().put(tenant, request.limit(), cursor.as_deref(), encoded.shared());
+        Ok(encoded)
     }
 
     /// A whole report.

@@ -161,6 +161,7 @@ impl TenantsApi {
         }
         let tenant = state.store.get_tenant(id).await?;
         state.store.delete_tenant(id).await?;
+        state.forget_all();
         let metadata = json!({ "tenant_id": id.as_uuid(), "slug": tenant.slug.as_str(), "name": tenant.name });
         audit::by(&state, req, &caller.0, "tenant.delete", format!("deleted tenant {}", tenant.slug), None, metadata)
             .await;

@@ -92,6 +92,7 @@ impl TokensApi {
         id: Path<Uuid>,
     ) -> ApiResult<Revoked> {
         let revoked = state.store.revoke_api_token(caller.0.user.id, ApiTokenId::from_uuid(id.0)).await?;
+        state.forget_user(caller.0.user.id);
         let metadata = json!({ "token_id": revoked.id.as_uuid(), "name": revoked.name, "prefix": revoked.prefix });
         audit::by(
             &state,

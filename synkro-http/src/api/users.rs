@@ -207,6 +207,7 @@ impl UsersApi {
             update.password_hash = Some(password::hash_async(pw).await?);
         }
         let after = state.store.update_user(user.id, &update).await?;
+        state.forget_user(after.id);
         let mut sessions_ended = 0;
         if password_changed || !after.is_active {
             sessions_ended = state.store.revoke_user_sessions(after.id).await?;
@@ -248,6 +249,7 @@ impl UsersApi {
             return Err(ValidationError::new("id", "you cannot delete yourself; ask another administrator").into());
         }
         state.store.delete_user(user.id).await?;
+        state.forget_user(user.id);
         let metadata = json!({ "user_id": user.id.as_uuid(), "username": user.username });
         audit::by(&state, req, &caller.0, "user.delete", format!("deleted user {}", user.username), None, metadata)
             .await;
@@ -291,6 +293,7 @@ impl UsersApi {
         }
         let user = state.store.get_user(UserId::from_uuid(user_id)).await?;
         let granted = state.store.grant_role(&NewUserRole { user_id: user.id, tenant_id, role: role.into() }).await?;
+        state.forget_user(user.id);
         let scope = tenant_id.map_or_else(|| "every tenant".to_owned(), |t| format!("tenant {t}"));
         let message = format!("granted {} on {scope} to {}", granted.role, user.username);
         audit::by(&state, req, &caller.0, "role.grant", message, tenant_id, role_metadata(&granted, &user.username))
@@ -311,6 +314,7 @@ impl UsersApi {
         let role = state.store.get_role(RoleId::from_uuid(id.0)).await?;
         authorize_role(&caller.0, &role)?;
         let updated = state.store.set_role_active(role.id, body.0.is_active).await?;
+        state.forget_user(updated.user_id);
         let user = state.store.get_user(updated.user_id).await?;
         let verb = if updated.is_active { "activated" } else { "deactivated" };
         let message = format!("{verb} the {} role of {}", updated.role, user.username);
@@ -332,6 +336,7 @@ impl UsersApi {
         let role = state.store.get_role(RoleId::from_uuid(id.0)).await?;
         authorize_role(&caller.0, &role)?;
         state.store.revoke_role(role.id).await?;
+        state.forget_user(role.user_id);
         let user = state.store.get_user(role.user_id).await?;
         let message = format!("revoked the {} role of {}", role.role, user.username);
         audit::by(&state, req, &caller.0, "role.revoke", message, role.tenant_id, role_metadata(&role, &user.username))

@@ -104,6 +104,7 @@ async fn temp_login(state: &AppState, username: &str, password: &str) -> ApiResu
 /// Revokes the caller's session and audits it.
 pub async fn logout(state: &AppState, req: &Request, caller: &Caller, session: &Session) -> ApiResult<()> {
     state.store.revoke_session(&session.id).await?;
+    state.forget_user(caller.user.id);
     let ip = net::request_ip(&state.config, req);
     audit(state, "auth.logout", Some(&caller.user), ip, "signed out".into(), &caller.user.username).await;
     Ok(())

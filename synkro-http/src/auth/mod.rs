@@ -1,6 +1,7 @@
 //! Authentication: session cookies (server-side, revocable) with CSRF on state changes,
 //! personal API tokens (`Authorization: Bearer`), and the extractors handlers use.
 
+pub mod cache;
 mod login;
 pub mod password;
 pub mod throttle;
@@ -128,9 +129,23 @@ async fn caller(state: &AppState, user: User, credential: Credential) -> ApiResu
 
 async fn from_session(state: &AppState, req: &Request) -> ApiResult<(Caller, Session)> {
     let token = cookie(req, SESSION_COOKIE).filter(|t| !t.is_empty()).ok_or(ApiError::Unauthenticated)?;
-    let session =
-        state.store.get_live_session(&token_id(&token), Timestamp::now()).await?.ok_or(ApiError::Unauthenticated)?;
-    let user = active_user(state, session.user_id).await?;
+    let key = token_id(&token);
+    let now = Timestamp::now();
+    let cached = state.callers().get(&key).filter(|c| match &c.credential {
+        Credential::Session(s) => s.expires_at > now,
+        Credential::Token(_) => false,
+    });
+    let caller = match cached {
+        Some(caller) => caller,
+        None => {
+            let session = state.store.get_live_session(&key, now).await?.ok_or(ApiError::Unauthenticated)?;
+            let user = active_user(state, session.user_id).await?;
+            let caller = caller(state, user, Credential::Session(session)).await?;
+            state.callers().put(key, &caller);
+            caller
+        }
+    };
+    let Credential::Session(session) = &caller.credential else { return Err(ApiError::Unauthenticated) };
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe {
         let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -138,15 +153,22 @@ async fn from_session(state: &AppState, req: &Request) -> ApiResult<(Caller, Ses
             return Err(ApiError::Csrf);
         }
     }
-    Ok((caller(state, user, Credential::Session(session.clone())).await?, session))
+    let session = session.clone();
+    Ok((caller, session))
 }
 
 async fn from_token(state: &AppState, token: &str) -> ApiResult<Caller> {
     if !token.starts_with(TOKEN_PREFIX) {
         return Err(ApiError::Unauthenticated);
     }
+    let key = token_id(token);
     let now = Timestamp::now();
-    let found = state.store.get_live_api_token(&token_id(token), now).await?.ok_or(ApiError::Unauthenticated)?;
+    let live = |t: &ApiToken| t.expires_at.is_none_or(|e| e > now);
+    let cached = state.callers().get(&key).filter(|c| matches!(&c.credential, Credential::Token(t) if live(t)));
+    if let Some(caller) = cached {
+        return Ok(caller);
+    }
+    let found = state.store.get_live_api_token(&key, now).await?.ok_or(ApiError::Unauthenticated)?;
     let user = active_user(state, found.user_id).await?;
     let stale = found.last_used_at.is_none_or(|t| now.unix_seconds() - t.unix_seconds() >= 60);
     if stale {
@@ -158,7 +180,9 @@ async fn from_token(state: &AppState, token: &str) -> ApiResult<Caller> {
             }
         });
     }
-    caller(state, user, Credential::Token(found)).await
+    let caller = caller(state, user, Credential::Token(found)).await?;
+    state.callers().put(key, &caller);
+    Ok(caller)
 }
 
 fn state(req: &Request) -> poem::Result<&AppState> {

@@ -12,6 +12,7 @@ crate::on_both_backends!(
     logout_revokes_the_session,
     failed_logins_are_throttled_per_username_and_audited_with_the_ip,
     failed_logins_are_throttled_per_address,
+    another_api_node_sees_a_revocation_within_its_cache_lifetime,
 );
 
 async fn login_sets_a_hardened_cookie_and_me_answers(w: &World) {
@@ -141,4 +142,28 @@ async fn temp_login_works_only_when_both_variables_are_set_and_is_audited() {
     assert_eq!(w.try_login("rescue", "rescue-pass-8841", &[]).await.status, 401, "off unless configured");
     assert!(w.store.get_user_by_username("rescue").await.is_err(), "no account appears");
     w.finish().await;
+}
+
+async fn another_api_node_sees_a_revocation_within_its_cache_lifetime(w: &World) {
+    use std::time::Duration;
+    // A second API node over the same database, remembering callers for 300 ms.
+    let config = synkro_http::HttpConfig { auth_cache_ttl: Duration::from_millis(300), ..Default::default() };
+    let other = synkro_http::AppState::new(w.store.clone(), w.state.engine.clone(), w.state.keyring.clone(), config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let node_b = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(synkro_http::serve(listener, other, async move {
+        let _ = stopped.await;
+    }));
+    let on_b = |login: &crate::support::Login| {
+        let request = reqwest::Client::new().get(format!("{node_b}/api/v1/auth/me")).header("cookie", &login.cookie);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let login = w.login("plain").await;
+    assert_eq!(on_b(&login).await, 200, "node B knows the session (and now remembers it)");
+    assert_eq!(w.call("POST", "/api/v1/auth/logout", Some(&login), None, &[]).await.status, 204);
+    assert_eq!(w.get("/api/v1/auth/me", Some(&login)).await.status, 401, "node A forgets at once");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(on_b(&login).await, 401, "node B stops accepting it within its cache lifetime");
+    let _ = stop.send(());
 }

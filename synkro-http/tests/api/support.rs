@@ -284,13 +284,16 @@ impl World {
         self.store.list_audit(&Default::default(), &page).await.unwrap().items
     }
 
-    /// A new tenant on which tadmin, lite and plain hold the roles they hold on acme.
+    /// A new tenant on which tadmin, lite and plain hold the roles they hold on acme (granted
+    /// through the API, as an administrator would, so the server knows at once).
     pub async fn tenant_like_acme(&self, slug: &str) -> Tenant {
         let tenant = self.store.create_tenant(&NewTenant::new(slug, slug, "UTC").unwrap()).await.unwrap();
-        for (name, role) in [("tadmin", Role::SuperAdmin), ("lite", Role::AdminLite), ("plain", Role::User)] {
+        let root = self.login("root").await;
+        for (name, role) in [("tadmin", "super_admin"), ("lite", "admin_lite"), ("plain", "user")] {
             let user = self.store.get_user_by_username(name).await.unwrap();
-            let grant = NewUserRole { user_id: user.id, tenant_id: Some(tenant.id), role };
-            self.store.grant_role(&grant).await.unwrap();
+            let grant = json!({"user_id": user.id.as_uuid(), "tenant_id": tenant.id.as_uuid(), "role": role});
+            let a = self.call("POST", "/api/v1/roles", Some(&root), Some(grant), &[]).await;
+            assert_eq!(a.status, 201, "{}", a.text);
         }
         tenant
     }

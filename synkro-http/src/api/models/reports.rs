@@ -1,9 +1,12 @@
 //! Reports and follow-up questions.
 
 use poem_openapi::Object;
-use serde::Deserialize;
-use serde_json::Value;
-use synkro_core::domain::{Report, ReportListItem, ReportMessage};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, value::RawValue};
+use synkro_core::{
+    domain::{Report, ReportListItem, ReportMessage},
+    time::Timestamp,
+};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
@@ -38,6 +41,7 @@ pub struct ReportSummary {
 
 impl From<ReportListItem> for ReportSummary {
     fn from(r: ReportListItem) -> Self {
+        let summary = r.summary.as_deref().and_then(|raw| serde_json::from_str(raw.get()).ok());
         Self {
             id: r.id.as_uuid(),
             tenant_id: r.tenant_id.as_uuid(),
@@ -48,9 +52,74 @@ impl From<ReportListItem> for ReportSummary {
             window_end: at(r.window_end),
             report_type: r.report_type.to_string(),
             status: r.status.to_string(),
-            summary: r.summary,
+            summary,
             created_at: at(r.created_at),
         }
+    }
+}
+
+/// [`ReportPage`] as serde writes it for `GET /tenants/{id}/reports`: the same JSON, with each
+/// summary passed through as stored instead of parsed and rebuilt.
+#[derive(Serialize)]
+pub struct ReportPageWire<'a> {
+    /// Reports, newest first.
+    pub items: Vec<ReportSummaryWire<'a>>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// [`ReportSummary`] as serde writes it.
+#[derive(Serialize)]
+pub struct ReportSummaryWire<'a> {
+    id: Uuid,
+    tenant_id: Uuid,
+    job_id: Option<Uuid>,
+    #[serde(serialize_with = "wire::date")]
+    period_start: Date,
+    #[serde(serialize_with = "wire::date")]
+    period_end: Date,
+    #[serde(serialize_with = "wire::instant")]
+    window_start: Timestamp,
+    #[serde(serialize_with = "wire::instant")]
+    window_end: Timestamp,
+    report_type: &'static str,
+    status: &'static str,
+    summary: Option<&'a RawValue>,
+    #[serde(serialize_with = "wire::instant")]
+    created_at: Timestamp,
+}
+
+impl<'a> From<&'a ReportListItem> for ReportSummaryWire<'a> {
+    fn from(r: &'a ReportListItem) -> Self {
+        Self {
+            id: r.id.as_uuid(),
+            tenant_id: r.tenant_id.as_uuid(),
+            job_id: r.job_id.map(|j| j.as_uuid()),
+            period_start: r.period_start,
+            period_end: r.period_end,
+            window_start: r.window_start,
+            window_end: r.window_end,
+            report_type: r.report_type.as_str(),
+            status: r.status.as_str(),
+            summary: r.summary.as_deref(),
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// Dates and times written exactly as poem-openapi writes them.
+mod wire {
+    use serde::Serializer;
+    use synkro_core::time::Timestamp;
+    use time::{Date, format_description::well_known::Rfc3339, macros::format_description};
+
+    pub fn date<S: Serializer>(d: &Date, s: S) -> Result<S::Ok, S::Error> {
+        let text = d.format(format_description!("[year]-[month]-[day]")).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+
+    pub fn instant<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.as_offset().format(&Rfc3339).map_err(serde::ser::Error::custom)?)
     }
 }
 
@@ -89,7 +158,7 @@ impl From<Report> for ReportOut {
             window_end: r.window_end,
             report_type: r.report_type,
             status: r.status,
-            summary: r.metadata.get("summary").cloned(),
+            summary: r.metadata.get("summary").and_then(|s| RawValue::from_string(s.to_string()).ok()),
             created_at: r.created_at,
         };
         Self {
@@ -135,6 +204,51 @@ impl From<ReportMessage> for MessageOut {
             answer: m.answer,
             source: m.source.to_string(),
             created_at: at(m.created_at),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use poem_openapi::types::ToJSON;
+    use synkro_core::{
+        domain::{ReportStatus, ReportType},
+        ids::{JobId, ReportId, TenantId},
+    };
+
+    use super::*;
+
+    fn item(summary: Option<&str>, job: bool) -> ReportListItem {
+        let at = Timestamp::from_unix_micros(1_780_000_123_456_789).unwrap();
+        ReportListItem {
+            id: ReportId::new(),
+            tenant_id: TenantId::new(),
+            job_id: job.then(JobId::new),
+            period_start: time::macros::date!(2026 - 06 - 01),
+            period_end: time::macros::date!(2026 - 06 - 02),
+            window_start: at,
+            window_end: at + time::Duration::hours(24),
+            report_type: ReportType::ALL[1],
+            status: ReportStatus::ALL[2],
+            summary: summary.map(|s| RawValue::from_string(s.to_owned()).unwrap()),
+            created_at: at,
+        }
+    }
+
+    #[test]
+    fn the_encoded_list_has_exactly_the_documented_shape() {
+        let summary = r#"{"total_deals": 40, "by_status": {"Этап \"1\"": 3}, "ratio": 0.25}"#;
+        let items = [item(Some(summary), true), item(None, false)];
+        for next_cursor in [Some("abc".to_owned()), None] {
+            let wire = ReportPageWire {
+                items: items.iter().map(ReportSummaryWire::from).collect(),
+                next_cursor: next_cursor.clone(),
+            };
+            let encoded: Value = serde_json::to_value(&wire).unwrap();
+            let documented =
+                ReportPage { items: items.iter().cloned().map(ReportSummary::from).collect(), next_cursor };
+            assert_eq!(encoded, documented.to_json().unwrap());
         }
     }
 }
