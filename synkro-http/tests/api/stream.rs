@@ -116,3 +116,28 @@ async fn a_real_job_streams_from_start_to_done(w: &World) {
     assert_eq!(resumed.last().unwrap().event, "done");
     assert!(!w.sandbox.telegram_sent().is_empty(), "the report really went out");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_job_refreshes_its_tenants_cached_report_list_at_once() {
+    // Pages would otherwise be reused for a minute: only the finished job can refresh it.
+    let config = synkro_http::HttpConfig { report_list_cache_ttl: Duration::from_secs(60), ..Default::default() };
+    let w = World::start_with("sqlite", "page_cache", config).await.unwrap();
+    let setup = TenantSetup { timezone: "UTC".into(), ..TenantSetup::full("live") };
+    let live = w.sandbox.provision_tenant(&w.store, &w.state.keyring, &setup).await.unwrap();
+    let root = w.login("root").await;
+    let list = format!("/api/v1/tenants/{}/reports", live.id.as_uuid());
+    let count = async || w.get(&list, Some(&root)).await.json()["items"].as_array().unwrap().len();
+    assert_eq!(count().await, 0);
+    w.state.engine.start_workers().await;
+    let config = w.sandbox.config();
+    let request = synkro_pipeline::ReportRequest::manual(live.id).window(config.window_start, config.window_end());
+    let job = w.state.engine.enqueue_report(request).await.unwrap();
+    let done = tokio::time::timeout(Duration::from_secs(120), w.state.engine.wait(job.id)).await.unwrap().unwrap();
+    assert_eq!(done.status.as_str(), "success");
+    let deadline = std::time::Instant::now() + Duration::from_millis(500);
+    while count().await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the cached empty page outlived the job that made a report");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    w.finish().await;
+}
