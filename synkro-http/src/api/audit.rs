@@ -18,6 +18,7 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 
+#[derive(Default)]
 pub struct AuditApi;
 
 #[OpenApi(tag = "Tag::Audit")]

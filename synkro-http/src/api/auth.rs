@@ -21,6 +21,7 @@ use crate::{
     net,
 };
 
+#[derive(Default)]
 pub struct AuthApi;
 
 fn me(caller: &Caller) -> Me {

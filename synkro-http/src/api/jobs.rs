@@ -29,6 +29,7 @@ use crate::{
     stream::{JobStream, job_stream},
 };
 
+#[derive(Default)]
 pub struct JobsApi;
 
 #[derive(ApiResponse)]

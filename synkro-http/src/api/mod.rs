@@ -72,17 +72,7 @@ pub type Service = OpenApiService<Apis, ()>;
 
 /// Builds the service. Handlers read the [`AppState`](crate::AppState) from the request data.
 pub fn service() -> Service {
-    let apis = (
-        auth::AuthApi,
-        tokens::TokensApi,
-        tenants::TenantsApi,
-        users::UsersApi,
-        settings::SettingsApi,
-        reports::ReportsApi,
-        jobs::JobsApi,
-        audit::AuditApi,
-    );
-    OpenApiService::new(apis, "Synkro API", env!("CARGO_PKG_VERSION"))
+    OpenApiService::new(Apis::default(), "Synkro API", env!("CARGO_PKG_VERSION"))
         .description(
             "Daily AI management reports. Sign in with POST /auth/login: the session cookie \
              authenticates later requests, and every request other than GET must carry the session's \

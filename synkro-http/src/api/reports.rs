@@ -27,6 +27,7 @@ use crate::{
     error::ApiResult,
 };
 
+#[derive(Default)]
 pub struct ReportsApi;
 
 impl ReportsApi {

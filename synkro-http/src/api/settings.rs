@@ -29,6 +29,7 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 
+#[derive(Default)]
 pub struct SettingsApi;
 
 #[derive(ApiResponse)]
@@ -38,8 +39,12 @@ enum Deleted {
     Done,
 }
 
-fn kind(text: &str) -> ApiResult<ConnectorKind> {
-    ConnectorKind::new(text).map_err(|_| ApiError::NotFound("connector"))
+/// The tenant whose settings the caller may manage, and the connector kind in the path.
+fn target(caller: &Auth, tenant: &Path<Uuid>, kind: &Path<String>) -> ApiResult<(TenantId, ConnectorKind)> {
+    let tenant = TenantId::from_uuid(tenant.0);
+    authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
+    let kind = ConnectorKind::new(&kind.0).map_err(|_| ApiError::NotFound("connector"))?;
+    Ok((tenant, kind))
 }
 
 fn view(state: &AppState, integration: IntegrationConfig) -> ApiResult<IntegrationOut> {
@@ -122,9 +127,8 @@ impl SettingsApi {
         id: Path<Uuid>,
         kind: Path<String>,
     ) -> ApiResult<Json<IntegrationOut>> {
-        let tenant = TenantId::from_uuid(id.0);
-        authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
-        let found = state.store.get_integration(tenant, &self::kind(&kind.0)?).await?;
+        let (tenant, kind) = target(&caller, &id, &kind)?;
+        let found = state.store.get_integration(tenant, &kind).await?;
         Ok(Json(view(&state, found)?))
     }
 
@@ -145,9 +149,7 @@ impl SettingsApi {
         kind: Path<String>,
         body: JsonBody<SaveIntegration>,
     ) -> ApiResult<Json<IntegrationOut>> {
-        let tenant = TenantId::from_uuid(id.0);
-        authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
-        let kind = self::kind(&kind.0)?;
+        let (tenant, kind) = target(&caller, &id, &kind)?;
         let SaveIntegration { public_config, secrets } = body.0;
         let public_config = match public_config {
             None | Some(Value::Null) => Map::new(),
@@ -194,9 +196,7 @@ impl SettingsApi {
         id: Path<Uuid>,
         kind: Path<String>,
     ) -> ApiResult<Deleted> {
-        let tenant = TenantId::from_uuid(id.0);
-        authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
-        let kind = self::kind(&kind.0)?;
+        let (tenant, kind) = target(&caller, &id, &kind)?;
         let found = state.store.get_integration(tenant, &kind).await?;
         state.store.delete_integration(found.id).await?;
         let metadata = json!({ "kind": kind.as_str(), "public_config": found.public_config });
@@ -216,9 +216,7 @@ impl SettingsApi {
         id: Path<Uuid>,
         kind: Path<String>,
     ) -> ApiResult<Json<CheckOut>> {
-        let tenant = TenantId::from_uuid(id.0);
-        authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
-        let kind = self::kind(&kind.0)?;
+        let (tenant, kind) = target(&caller, &id, &kind)?;
         let (integration, report) = settings::check_integration(&state.engine, tenant, kind.as_str()).await?;
         let metadata = json!({
             "kind": kind.as_str(), "ok": report.ok, "class": report.class.map(|c| c.as_str()),
@@ -239,9 +237,7 @@ impl SettingsApi {
         id: Path<Uuid>,
         kind: Path<String>,
     ) -> ApiResult<Json<ModelList>> {
-        let tenant = TenantId::from_uuid(id.0);
-        authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
-        let kind = self::kind(&kind.0)?;
+        let (tenant, kind) = target(&caller, &id, &kind)?;
         let models = settings::list_models(&state.engine, tenant, kind.as_str()).await?;
         Ok(Json(ModelList { models }))
     }

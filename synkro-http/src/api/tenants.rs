@@ -30,6 +30,7 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 
+#[derive(Default)]
 pub struct TenantsApi;
 
 #[derive(ApiResponse)]

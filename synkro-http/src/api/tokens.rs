@@ -18,6 +18,7 @@ use crate::{
     error::ApiResult,
 };
 
+#[derive(Default)]
 pub struct TokensApi;
 
 #[derive(ApiResponse)]

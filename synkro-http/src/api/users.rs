@@ -34,6 +34,7 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 
+#[derive(Default)]
 pub struct UsersApi;
 
 #[derive(ApiResponse)]
