@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 use synkro_core::{
     Keyring, Secret, Store, StoreError, ValidationError,
-    connector::{CheckReport, Connector, ConnectorError, ConnectorSpec, FailureClass, FieldSpec, FieldType, run_check},
+    connector::{CheckReport, Connector, ConnectorSpec, FieldSpec, FieldType, run_check},
     domain::{ConnectorKind, IntegrationConfig, IntegrationStatus, NewIntegrationConfig},
     ids::TenantId,
     secrets::SecretMap,
@@ -182,24 +182,9 @@ fn public_changes(before: &Map<String, Value>, after: &Map<String, Value>) -> BT
     changes
 }
 
-fn undecryptable(kind: &ConnectorKind, e: impl std::fmt::Display) -> EngineError {
-    EngineError::Connector(
-        ConnectorError::new(FailureClass::Config, format!("{kind} secrets: {e}"))
-            .with_hint("the stored secrets do not decrypt with the configured keys: check SYNKRO_SECRET_KEYS"),
-    )
-}
-
-/// The stored secrets of an integration (empty when it has none).
-fn stored_secrets(keyring: &Keyring, integration: &IntegrationConfig) -> Result<SecretMap, EngineError> {
-    match &integration.secret_data_encrypted {
-        None => Ok(SecretMap::new()),
-        Some(token) => keyring.decrypt(token).map_err(|e| undecryptable(&integration.kind, e)),
-    }
-}
-
 /// The names of the secret fields that hold a value (never the values).
 pub fn secrets_set(keyring: &Keyring, integration: &IntegrationConfig) -> Result<Vec<String>, EngineError> {
-    Ok(stored_secrets(keyring, integration)?.field_names().map(str::to_owned).collect())
+    Ok(wiring::stored_secrets(keyring, integration)?.field_names().map(str::to_owned).collect())
 }
 
 /// Creates or updates `tenant`'s integration of `kind`: validates the public fields against the
@@ -225,7 +210,7 @@ pub async fn save_integration(
         _ => Map::new(),
     };
     let before_secrets = match &existing {
-        Some(integration) => stored_secrets(keyring, integration)?,
+        Some(integration) => wiring::stored_secrets(keyring, integration)?,
         None => SecretMap::new(),
     };
     let (public, secrets, secret_changes) = merge(spec, before_secrets, update)?;

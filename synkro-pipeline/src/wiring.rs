@@ -112,14 +112,19 @@ pub async fn build_language_model(
 
 /// Decrypts an integration's configuration.
 pub fn connector_config(keyring: &Keyring, integration: &IntegrationConfig) -> Result<ConnectorConfig, ConnectorError> {
-    let secrets = match &integration.secret_data_encrypted {
-        None => SecretMap::new(),
+    Ok(ConnectorConfig::new(integration.public_config.clone(), stored_secrets(keyring, integration)?))
+}
+
+/// An integration's decrypted secrets (empty when it has none); a wrong key is a config error
+/// naming `SYNKRO_SECRET_KEYS`, never an empty map.
+pub fn stored_secrets(keyring: &Keyring, integration: &IntegrationConfig) -> Result<SecretMap, ConnectorError> {
+    match &integration.secret_data_encrypted {
+        None => Ok(SecretMap::new()),
         Some(token) => keyring.decrypt(token).map_err(|e| {
             ConnectorError::new(FailureClass::Config, format!("{} secrets: {e}", integration.kind))
                 .with_hint("the stored secrets do not decrypt with the configured keys: check SYNKRO_SECRET_KEYS")
-        })?,
-    };
-    Ok(ConnectorConfig::new(integration.public_config.clone(), secrets))
+        }),
+    }
 }
 
 /// Builds every integration of `tenant` and picks one provider per capability. With a mode, its

@@ -91,7 +91,7 @@ impl AuthApi {
     /// Sign out: revokes the session.
     #[oai(path = "/logout", method = "post")]
     async fn logout(&self, state: Data<&AppState>, req: &Request, caller: SessionAuth) -> ApiResult<LogoutResponse> {
-        auth::logout(&state, req, &caller.0, &caller.1).await?;
+        auth::logout(&state, req, &caller.0, caller.session()).await?;
         let secure = net::request_is_secure(&state.config, req);
         Ok(LogoutResponse::Done(auth::set_cookie("", 0, secure)))
     }
@@ -120,7 +120,7 @@ impl AuthApi {
         check_password("new_password", &new_password)?;
         let hash = password::hash_async(new_password).await?;
         state.store.update_user(user.id, &UserUpdate { password_hash: Some(hash), ..Default::default() }).await?;
-        let ended = state.store.revoke_other_sessions(user.id, &caller.1.id).await?;
+        let ended = state.store.revoke_other_sessions(user.id, &caller.session().id).await?;
         state.forget_user(user.id);
         let metadata = json!({ "user_id": user.id.as_uuid(), "other_sessions_ended": ended });
         audit::by(&state, req, &caller.0, "user.password_change", "changed their password", None, metadata).await;

@@ -58,13 +58,12 @@ enum RoleGranted {
     Created(Json<RoleOut>),
 }
 
-/// The user behind `id` with their roles, and what the caller may do with them.
-async fn target(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<(User, Vec<UserRole>, UserAccess)> {
+/// The user behind `id` with their roles, when the caller has the `need`ed access to them.
+async fn target(state: &AppState, caller: &Caller, id: Uuid, need: UserAccess) -> ApiResult<(User, Vec<UserRole>)> {
     let user = state.store.get_user(UserId::from_uuid(id)).await?;
     let roles = state.store.list_user_roles(user.id).await?;
-    let access = access::user_access(caller, &user, &roles);
-    authorize_user(access, UserAccess::Visible)?;
-    Ok((user, roles, access))
+    authorize_user(access::user_access(caller, &user, &roles), need)?;
+    Ok((user, roles))
 }
 
 /// The roles of a user that the caller may see: all for whoever sees every tenant, else
@@ -169,7 +168,7 @@ impl UsersApi {
     /// One user with the roles the caller may see and their profile.
     #[oai(path = "/users/:id", method = "get")]
     async fn get_user(&self, state: Data<&AppState>, caller: Auth, id: Path<Uuid>) -> ApiResult<Json<UserDetail>> {
-        let (user, roles, _) = target(&state, &caller.0, id.0).await?;
+        let (user, roles) = target(&state, &caller.0, id.0, UserAccess::Visible).await?;
         Ok(Json(detail(&state, &caller.0, &user, &roles).await?))
     }
 
@@ -184,8 +183,7 @@ impl UsersApi {
         id: Path<Uuid>,
         body: JsonBody<UpdateUser>,
     ) -> ApiResult<Json<UserDetail>> {
-        let (user, roles, access) = target(&state, &caller.0, id.0).await?;
-        authorize_user(access, UserAccess::Manage)?;
+        let (user, roles) = target(&state, &caller.0, id.0, UserAccess::Manage).await?;
         let UpdateUser { email, password: pw, is_superuser, is_active } = body.0;
         let own = user.id == caller.0.user.id;
         if is_superuser.is_some_and(|s| s != user.is_superuser) && !caller.0.user.is_superuser {
@@ -244,8 +242,7 @@ impl UsersApi {
         caller: Auth,
         id: Path<Uuid>,
     ) -> ApiResult<Deleted> {
-        let (user, _, access) = target(&state, &caller.0, id.0).await?;
-        authorize_user(access, UserAccess::Manage)?;
+        let (user, _) = target(&state, &caller.0, id.0, UserAccess::Manage).await?;
         if user.id == caller.0.user.id {
             return Err(ValidationError::new("id", "you cannot delete yourself; ask another administrator").into());
         }

@@ -70,7 +70,17 @@ pub struct Auth(pub Caller);
 
 /// Extractor for endpoints only a browser session may use (sign out, change the password,
 /// create API tokens), so a leaked token cannot mint more or lock its owner out.
-pub struct SessionAuth(pub Caller, pub Session);
+pub struct SessionAuth(pub Caller);
+
+impl SessionAuth {
+    /// The session the request came with.
+    pub fn session(&self) -> &Session {
+        match &self.0.credential {
+            Credential::Session(session) => session,
+            Credential::Token(_) => unreachable!("SessionAuth is only built from a session"),
+        }
+    }
+}
 
 /// 32 random bytes as hex.
 pub fn random_token() -> ApiResult<String> {
@@ -127,7 +137,7 @@ async fn caller(state: &AppState, user: User, credential: Credential) -> ApiResu
     Ok(Caller { user, roles, credential })
 }
 
-async fn from_session(state: &AppState, req: &Request) -> ApiResult<(Caller, Session)> {
+async fn from_session(state: &AppState, req: &Request) -> ApiResult<Caller> {
     let token = cookie(req, SESSION_COOKIE).filter(|t| !t.is_empty()).ok_or(ApiError::Unauthenticated)?;
     let key = token_id(&token);
     let now = Timestamp::now();
@@ -153,8 +163,7 @@ async fn from_session(state: &AppState, req: &Request) -> ApiResult<(Caller, Ses
             return Err(ApiError::Csrf);
         }
     }
-    let session = session.clone();
-    Ok((caller, session))
+    Ok(caller)
 }
 
 async fn from_token(state: &AppState, token: &str) -> ApiResult<Caller> {
@@ -247,7 +256,7 @@ impl<'a> ApiExtractor<'a> for Auth {
         let state = state(req)?;
         let caller = match bearer(req) {
             Some(token) => from_token(state, token).await?,
-            None => from_session(state, req).await?.0,
+            None => from_session(state, req).await?,
         };
         Ok(Self(caller))
     }
@@ -275,7 +284,6 @@ impl<'a> ApiExtractor<'a> for SessionAuth {
         if bearer(req).is_some() {
             return Err(ApiError::SessionRequired.into());
         }
-        let (caller, session) = from_session(state, req).await?;
-        Ok(Self(caller, session))
+        Ok(Self(from_session(state, req).await?))
     }
 }

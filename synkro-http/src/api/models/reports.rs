@@ -42,6 +42,13 @@ pub struct ReportSummary {
 impl From<ReportListItem> for ReportSummary {
     fn from(r: ReportListItem) -> Self {
         let summary = r.summary.as_deref().and_then(|raw| serde_json::from_str(raw.get()).ok());
+        Self::with_summary(r, summary)
+    }
+}
+
+impl ReportSummary {
+    /// The list fields of `r` with `summary` (already parsed) as its summary numbers.
+    fn with_summary(r: ReportListItem, summary: Option<Value>) -> Self {
         Self {
             id: r.id.as_uuid(),
             tenant_id: r.tenant_id.as_uuid(),
@@ -158,11 +165,11 @@ impl From<Report> for ReportOut {
             window_end: r.window_end,
             report_type: r.report_type,
             status: r.status,
-            summary: r.metadata.get("summary").and_then(|s| RawValue::from_string(s.to_string()).ok()),
+            summary: None,
             created_at: r.created_at,
         };
         Self {
-            summary: item.into(),
+            summary: ReportSummary::with_summary(item, r.metadata.get("summary").cloned()),
             summary_text: r.summary_text,
             metadata: r.metadata,
             followup_deadline_at: r.followup_deadline_at.map(at),
