@@ -343,7 +343,7 @@ async fn thousand_tenants_due_at_once() {
     w.assert_succeeded(std::slice::from_ref(&alone)).await;
     let alone = run_time(&alone);
     // It has run its window: switch its schedule off so the tick below is the 1,000.
-    let mut config = w.engine.store().get_runtime_config(baseline).await.unwrap().unwrap();
+    let mut config = w.engine.store().get_runtime_config(baseline).await.unwrap();
     config.is_schedule_enabled = false;
     w.engine.store().put_runtime_config(&config).await.unwrap();
 

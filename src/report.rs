@@ -67,7 +67,7 @@ pub async fn run(opened: &Opened, engine: &Engine, args: RunArgs) -> anyhow::Res
         }
         Err(e) => return Err(e.into()),
     };
-    let zone = store.get_runtime_config(tenant.id).await?.map_or(tenant.timezone.clone(), |c| c.timezone);
+    let zone = tenant.timezone.clone();
     let mut request = ReportRequest::manual(tenant.id);
     if let (Some(from), Some(to)) = (&args.from, &args.to) {
         request = request.window(parse_time("--from", from, &zone)?, parse_time("--to", to, &zone)?);

@@ -33,6 +33,7 @@ on_both_backends!(
     integrations_one_per_kind_and_checks,
     secrets_self_test_and_reencryption,
     runtime_config_round_trip,
+    the_tenant_time_zone_is_the_only_one,
     one_active_report_job_per_tenant,
     concurrent_idempotent_creates_make_one_job,
     job_progress_finish_and_cancel,
@@ -354,27 +355,79 @@ async fn secrets_self_test_and_reencryption(store: &Store) {
 
 async fn runtime_config_round_trip(store: &Store) {
     let acme = tenant(store, "acme").await;
-    assert_eq!(store.get_runtime_config(acme.id).await.unwrap(), None);
+    // A new tenant has its config at the documented defaults, effective from its creation.
+    let initial = store.get_runtime_config(acme.id).await.unwrap();
     let defaults = TenantRuntimeConfig::defaults(acme.id, acme.timezone.clone());
-    let saved = store.put_runtime_config(&defaults).await.unwrap();
-    assert_eq!(TenantRuntimeConfig { updated_at: defaults.updated_at, ..saved.clone() }, defaults);
+    assert_eq!(
+        TenantRuntimeConfig { updated_at: defaults.updated_at, schedule_from: defaults.schedule_from, ..initial.clone() },
+        defaults
+    );
+    assert_eq!(initial.schedule_from, acme.created_at);
+    let saved = store.put_runtime_config(&initial).await.unwrap();
+    assert_eq!(saved.schedule_from, initial.schedule_from, "saving the same schedule keeps it");
 
     let mut changed = saved.clone();
+    changed.min_dialogs_for_report = 3;
+    changed.metadata = json!({"prompt": "Short, please."});
+    let replaced = store.put_runtime_config(&changed).await.unwrap();
+    assert_eq!(replaced.schedule_from, initial.schedule_from, "other settings do not move the schedule");
+    assert_eq!(store.get_runtime_config(acme.id).await.unwrap().metadata, changed.metadata);
+
     changed.mode = ReportMode::RadistOnly;
     changed.is_schedule_enabled = false;
     changed.scheduled_run_time = time::macros::time!(06:30);
-    changed.metadata = json!({"max_leads": 5000, "max_pages": 40});
     let replaced = store.put_runtime_config(&changed).await.unwrap();
     assert_eq!(replaced.mode, ReportMode::RadistOnly);
     assert_eq!(replaced.scheduled_run_time, time::macros::time!(06:30));
-    assert_eq!(store.get_runtime_config(acme.id).await.unwrap().unwrap().metadata, changed.metadata);
+    assert!(replaced.schedule_from > initial.schedule_from, "a schedule change restarts it");
 
     changed.max_force_window_hours = 0;
     assert!(
         matches!(store.put_runtime_config(&changed).await, Err(StoreError::Invalid(e)) if e.field == "max_force_window_hours")
     );
+    changed.max_force_window_hours = 24;
+    changed.metadata = json!({"max_pages": 40});
+    assert!(
+        matches!(store.put_runtime_config(&changed).await, Err(StoreError::Invalid(e)) if e.field == "metadata"),
+        "caps that nothing reads are refused"
+    );
     let orphan = TenantRuntimeConfig::defaults(TenantId::new(), TimeZoneName::utc());
     assert!(matches!(store.put_runtime_config(&orphan).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(store.get_runtime_config(orphan.tenant_id).await, Err(StoreError::NotFound { .. })));
+}
+
+async fn the_tenant_time_zone_is_the_only_one(store: &Store) {
+    let acme = tenant(store, "acme").await;
+    let before = store.get_runtime_config(acme.id).await.unwrap();
+    assert_eq!(before.timezone, acme.timezone);
+
+    // The tenant's zone changes: the config (and so every window) follows, and the schedule
+    // restarts.
+    let almaty = TimeZoneName::new("Asia/Almaty").unwrap();
+    let update = TenantUpdate { timezone: Some(almaty.clone()), ..Default::default() };
+    store.update_tenant(acme.id, &update).await.unwrap();
+    let after = store.get_runtime_config(acme.id).await.unwrap();
+    assert_eq!(after.timezone, almaty);
+    assert!(after.schedule_from > before.schedule_from);
+    let (_, due) = store.tenants_due().await.unwrap().into_iter().find(|(t, _)| t.id == acme.id).unwrap();
+    assert_eq!(due.timezone, almaty, "the scheduler sees the tenant's zone");
+
+    // The config's zone changes: the tenant's follows.
+    let tokyo = TimeZoneName::new("Asia/Tokyo").unwrap();
+    let config = TenantRuntimeConfig { timezone: tokyo.clone(), ..after.clone() };
+    let saved = store.put_runtime_config(&config).await.unwrap();
+    assert_eq!(saved.timezone, tokyo);
+    assert_eq!(store.get_tenant(acme.id).await.unwrap().timezone, tokyo);
+    assert!(saved.schedule_from > after.schedule_from);
+
+    // Pausing and resuming restarts the schedule too; a rename does not.
+    let resumed = TenantUpdate { status: Some(TenantStatus::Paused), ..Default::default() };
+    store.update_tenant(acme.id, &resumed).await.unwrap();
+    let paused = store.get_runtime_config(acme.id).await.unwrap();
+    assert!(paused.schedule_from > saved.schedule_from);
+    let renamed = TenantUpdate { name: Some("Acme 2".into()), ..Default::default() };
+    store.update_tenant(acme.id, &renamed).await.unwrap();
+    assert_eq!(store.get_runtime_config(acme.id).await.unwrap().schedule_from, paused.schedule_from);
 }
 
 async fn one_active_report_job_per_tenant(store: &Store) {
@@ -606,7 +659,7 @@ async fn deleting_a_tenant_cascades_but_keeps_audit(store: &Store) {
     store.delete_tenant(acme.id).await.unwrap();
 
     assert!(matches!(store.get_integration(acme.id, &kind).await, Err(StoreError::NotFound { .. })));
-    assert_eq!(store.get_runtime_config(acme.id).await.unwrap(), None);
+    assert!(matches!(store.get_runtime_config(acme.id).await, Err(StoreError::NotFound { .. })));
     assert!(matches!(store.get_job(job.id).await, Err(StoreError::NotFound { .. })));
     assert!(store.list_job_events(job.id, None, 10).await.unwrap().is_empty());
     assert!(matches!(store.get_report(report.id).await, Err(StoreError::NotFound { .. })));
@@ -1128,14 +1181,13 @@ async fn tenants_due_are_active_with_the_schedule_on(store: &Store) {
     let acme = tenant(store, "acme").await;
     let off = tenant(store, "off").await;
     let paused = tenant(store, "paused").await;
-    let _no_config = tenant(store, "no-config").await;
+    let never_saved = tenant(store, "never-saved").await;
     let zeta = tenant(store, "zeta").await;
     let mut configs = Vec::new();
     for t in [&acme, &off, &paused, &zeta] {
-        let mut config = TenantRuntimeConfig::defaults(t.id, TimeZoneName::new("Asia/Almaty").unwrap());
+        let mut config = store.get_runtime_config(t.id).await.unwrap();
         config.is_schedule_enabled = t.id != off.id;
         config.scheduled_run_time = time::macros::time!(07:45);
-        config.metadata = json!({"max_pages": 7});
         configs.push(store.put_runtime_config(&config).await.unwrap());
     }
     let update = TenantUpdate { status: Some(TenantStatus::Paused), ..Default::default() };
@@ -1143,15 +1195,19 @@ async fn tenants_due_are_active_with_the_schedule_on(store: &Store) {
 
     let due = store.tenants_due().await.unwrap();
     let ids: Vec<_> = due.iter().map(|(t, _)| t.id).collect();
-    assert_eq!(ids, [acme.id, zeta.id], "only active tenants with the schedule on, oldest first");
+    assert_eq!(
+        ids,
+        [acme.id, never_saved.id, zeta.id],
+        "only active tenants with the schedule on (a never-saved tenant runs on the defaults), oldest first"
+    );
     assert_eq!(due[0], (store.get_tenant(acme.id).await.unwrap(), configs[0].clone()), "every field of both");
-    assert_eq!(due[1], (store.get_tenant(zeta.id).await.unwrap(), configs[3].clone()));
-    assert_eq!(due[0].0.timezone.as_str(), "Europe/Berlin", "the tenant's own columns, not the config's");
-    assert_eq!(due[0].1.timezone.as_str(), "Asia/Almaty");
+    assert_eq!(due[1].1, store.get_runtime_config(never_saved.id).await.unwrap(), "the defaults the API shows");
+    assert_eq!(due[2], (store.get_tenant(zeta.id).await.unwrap(), configs[3].clone()));
+    assert_eq!(due[0].1.timezone, due[0].0.timezone, "one time zone");
 
     store.delete_tenant(acme.id).await.unwrap();
     let ids: Vec<_> = store.tenants_due().await.unwrap().into_iter().map(|(t, _)| t.id).collect();
-    assert_eq!(ids, [zeta.id]);
+    assert_eq!(ids, [never_saved.id, zeta.id]);
 }
 
 async fn sessions_live_until_revoked_or_expired(store: &Store) {

@@ -10,6 +10,7 @@ use poem_openapi::{
 use synkro_core::{
     ValidationError,
     connector::{ConnectorError, FailureClass},
+    domain::TenantStatus,
     ids::JobId,
     store::{Constraint, StoreError},
 };
@@ -78,6 +79,9 @@ pub enum ApiError {
     /// 409: the tenant already has an active report job.
     #[error("the tenant already has an active report job ({0}); wait for it or stop it")]
     ActiveJob(JobId),
+    /// 409: the tenant is paused or disabled, so it runs no reports and answers no follow-ups.
+    #[error("the tenant is {0}: reports and follow-ups are off until an admin sets its status back to active")]
+    TenantInactive(TenantStatus),
     /// 413: the body is larger than the limit.
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -121,6 +125,7 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::ActiveJob(_) => "active_job",
+            Self::TenantInactive(_) => "tenant_inactive",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Throttled(_) => "too_many_attempts",
             Self::Upstream(_) => "upstream_failed",
@@ -151,7 +156,7 @@ impl ResponseError for ApiError {
             Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::Csrf | Self::SessionRequired => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) | Self::ActiveJob(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::ActiveJob(_) | Self::TenantInactive(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -222,6 +227,7 @@ impl From<EngineError> for ApiError {
         match e {
             EngineError::Invalid(v) => Self::Invalid(v),
             EngineError::ActiveJob(id) => Self::ActiveJob(id),
+            EngineError::TenantInactive(status) => Self::TenantInactive(status),
             EngineError::NotFound(entity) => Self::NotFound(entity),
             EngineError::Connector(c) => c.into(),
             EngineError::Store(s) => s.into(),

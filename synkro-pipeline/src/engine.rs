@@ -20,7 +20,7 @@ use synkro_core::{
     Keyring, Store,
     connector::{ConnectorContext, RateLimiter, Registry},
     domain::{
-        EventLevel, JobRun, JobStatus, NewJobEvent, NewJobRun, ReportMode, TenantRuntimeConfig, TriggerType, Window,
+        EventLevel, JobRun, JobStatus, NewJobEvent, NewJobRun, ReportMode, TenantStatus, TriggerType, Window,
     },
     ids::{JobId, TenantId, UserId},
     store::JobCreated,
@@ -287,20 +287,19 @@ impl Engine {
         self.inner.env.hub.subscribe()
     }
 
-    async fn runtime_config(&self, tenant: TenantId) -> Result<TenantRuntimeConfig, EngineError> {
-        let t = self.store().get_tenant(tenant).await?;
-        Ok(self
-            .store()
-            .get_runtime_config(tenant)
-            .await?
-            .unwrap_or_else(|| TenantRuntimeConfig::defaults(t.id, t.timezone)))
-    }
 
     /// Enqueues a report. Manual windows are validated against the tenant's limits; the same
     /// request twice gives the same job; while the tenant has an active report job the answer
     /// is [`EngineError::ActiveJob`] naming it.
+    ///
+    /// A tenant that is not active (paused or disabled) gets no report jobs:
+    /// [`EngineError::TenantInactive`].
     pub async fn enqueue_report(&self, request: ReportRequest) -> Result<JobRun, EngineError> {
-        let config = self.runtime_config(request.tenant).await?;
+        let tenant = self.store().get_tenant(request.tenant).await?;
+        if tenant.status != TenantStatus::Active {
+            return Err(EngineError::TenantInactive(tenant.status));
+        }
+        let config = self.store().get_runtime_config(request.tenant).await?;
         let now = Timestamp::now();
         let window = match request.window {
             Some((start, end)) if request.trigger == TriggerType::Manual => {

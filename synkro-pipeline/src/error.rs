@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use synkro_core::{
     ValidationError,
+    domain::TenantStatus,
     connector::{ConnectorError, FailureClass},
     ids::JobId,
     store::{Constraint, StoreError},
@@ -18,6 +19,9 @@ pub enum EngineError {
     /// The tenant already has a pending or running report job.
     #[error("the tenant already has an active report job ({0}); wait for it or stop it")]
     ActiveJob(JobId),
+    /// The tenant is paused or disabled: no reports run and no follow-ups are answered for it.
+    #[error("the tenant is {0}: reports and follow-ups are off until an admin sets its status back to active")]
+    TenantInactive(TenantStatus),
     /// A tenant, job or report does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),

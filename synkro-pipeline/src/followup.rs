@@ -6,7 +6,7 @@
 use serde_json::Value;
 use synkro_core::{
     connector::{CompletionRequest, ConnectorError, FailureClass},
-    domain::{MessageSource, NewReportMessage, ReportMessage},
+    domain::{MessageSource, NewReportMessage, ReportMessage, TenantStatus},
     ids::{ReportId, TenantId, UserId},
     time::Timestamp,
 };
@@ -27,6 +27,9 @@ pub async fn ask(
     let store = engine.store();
     let report = store.get_report(report).await?;
     let tenant = store.get_tenant(report.tenant_id).await?;
+    if tenant.status != TenantStatus::Active {
+        return Err(EngineError::TenantInactive(tenant.status));
+    }
     // Follow-ups only need the AI: another integration that is broken or went missing since the
     // report must not block them.
     let llm = crate::wiring::build_language_model(engine, &tenant).await?.ok_or_else(|| {

@@ -4,13 +4,15 @@
 //! event. Effects happen once: a re-run finds the report it already saved and a delivery that
 //! already happened (or may have happened) is not repeated.
 
+use std::collections::HashSet;
+
 use futures::StreamExt;
 use serde_json::{Value, json};
 use synkro_core::{
-    connector::{CompletionRequest, Dialog, RowTime, Truncation},
+    connector::{CompletionRequest, DealRow, Dialog, RowTime, Truncation, Warehouse},
     domain::{
         EventLevel, JobRun, NewAuditLog, NewJobEvent, NewReport, Report, ReportMode, ReportStatus, ReportType, Tenant,
-        TenantRuntimeConfig, TriggerType, Window,
+        TenantRuntimeConfig, TenantStatus, TriggerType, Window,
     },
     store::{Constraint, DeliveryStart, DeliveryState, StoreError},
     time::Timestamp,
@@ -113,11 +115,14 @@ pub(crate) async fn run_report(
 
     // 1. Configuration.
     let tenant = store.get_tenant(job.tenant_id).await.map_err(|e| JobFailure::from_store("tenant", e))?;
-    let config = store
-        .get_runtime_config(tenant.id)
-        .await
-        .map_err(|e| JobFailure::from_store("runtime config", e))?
-        .unwrap_or_else(|| TenantRuntimeConfig::defaults(tenant.id, tenant.timezone.clone()));
+    if tenant.status != TenantStatus::Active {
+        return Err(JobFailure::fatal(format!(
+            "the tenant is {}: reports are off until an admin sets its status back to active",
+            tenant.status
+        )));
+    }
+    let config =
+        store.get_runtime_config(tenant.id).await.map_err(|e| JobFailure::from_store("runtime config", e))?;
     let mode = job.mode.unwrap_or(config.mode);
     let window = match (job.window_start, job.window_end) {
         (Some(start), Some(end)) => Window::new(start, end).map_err(|e| JobFailure::fatal(e.to_string()))?,
@@ -145,14 +150,17 @@ pub(crate) async fn run_report(
     p.step("sync_sources", 25, format!("{} rows written to the warehouse", synced.rows), json!(synced.as_json())).await;
     checkpoint(cancel)?;
 
-    // 3. Rows of the window.
+    // 3. Rows of the window: only those this run wrote. The warehouse may hold rows of the same
+    // window written by other modes (Radist-only rows with synthetic ids, deals another mode
+    // joined differently) or by earlier runs; a report counts what its own mode produced.
     let by = if mode == ReportMode::AmocrmOnly { RowTime::UpdatedAt } else { RowTime::LastMessageAt };
     let mut builder = SummaryBuilder::new(20);
     let mut loaded = 0u64;
     let mut rows = caps.warehouse.rows_in_window(tenant.slug.as_str(), window, by);
     while let Some(batch) = rows.next().await {
         let batch = batch.map_err(|e| JobFailure::from_connector("loading rows", e))?;
-        for row in batch.items.iter().filter(|r| keep_row(r, mode, config.min_dialogs_for_report)) {
+        let own = batch.items.iter().filter(|r| synced.written.contains(&r.deal_id));
+        for row in own.filter(|r| keep_row(r, mode, config.min_dialogs_for_report)) {
             builder.add(row);
             loaded += 1;
         }
@@ -372,6 +380,17 @@ struct Synced {
     deals: u64,
     dialogs: u64,
     rows: u64,
+    /// The deal ids of every row this run wrote (step 3 counts only these).
+    written: HashSet<i64>,
+}
+
+impl Synced {
+    /// Upserts `rows` and remembers their ids.
+    async fn write(&mut self, warehouse: &dyn Warehouse, rows: &[DealRow]) -> Result<(), JobFailure> {
+        self.rows += warehouse.upsert_deals(rows).await.map_err(|e| JobFailure::from_connector("warehouse", e))?;
+        self.written.extend(rows.iter().map(|r| r.deal_id));
+        Ok(())
+    }
 }
 
 impl Synced {
@@ -408,8 +427,7 @@ async fn sync_sources(
             record_truncation(p, batch.truncated.as_ref(), truncations, 15).await;
             synced.deals += batch.items.len() as u64;
             let rows = merger.add_deals(batch.items);
-            synced.rows +=
-                warehouse.upsert_deals(&rows).await.map_err(|e| JobFailure::from_connector("warehouse", e))?;
+            synced.write(warehouse.as_ref(), &rows).await?;
             checkpoint(cancel)?;
         }
         let read = synced.deals;
@@ -428,8 +446,7 @@ async fn sync_sources(
             } else {
                 merger.add_dialogs(dialogs)
             };
-            synced.rows +=
-                warehouse.upsert_deals(&rows).await.map_err(|e| JobFailure::from_connector("warehouse", e))?;
+            synced.write(warehouse.as_ref(), &rows).await?;
             checkpoint(cancel)?;
         }
         let read = synced.dialogs;

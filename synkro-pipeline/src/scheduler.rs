@@ -2,7 +2,10 @@
 //! `scheduled_run_time`, enqueue the report for the last closed business day. Exactly one job
 //! per window, with any number of schedulers on any number of nodes: the job's idempotency key
 //! (`scheduled:tenant:mode:start:end`) is unique in the database. A run missed while the
-//! service was down is caught up on the next tick, within `catch_up`.
+//! service was down is caught up on the next tick, within `catch_up`; a run that was due before
+//! the tenant's schedule took effect (the tenant was created, resumed, or its schedule, mode or
+//! time zone changed) is not: catching up is for runs missed while no scheduler ran, and a
+//! settings change never posts a report at once for a window that closed before it.
 
 use synkro_core::{
     domain::{NewJobRun, TriggerType},
@@ -29,7 +32,7 @@ pub async fn tick(engine: &Engine, now: Timestamp) -> Result<Tick, EngineError> 
     let horizon = time::Duration::try_from(engine.config().catch_up).unwrap_or(time::Duration::days(1));
     for (tenant, config) in engine.store().tenants_due().await? {
         let (due_at, window) = latest_due(now, &config.timezone, config.scheduled_run_time, config.business_day_start);
-        if due_at > now || due_at + horizon < now {
+        if due_at > now || due_at + horizon < now || due_at < config.schedule_from {
             continue;
         }
         let job = NewJobRun::report(tenant.id, config.mode, TriggerType::Scheduled, window);

@@ -43,7 +43,9 @@ pub struct TenantRuntimeConfig {
     pub tenant_id: TenantId,
     /// Which sources reports use.
     pub mode: ReportMode,
-    /// Time zone for business days and schedules.
+    /// Time zone for business days and schedules: always the tenant's own
+    /// ([`Tenant::timezone`](super::Tenant::timezone)); the store reads it from the tenant, and
+    /// saving a config with another zone changes the tenant's.
     pub timezone: TimeZoneName,
     /// Local time at which a business day starts (default 22:01).
     pub business_day_start: Time,
@@ -51,8 +53,6 @@ pub struct TenantRuntimeConfig {
     pub scheduled_run_time: Time,
     /// Whether scheduled reports run.
     pub is_schedule_enabled: bool,
-    /// How many Radist chats to read at most (default 200).
-    pub radist_fetch_limit: i32,
     /// Deals with fewer messages are left out of a report (default 1).
     pub min_dialogs_for_report: i32,
     /// How many days back a manual window may start (default 3).
@@ -61,12 +61,25 @@ pub struct TenantRuntimeConfig {
     pub max_force_window_hours: i32,
     /// How long follow-up questions are answered after a report, in minutes (default 60).
     pub telegram_followup_minutes: i32,
-    /// Extra caps such as `max_leads` or `max_pages` (a JSON object).
+    /// Extra settings (a JSON object); the one read today is `prompt`, the AI's instructions
+    /// for the report text. Caps on what a source reads are set on its integration (amoCRM
+    /// `max_pages`, Radist `max_chats`, ...), not here.
     #[sqlx(json)]
     pub metadata: Value,
+    /// When the current schedule took effect (the tenant was created, or its mode, time zone,
+    /// business day, run time, schedule switch or status last changed): the scheduler never
+    /// runs a window that was due before it, so a change never posts a report at once for a
+    /// window that closed before the change. Kept by the store.
+    pub schedule_from: Timestamp,
     /// When it was last changed.
     pub updated_at: Timestamp,
 }
+
+/// The keys [`TenantRuntimeConfig::metadata`] may hold.
+pub const METADATA_KEYS: &[&str] = &["prompt"];
+
+/// The longest custom prompt, in characters.
+pub const MAX_PROMPT_CHARS: usize = 20_000;
 
 impl TenantRuntimeConfig {
     /// The documented defaults for a tenant in `timezone`.
@@ -78,14 +91,21 @@ impl TenantRuntimeConfig {
             business_day_start: time!(22:01),
             scheduled_run_time: time!(22:10),
             is_schedule_enabled: true,
-            radist_fetch_limit: 200,
             min_dialogs_for_report: 1,
             max_force_lookback_days: 3,
             max_force_window_hours: 24,
             telegram_followup_minutes: 60,
             metadata: Value::Object(Default::default()),
+            schedule_from: Timestamp::now(),
             updated_at: Timestamp::now(),
         }
+    }
+
+    /// Whether `other` runs reports at other times or in another way than `self`: mode, time
+    /// zone, business day start, run time or the schedule switch differ.
+    pub fn schedule_differs(&self, other: &Self) -> bool {
+        (self.mode, &self.timezone, self.business_day_start, self.scheduled_run_time, self.is_schedule_enabled)
+            != (other.mode, &other.timezone, other.business_day_start, other.scheduled_run_time, other.is_schedule_enabled)
     }
 
     /// Checks every numeric setting is within its range.
@@ -97,13 +117,41 @@ impl TenantRuntimeConfig {
                 Err(ValidationError::new(field, format!("must be between {min} and {max}, got {value}")))
             }
         };
-        range("radist_fetch_limit", self.radist_fetch_limit, 1, 10_000)?;
         range("min_dialogs_for_report", self.min_dialogs_for_report, 0, 10_000)?;
         range("max_force_lookback_days", self.max_force_lookback_days, 0, 366)?;
         range("max_force_window_hours", self.max_force_window_hours, 1, 24 * 31)?;
         range("telegram_followup_minutes", self.telegram_followup_minutes, 0, 7 * 24 * 60)?;
-        if !self.metadata.is_object() {
+        let Some(metadata) = self.metadata.as_object() else {
             return Err(ValidationError::new("metadata", "must be a JSON object"));
+        };
+        for (key, value) in metadata {
+            match key.as_str() {
+                "prompt" => match value.as_str() {
+                    Some(p) if p.chars().count() > MAX_PROMPT_CHARS => {
+                        return Err(ValidationError::new(
+                            "metadata.prompt",
+                            format!("must be at most {MAX_PROMPT_CHARS} characters"),
+                        ));
+                    }
+                    Some(_) => {}
+                    None => return Err(ValidationError::new("metadata.prompt", "must be a string")),
+                },
+                cap @ ("max_leads" | "max_pages" | "max_chats" | "radist_fetch_limit") => {
+                    return Err(ValidationError::new(
+                        "metadata",
+                        format!(
+                            "{cap} does nothing here: caps on what a source reads are set on its integration \
+                             (amoCRM max_pages, Radist max_chats, max_chat_pages, max_message_pages); remove it"
+                        ),
+                    ));
+                }
+                other => {
+                    return Err(ValidationError::new(
+                        "metadata",
+                        format!("{other} is not a setting; known keys: {}", METADATA_KEYS.join(", ")),
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -119,7 +167,7 @@ mod tests {
         let c = TenantRuntimeConfig::defaults(TenantId::new(), TimeZoneName::utc());
         assert_eq!(c.business_day_start, time!(22:01));
         assert_eq!(c.scheduled_run_time, time!(22:10));
-        assert_eq!((c.radist_fetch_limit, c.min_dialogs_for_report), (200, 1));
+        assert_eq!(c.min_dialogs_for_report, 1);
         assert_eq!((c.max_force_lookback_days, c.max_force_window_hours, c.telegram_followup_minutes), (3, 24, 60));
         assert!(c.validate().is_ok());
     }
@@ -131,6 +179,21 @@ mod tests {
         let err = c.validate().unwrap_err();
         assert_eq!(err.field, "max_force_window_hours");
         assert!(err.message.contains("between 1 and"), "{err}");
+    }
+
+    #[test]
+    fn metadata_holds_only_settings_that_do_something() {
+        let mut c = TenantRuntimeConfig::defaults(TenantId::new(), TimeZoneName::utc());
+        c.metadata = serde_json::json!({"prompt": "Short, please."});
+        assert!(c.validate().is_ok());
+        c.metadata = serde_json::json!({"max_pages": 40});
+        let err = c.validate().unwrap_err();
+        assert_eq!(err.field, "metadata");
+        assert!(err.message.contains("max_pages") && err.message.contains("integration"), "{err}");
+        c.metadata = serde_json::json!({"colour": "red"});
+        assert!(c.validate().unwrap_err().message.contains("colour is not a setting"));
+        c.metadata = serde_json::json!({"prompt": 5});
+        assert_eq!(c.validate().unwrap_err().field, "metadata.prompt");
     }
 
     #[test]

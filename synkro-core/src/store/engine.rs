@@ -466,10 +466,10 @@ impl Store {
         Ok(QueueDepth { pending_due: count(due), pending_later: count(later), running: count(running) })
     }
 
-    /// Active tenants whose runtime config has the schedule on, with that config, oldest
-    /// tenant first (for the scheduler).
+    /// Active tenants whose runtime config has the schedule on (every tenant has a config, at
+    /// the defaults until saved), with that config, oldest tenant first (for the scheduler).
     pub async fn tenants_due(&self) -> Result<Vec<(Tenant, TenantRuntimeConfig)>, StoreError> {
-        const SQL: &str = "SELECT c.*, t.id AS t_id, t.name AS t_name, t.slug AS t_slug, t.status AS t_status, \
+        const SQL: &str = "SELECT c.*, t.timezone, t.id AS t_id, t.name AS t_name, t.slug AS t_slug, t.status AS t_status, \
             t.timezone AS t_timezone, t.created_at AS t_created_at, t.updated_at AS t_updated_at \
             FROM tenants t JOIN tenant_runtime_configs c ON c.tenant_id = t.id \
             WHERE t.status = 'active' AND c.is_schedule_enabled ORDER BY t.created_at, t.id";

@@ -167,7 +167,9 @@ impl Store {
     /// Applies every pending migration; safe to call on every start and from several nodes.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let migrator = self.migrator();
-        on_pool!(self, |pool| migrator.run(pool).await).map_err(|e| StoreError::Migrate(e.to_string()))
+        on_pool!(self, |pool| migrator.run(pool).await).map_err(|e| StoreError::Migrate(e.to_string()))?;
+        self.ensure_runtime_configs().await?;
+        Ok(())
     }
 
     /// Whether every migration this build knows has been applied.

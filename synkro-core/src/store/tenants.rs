@@ -12,23 +12,49 @@ use crate::{
 };
 
 impl Store {
-    /// Creates a tenant. A taken slug is `Conflict(TenantSlug)`.
+    /// Creates a tenant with its runtime config at the documented defaults
+    /// ([`TenantRuntimeConfig::defaults`]), so a new tenant runs on exactly the settings the API
+    /// shows. A taken slug is `Conflict(TenantSlug)`.
     pub async fn create_tenant(&self, new: &NewTenant) -> Result<Tenant, StoreError> {
         const SQL: &str = "INSERT INTO tenants (id, name, slug, status, timezone, created_at, updated_at) \
                            VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *";
         let now = Timestamp::now();
-        on_pool!(self, |pool| {
-            sqlx::query_as::<_, Tenant>(SQL)
-                .bind(TenantId::new())
+        let id = TenantId::new();
+        let mut config = TenantRuntimeConfig::defaults(id, new.timezone.clone());
+        (config.schedule_from, config.updated_at) = (now, now);
+        on_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            let tenant = sqlx::query_as::<_, Tenant>(SQL)
+                .bind(id)
                 .bind(&new.name)
                 .bind(&new.slug)
                 .bind(new.status)
                 .bind(&new.timezone)
                 .bind(now)
-                .fetch_one(pool)
-                .await
-        })
+                .fetch_one(&mut *tx)
+                .await?;
+            bind_config!(sqlx::query(UPSERT_CONFIG), &config).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(tenant)
+        }
+        .await)
         .map_err(map)
+    }
+
+    /// Gives every tenant without a runtime config one at the defaults (tenants created before
+    /// every tenant had one). Run by [`Store::migrate`].
+    pub(crate) async fn ensure_runtime_configs(&self) -> Result<u64, StoreError> {
+        const MISSING: &str = "SELECT * FROM tenants t WHERE NOT EXISTS \
+                               (SELECT 1 FROM tenant_runtime_configs c WHERE c.tenant_id = t.id)";
+        let missing = on_pool!(self, |pool| sqlx::query_as::<_, Tenant>(MISSING).fetch_all(pool).await).map_err(map)?;
+        let now = Timestamp::now();
+        for tenant in &missing {
+            let mut config = TenantRuntimeConfig::defaults(tenant.id, tenant.timezone.clone());
+            (config.schedule_from, config.updated_at) = (now, now);
+            on_pool!(self, |pool| bind_config!(sqlx::query(UPSERT_CONFIG), &config).execute(pool).await.map(|_| ()))
+                .map_err(map)?;
+        }
+        Ok(missing.len() as u64)
     }
 
     /// A tenant by id.
@@ -63,21 +89,35 @@ impl Store {
         on_pool!(self, |pool| sqlx::query_as::<_, Tenant>(SQL).fetch_all(pool).await).map_err(map)
     }
 
-    /// Changes a tenant's name, status or time zone.
+    /// Changes a tenant's name, status or time zone. A new status or time zone restarts the
+    /// tenant's schedule from now ([`TenantRuntimeConfig::schedule_from`]): windows that were due
+    /// while it was paused, or in the old zone, are not run.
     pub async fn update_tenant(&self, id: TenantId, update: &TenantUpdate) -> Result<Tenant, StoreError> {
         update.validate()?;
         const SQL: &str = "UPDATE tenants SET name = COALESCE($2, name), status = COALESCE($3, status), \
                            timezone = COALESCE($4, timezone), updated_at = $5 WHERE id = $1 RETURNING *";
-        let row = on_pool!(self, |pool| {
-            sqlx::query_as::<_, Tenant>(SQL)
+        const RESCHEDULE: &str = "UPDATE tenant_runtime_configs SET schedule_from = $2 WHERE tenant_id = $1";
+        let before = self.get_tenant(id).await?;
+        let now = Timestamp::now();
+        let row = on_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            let tenant = sqlx::query_as::<_, Tenant>(SQL)
                 .bind(id)
                 .bind(update.name.as_deref().map(str::trim))
                 .bind(update.status)
                 .bind(&update.timezone)
-                .bind(Timestamp::now())
-                .fetch_optional(pool)
-                .await
-        });
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(t) = &tenant
+                && (t.status != before.status || t.timezone != before.timezone)
+            {
+                sqlx::query(RESCHEDULE).bind(id).bind(now).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(tenant)
+        }
+        .await);
         found(row.map_err(map)?, "tenant")
     }
 
@@ -89,47 +129,78 @@ impl Store {
         found((done.map_err(map)? > 0).then_some(()), "tenant")
     }
 
-    /// A tenant's runtime config, or `None` if it was never saved (use
-    /// [`TenantRuntimeConfig::defaults`] then).
-    pub async fn get_runtime_config(&self, tenant: TenantId) -> Result<Option<TenantRuntimeConfig>, StoreError> {
-        const SQL: &str = "SELECT * FROM tenant_runtime_configs WHERE tenant_id = $1";
-        on_pool!(self, |pool| sqlx::query_as::<_, TenantRuntimeConfig>(SQL).bind(tenant).fetch_optional(pool).await)
-            .map_err(map)
+    /// A tenant's runtime config (every tenant has one, at the defaults until saved), with the
+    /// tenant's time zone. `NotFound` when the tenant does not exist.
+    pub async fn get_runtime_config(&self, tenant: TenantId) -> Result<TenantRuntimeConfig, StoreError> {
+        let sql = concat!(select_config!(), " WHERE c.tenant_id = $1");
+        let row = on_pool!(self, |pool| {
+            sqlx::query_as::<_, TenantRuntimeConfig>(sql).bind(tenant).fetch_optional(pool).await
+        });
+        found(row.map_err(map)?, "tenant")
     }
 
-    /// Creates or replaces a tenant's runtime config.
+    /// Saves a tenant's runtime config. Its time zone is the tenant's: a different one changes the
+    /// tenant's time zone. When the schedule changes (mode, time zone, business day start, run
+    /// time or the schedule switch) it restarts from now, so no report is posted at once for a
+    /// window that closed before the change.
     pub async fn put_runtime_config(&self, config: &TenantRuntimeConfig) -> Result<TenantRuntimeConfig, StoreError> {
         config.validate()?;
-        const SQL: &str = "INSERT INTO tenant_runtime_configs (tenant_id, mode, timezone, business_day_start, \
-            scheduled_run_time, is_schedule_enabled, radist_fetch_limit, min_dialogs_for_report, \
-            max_force_lookback_days, max_force_window_hours, telegram_followup_minutes, metadata, updated_at) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-            ON CONFLICT (tenant_id) DO UPDATE SET mode = excluded.mode, timezone = excluded.timezone, \
-            business_day_start = excluded.business_day_start, scheduled_run_time = excluded.scheduled_run_time, \
-            is_schedule_enabled = excluded.is_schedule_enabled, radist_fetch_limit = excluded.radist_fetch_limit, \
-            min_dialogs_for_report = excluded.min_dialogs_for_report, \
-            max_force_lookback_days = excluded.max_force_lookback_days, \
-            max_force_window_hours = excluded.max_force_window_hours, \
-            telegram_followup_minutes = excluded.telegram_followup_minutes, metadata = excluded.metadata, \
-            updated_at = excluded.updated_at RETURNING *";
-        on_pool!(self, |pool| {
-            sqlx::query_as::<_, TenantRuntimeConfig>(SQL)
-                .bind(config.tenant_id)
-                .bind(config.mode)
-                .bind(&config.timezone)
-                .bind(config.business_day_start)
-                .bind(config.scheduled_run_time)
-                .bind(config.is_schedule_enabled)
-                .bind(config.radist_fetch_limit)
-                .bind(config.min_dialogs_for_report)
-                .bind(config.max_force_lookback_days)
-                .bind(config.max_force_window_hours)
-                .bind(config.telegram_followup_minutes)
-                .bind(sqlx::types::Json(&config.metadata))
-                .bind(Timestamp::now())
-                .fetch_one(pool)
-                .await
-        })
-        .map_err(map)
+        const TIMEZONE: &str = "UPDATE tenants SET timezone = $2, updated_at = $3 WHERE id = $1 AND timezone <> $2";
+        let before = self.get_runtime_config(config.tenant_id).await?;
+        let now = Timestamp::now();
+        let mut saved = config.clone();
+        saved.schedule_from = if before.schedule_differs(config) { now } else { before.schedule_from };
+        saved.updated_at = now;
+        on_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(TIMEZONE).bind(config.tenant_id).bind(&config.timezone).bind(now).execute(&mut *tx).await?;
+            bind_config!(sqlx::query(UPSERT_CONFIG), &saved).execute(&mut *tx).await?;
+            tx.commit().await
+        }
+        .await)
+        .map_err(map)?;
+        self.get_runtime_config(config.tenant_id).await
     }
 }
+
+/// `SELECT` of runtime configs (`c`) with their tenant's time zone; append a `WHERE`.
+macro_rules! select_config {
+    () => {
+        "SELECT c.*, t.timezone FROM tenant_runtime_configs c JOIN tenants t ON t.id = c.tenant_id"
+    };
+}
+pub(crate) use select_config;
+
+/// Inserts or replaces a runtime config (binds: see `bind_config!`).
+const UPSERT_CONFIG: &str = "INSERT INTO tenant_runtime_configs (tenant_id, mode, business_day_start, \
+    scheduled_run_time, is_schedule_enabled, min_dialogs_for_report, max_force_lookback_days, \
+    max_force_window_hours, telegram_followup_minutes, metadata, schedule_from, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+    ON CONFLICT (tenant_id) DO UPDATE SET mode = excluded.mode, \
+    business_day_start = excluded.business_day_start, scheduled_run_time = excluded.scheduled_run_time, \
+    is_schedule_enabled = excluded.is_schedule_enabled, min_dialogs_for_report = excluded.min_dialogs_for_report, \
+    max_force_lookback_days = excluded.max_force_lookback_days, \
+    max_force_window_hours = excluded.max_force_window_hours, \
+    telegram_followup_minutes = excluded.telegram_followup_minutes, metadata = excluded.metadata, \
+    schedule_from = excluded.schedule_from, updated_at = excluded.updated_at";
+
+/// Binds a config's columns to [`UPSERT_CONFIG`].
+macro_rules! bind_config {
+    ($query:expr, $c:expr) => {{
+        let c: &TenantRuntimeConfig = $c;
+        $query
+            .bind(c.tenant_id)
+            .bind(c.mode)
+            .bind(c.business_day_start)
+            .bind(c.scheduled_run_time)
+            .bind(c.is_schedule_enabled)
+            .bind(c.min_dialogs_for_report)
+            .bind(c.max_force_lookback_days)
+            .bind(c.max_force_window_hours)
+            .bind(c.telegram_followup_minutes)
+            .bind(sqlx::types::Json(&c.metadata))
+            .bind(c.schedule_from)
+            .bind(c.updated_at)
+    }};
+}
+use bind_config;

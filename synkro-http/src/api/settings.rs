@@ -67,21 +67,11 @@ fn clock(field: &'static str, text: &str) -> ApiResult<time::Time> {
     time::Time::from_hms(h, m, s).map_err(|_| bad().into())
 }
 
-async fn runtime_config(state: &AppState, tenant: TenantId) -> ApiResult<(TenantRuntimeConfig, bool)> {
-    match state.store.get_runtime_config(tenant).await? {
-        Some(config) => Ok((config, true)),
-        None => {
-            let t = state.store.get_tenant(tenant).await?;
-            Ok((TenantRuntimeConfig::defaults(t.id, t.timezone), false))
-        }
-    }
-}
-
 /// The settings as the API shows them, for audit diffs.
 fn runtime_json(c: &TenantRuntimeConfig) -> Value {
-    let mut value = RuntimeConfigOut::new(c.clone(), true).to_json().unwrap_or(Value::Null);
+    let mut value = RuntimeConfigOut::new(c.clone()).to_json().unwrap_or(Value::Null);
     if let Some(map) = value.as_object_mut() {
-        map.remove("saved");
+        map.remove("schedule_from");
         map.remove("updated_at");
     }
     value
@@ -242,7 +232,7 @@ impl SettingsApi {
         Ok(Json(ModelList { models }))
     }
 
-    /// A tenant's runtime settings (the defaults until first saved).
+    /// A tenant's runtime settings (the defaults until first changed).
     #[oai(path = "/tenants/:id/runtime-config", method = "get")]
     async fn get_runtime_config(
         &self,
@@ -252,8 +242,7 @@ impl SettingsApi {
     ) -> ApiResult<Json<RuntimeConfigOut>> {
         let tenant = TenantId::from_uuid(id.0);
         authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
-        let (config, saved) = runtime_config(&state, tenant).await?;
-        Ok(Json(RuntimeConfigOut::new(config, saved)))
+        Ok(Json(RuntimeConfigOut::new(state.store.get_runtime_config(tenant).await?)))
     }
 
     /// Change a tenant's runtime settings; omitted fields stay as they are.
@@ -268,7 +257,7 @@ impl SettingsApi {
     ) -> ApiResult<Json<RuntimeConfigOut>> {
         let tenant = TenantId::from_uuid(id.0);
         authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
-        let (before, _) = runtime_config(&state, tenant).await?;
+        let before = state.store.get_runtime_config(tenant).await?;
         let mut c = before.clone();
         let u = body.0;
         if let Some(mode) = u.mode {
@@ -284,7 +273,6 @@ impl SettingsApi {
             c.scheduled_run_time = clock("scheduled_run_time", &t)?;
         }
         c.is_schedule_enabled = u.is_schedule_enabled.unwrap_or(c.is_schedule_enabled);
-        c.radist_fetch_limit = u.radist_fetch_limit.unwrap_or(c.radist_fetch_limit);
         c.min_dialogs_for_report = u.min_dialogs_for_report.unwrap_or(c.min_dialogs_for_report);
         c.max_force_lookback_days = u.max_force_lookback_days.unwrap_or(c.max_force_lookback_days);
         c.max_force_window_hours = u.max_force_window_hours.unwrap_or(c.max_force_window_hours);
@@ -305,7 +293,7 @@ impl SettingsApi {
             json!({ "changes": changes }),
         )
         .await;
-        Ok(Json(RuntimeConfigOut::new(saved, true)))
+        Ok(Json(RuntimeConfigOut::new(saved)))
     }
 }
 

@@ -246,7 +246,8 @@ fn hhmm(t: time::Time) -> String {
 pub struct RuntimeConfigOut {
     /// Which sources reports use.
     pub mode: ModeName,
-    /// IANA time zone of business days and the schedule.
+    /// IANA time zone of business days and the schedule: the tenant's own (changing it here
+    /// changes the tenant's, and the other way round).
     pub timezone: String,
     /// Local time a business day starts, `HH:MM`.
     pub business_day_start: String,
@@ -254,8 +255,6 @@ pub struct RuntimeConfigOut {
     pub scheduled_run_time: String,
     /// Whether scheduled reports run.
     pub is_schedule_enabled: bool,
-    /// Most Radist chats read per report.
-    pub radist_fetch_limit: i32,
     /// Deals with fewer messages are left out.
     pub min_dialogs_for_report: i32,
     /// How many days back a manual window may start.
@@ -264,31 +263,33 @@ pub struct RuntimeConfigOut {
     pub max_force_window_hours: i32,
     /// Follow-up questions are answered for this many minutes after a report.
     pub telegram_followup_minutes: i32,
-    /// Extra caps such as `max_leads` (a JSON object).
+    /// Extra settings (a JSON object); the one known key is `prompt`, the AI's instructions for
+    /// the report text. Caps on what a source reads are set on its integration.
     pub metadata: Value,
-    /// False while the tenant uses the defaults (never saved).
-    pub saved: bool,
-    /// When it was last saved.
-    pub updated_at: Option<OffsetDateTime>,
+    /// Scheduled reports run for windows due from this time on: it moves to the time of a
+    /// change of mode, time zone, business day start, run time, schedule switch or tenant
+    /// status, so a change never posts a report at once for a window that closed before it.
+    pub schedule_from: OffsetDateTime,
+    /// When it was last changed (a new tenant starts at the defaults, saved at its creation).
+    pub updated_at: OffsetDateTime,
 }
 
 impl RuntimeConfigOut {
-    /// The API view; `saved` says whether it was stored or is the defaults.
-    pub fn new(c: TenantRuntimeConfig, saved: bool) -> Self {
+    /// The API view.
+    pub fn new(c: TenantRuntimeConfig) -> Self {
         Self {
             mode: c.mode.into(),
             timezone: c.timezone.as_str().to_owned(),
             business_day_start: hhmm(c.business_day_start),
             scheduled_run_time: hhmm(c.scheduled_run_time),
             is_schedule_enabled: c.is_schedule_enabled,
-            radist_fetch_limit: c.radist_fetch_limit,
             min_dialogs_for_report: c.min_dialogs_for_report,
             max_force_lookback_days: c.max_force_lookback_days,
             max_force_window_hours: c.max_force_window_hours,
             telegram_followup_minutes: c.telegram_followup_minutes,
             metadata: c.metadata,
-            saved,
-            updated_at: saved.then(|| at(c.updated_at)),
+            schedule_from: at(c.schedule_from),
+            updated_at: at(c.updated_at),
         }
     }
 }
@@ -300,7 +301,8 @@ pub struct UpdateRuntimeConfig {
     /// Which sources reports use.
     #[serde(default)]
     pub mode: Option<ModeName>,
-    /// IANA time zone such as `Europe/Berlin`.
+    /// IANA time zone such as `Europe/Berlin`; this is the tenant's time zone, so it changes the
+    /// tenant's too.
     #[serde(default)]
     pub timezone: Option<String>,
     /// Local time a business day starts, `HH:MM`.
@@ -312,9 +314,6 @@ pub struct UpdateRuntimeConfig {
     /// Whether scheduled reports run.
     #[serde(default)]
     pub is_schedule_enabled: Option<bool>,
-    /// 1-10000.
-    #[serde(default)]
-    pub radist_fetch_limit: Option<i32>,
     /// 0-10000.
     #[serde(default)]
     pub min_dialogs_for_report: Option<i32>,
@@ -327,7 +326,7 @@ pub struct UpdateRuntimeConfig {
     /// 0-10080.
     #[serde(default)]
     pub telegram_followup_minutes: Option<i32>,
-    /// Extra caps (a JSON object); replaces the stored one.
+    /// Extra settings (a JSON object with `prompt` only); replaces the stored one.
     #[serde(default)]
     pub metadata: Option<Value>,
 }
