@@ -75,3 +75,11 @@ pub async fn store(kind: &str, test: &str) -> Option<TestStore> {
         _ => postgres(test).await,
     }
 }
+
+/// Moves `tenant`'s [`schedule_from`](crate::domain::TenantRuntimeConfig::schedule_from) to
+/// `at`, as if its schedule had been in effect since then (a long-standing tenant), for tests of
+/// the scheduler's catch-up.
+pub async fn backdate_schedule(store: &Store, tenant: crate::ids::TenantId, at: crate::time::Timestamp) {
+    const SQL: &str = "UPDATE tenant_runtime_configs SET schedule_from = $2 WHERE tenant_id = $1";
+    crate::store::on_pool!(store, |pool| sqlx::query(SQL).bind(tenant).bind(at).execute(pool).await.map(|_| ())).unwrap();
+}
