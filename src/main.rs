@@ -92,6 +92,9 @@ enum ReportCommand {
     /// Run a manual report for a tenant now (on workers in this process), wait for it and say
     /// how it ended; --follow shows a progress bar and the step log.
     Run(report::RunArgs),
+    /// Send a report to the tenant's messenger again: the only way a delivery that is unknown
+    /// (a worker stopped mid-send) or failed for good is sent again.
+    Resend(report::ResendArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -148,6 +151,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(ReportCommand::Run(args)) => {
             let engine = worker_engine(&config, &opened, 2, 30).await?;
             let result = report::run(&opened, &engine, args).await;
+            engine.shutdown().await;
+            result?;
+        }
+        Command::Report(ReportCommand::Resend(args)) => {
+            let engine = worker_engine(&config, &opened, 1, 30).await?;
+            let result = report::resend(&opened, &engine, args).await;
             engine.shutdown().await;
             result?;
         }

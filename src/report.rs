@@ -1,4 +1,5 @@
-//! `synkro report run`: a manual report from the terminal. The job runs on workers in this
+//! `synkro report run`: a manual report from the terminal (and `synkro report resend`: a
+//! report whose delivery is unknown or failed, sent again). The job runs on workers in this
 //! process (and on any other worker sharing the database); `--follow` shows a progress bar and
 //! the step log as it happens. Ctrl-C asks the job to stop.
 
@@ -10,7 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use synkro::{
     bootstrap::Opened,
     domain::{ReportMode, Slug},
-    ids::JobEventId,
+    ids::{JobEventId, ReportId},
+    store::DeliveryState,
     pipeline::{Engine, EngineError, ReportRequest},
     time::{TimeZoneName, Timestamp},
 };
@@ -132,5 +134,36 @@ pub async fn run(opened: &Opened, engine: &Engine, args: RunArgs) -> anyhow::Res
     match finished.status {
         synkro::domain::JobStatus::Success => Ok(()),
         status => bail!("the job ended {status}: {}", finished.error.unwrap_or_default()),
+    }
+}
+
+/// Arguments of `synkro report resend`.
+#[derive(Args)]
+pub struct ResendArgs {
+    /// The report's id (as the API and `synkro report run` show it).
+    report: String,
+}
+
+/// Sends a report whose delivery is unknown or failed again, waits, and says how it ended;
+/// fails unless it was delivered.
+#[allow(clippy::print_stdout)]
+pub async fn resend(opened: &Opened, engine: &Engine, args: ResendArgs) -> anyhow::Result<()> {
+    let id = ReportId::from_str(args.report.trim()).map_err(|_| {
+        anyhow::anyhow!("{:?} is not a report id: pass the report's UUID (GET /api/v1/tenants/{{id}}/reports lists them)", args.report)
+    })?;
+    let job = match engine.resend_report(id, None).await {
+        Ok(job) => job,
+        Err(EngineError::NotFound(_)) => bail!("no report {id}"),
+        Err(e) => return Err(e.into()),
+    };
+    engine.start_workers().await;
+    let done = engine.wait(job.id).await?;
+    let delivery = opened.store.get_delivery(id).await?;
+    let state = delivery.as_ref().map_or("not started".to_owned(), |d| d.state.to_string());
+    println!("job {}: {}; delivery {state}", done.id, done.status);
+    match delivery {
+        Some(d) if d.state == DeliveryState::Sent => Ok(()),
+        Some(d) => bail!("the report was not delivered ({}): {}", d.state, d.error.unwrap_or_default()),
+        None => bail!("the report was not delivered: {}", done.error.unwrap_or_default()),
     }
 }

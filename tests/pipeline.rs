@@ -6,6 +6,8 @@
 
 mod support;
 
+#[path = "pipeline/deliveries.rs"]
+mod deliveries;
 #[path = "pipeline/trust.rs"]
 mod trust;
 
@@ -41,18 +43,27 @@ struct World {
     keyring: Keyring,
 }
 
-async fn world(store: &Store, config: SandboxConfig) -> World {
-    let sandbox = Sandbox::start(config).await;
-    let keyring = Keyring::generate();
-    let registry = synkro::pipeline::connectors::registry().unwrap();
-    let mut builder = Engine::builder(store.clone(), registry, keyring.clone()).config(EngineConfig {
+/// The engine settings of these tests: short leases, polls and retries.
+fn engine_config() -> EngineConfig {
+    EngineConfig {
         workers: 2,
         lease: Duration::from_secs(5),
         poll_interval: Duration::from_millis(100),
         retry_base: Duration::from_millis(100),
         retry_cap: Duration::from_secs(1),
         ..Default::default()
-    });
+    }
+}
+
+async fn world(store: &Store, config: SandboxConfig) -> World {
+    world_with(store, config, engine_config()).await
+}
+
+async fn world_with(store: &Store, config: SandboxConfig, engine: EngineConfig) -> World {
+    let sandbox = Sandbox::start(config).await;
+    let keyring = Keyring::generate();
+    let registry = synkro::pipeline::connectors::registry().unwrap();
+    let mut builder = Engine::builder(store.clone(), registry, keyring.clone()).config(engine);
     builder =
         builder.http(HttpSettings { backoff_base: Duration::from_millis(20), max_attempts: 4, ..Default::default() });
     for (kind, url) in sandbox.endpoints() {

@@ -54,7 +54,9 @@ on_both_backends!(
     retry_later_makes_a_job_claimable_again_at_run_after,
     deliveries_happen_once,
     a_delivery_abandoned_mid_send_has_an_unknown_outcome,
-    a_failed_delivery_may_be_retried,
+    a_failed_delivery_is_sent_again_only_when_asked,
+    a_retryable_failure_waits_for_its_retry,
+    a_job_that_gives_up_settles_its_delivery_as_unknown,
     deliveries_go_with_their_report,
     report_for_job_finds_the_jobs_report,
     telegram_offsets_never_move_backwards,
@@ -955,9 +957,13 @@ async fn a_job_whose_workers_keep_stopping_gives_up_and_the_next_is_claimed(stor
     assert_eq!((failed.attempt, failed.finished_at), (2, Some(t2)));
     assert_eq!((failed.lease_owner, failed.lease_expires_at), (None, None));
     let events = store.list_job_events(a.id, None, 100).await.unwrap();
-    let event = events.iter().find(|e| e.step.as_deref() == Some("engine")).expect("an engine event");
-    assert_eq!((event.level, event.message.as_str()), (EventLevel::Error, message));
-    assert_eq!(event.data["max_attempts"], json!(2));
+    let engine: Vec<_> = events.iter().filter(|e| e.step.as_deref() == Some("engine")).collect();
+    let takeover = "worker w1 lost the job during attempt 1 (it stopped or lost contact and its lease ran out); \
+                    worker w2 takes over with attempt 2";
+    assert_eq!((engine[0].level, engine[0].message.as_str()), (EventLevel::Warn, takeover), "{engine:?}");
+    assert_eq!(engine[0].data["lost_by"], json!("w1"));
+    assert_eq!((engine[1].level, engine[1].message.as_str()), (EventLevel::Error, message));
+    assert_eq!(engine[1].data["max_attempts"], json!(2));
     assert_eq!(store.active_report_job(a_tenant.id).await.unwrap(), None, "the tenant's slot is free again");
     assert_eq!(store.finish_owned_job(a.id, "w2", JobStatus::Success, None).await.unwrap(), None);
     assert_eq!(claimed_id(store, "w4", t2 + Duration::hours(1)).await, Some(b.id), "only b's lease can expire now");
@@ -1056,7 +1062,7 @@ async fn deliveries_happen_once(store: &Store) {
     let (_, job, report) = delivery_setup(store, "acme").await;
     let t0 = ts(1_800_000_000);
     assert_eq!(store.get_delivery(report.id).await.unwrap(), None);
-    assert_eq!(store.begin_delivery(report.id, Some(job), "telegram", t0).await.unwrap(), DeliveryStart::Started);
+    assert_eq!(store.begin_delivery(report.id, Some(job), "telegram", t0, false).await.unwrap(), DeliveryStart::Started);
     let sending = store.get_delivery(report.id).await.unwrap().unwrap();
     assert_eq!(
         (sending.state, sending.messages, sending.started_at, sending.finished_at),
@@ -1067,7 +1073,7 @@ async fn deliveries_happen_once(store: &Store) {
     let t1 = t0 + Duration::seconds(3);
     let sent = store.finish_delivery(report.id, DeliveryState::Sent, 3, None, t1).await.unwrap();
     assert_eq!((sent.state, sent.messages, sent.finished_at), (DeliveryState::Sent, 3, Some(t1)));
-    let again = store.begin_delivery(report.id, Some(job), "telegram", t1 + Duration::minutes(5)).await.unwrap();
+    let again = store.begin_delivery(report.id, Some(job), "telegram", t1 + Duration::minutes(5), false).await.unwrap();
     assert_eq!(again, DeliveryStart::AlreadySent(sent.clone()));
     assert_eq!(store.get_delivery(report.id).await.unwrap(), Some(sent.clone()), "nothing changed");
     let overwrite = store.finish_delivery(report.id, DeliveryState::Failed, 0, Some("x"), t1).await.unwrap();
@@ -1077,53 +1083,111 @@ async fn deliveries_happen_once(store: &Store) {
     assert!(matches!(bad, Err(StoreError::Invalid(e)) if e.field == "state"));
     let none = store.finish_delivery(ReportId::new(), DeliveryState::Sent, 1, None, t1).await;
     assert!(matches!(none, Err(StoreError::NotFound { entity: "delivery" })), "{none:?}");
-    let orphan = store.begin_delivery(ReportId::new(), None, "telegram", t0).await;
+    let orphan = store.begin_delivery(ReportId::new(), None, "telegram", t0, false).await;
     assert!(matches!(orphan, Err(StoreError::NotFound { .. })), "{orphan:?}");
 }
 
 async fn a_delivery_abandoned_mid_send_has_an_unknown_outcome(store: &Store) {
     let (_, job, report) = delivery_setup(store, "acme").await;
     let t0 = ts(1_800_000_000);
-    assert_eq!(store.begin_delivery(report.id, Some(job), "telegram", t0).await.unwrap(), DeliveryStart::Started);
+    assert_eq!(store.begin_delivery(report.id, Some(job), "telegram", t0, false).await.unwrap(), DeliveryStart::Started);
     // The worker died before finish_delivery; the job's next attempt begins again.
     let t1 = t0 + Duration::minutes(2);
     let DeliveryStart::OutcomeUnknown(unknown) =
-        store.begin_delivery(report.id, Some(job), "telegram", t1).await.unwrap()
+        store.begin_delivery(report.id, Some(job), "telegram", t1, false).await.unwrap()
     else {
         panic!("a delivery left in sending must not be sent again")
     };
     assert_eq!((unknown.state, unknown.started_at, unknown.finished_at), (DeliveryState::Unknown, t0, Some(t1)));
     assert!(unknown.error.is_some());
     assert_eq!(store.get_delivery(report.id).await.unwrap(), Some(unknown.clone()));
-    let third = store.begin_delivery(report.id, Some(job), "telegram", t1 + Duration::minutes(2)).await.unwrap();
+    let third = store.begin_delivery(report.id, Some(job), "telegram", t1 + Duration::minutes(2), false).await.unwrap();
     assert_eq!(third, DeliveryStart::OutcomeUnknown(unknown), "unknown stays unknown");
 }
 
-async fn a_failed_delivery_may_be_retried(store: &Store) {
+async fn a_failed_delivery_is_sent_again_only_when_asked(store: &Store) {
     let (_, job, report) = delivery_setup(store, "acme").await;
     let t0 = ts(1_800_000_000);
-    assert_eq!(store.begin_delivery(report.id, Some(job), "telegram", t0).await.unwrap(), DeliveryStart::Started);
+    assert_eq!(store.begin_delivery(report.id, Some(job), "telegram", t0, false).await.unwrap(), DeliveryStart::Started);
     let t1 = t0 + Duration::seconds(1);
-    let failed = store.finish_delivery(report.id, DeliveryState::Failed, 0, Some("telegram: 502"), t1).await.unwrap();
-    assert_eq!((failed.state, failed.error.as_deref()), (DeliveryState::Failed, Some("telegram: 502")));
+    let failed = store.finish_delivery(report.id, DeliveryState::Failed, 0, Some("telegram: 403"), t1).await.unwrap();
+    assert_eq!((failed.state, failed.error.as_deref()), (DeliveryState::Failed, Some("telegram: 403")));
+    assert!(failed.needs_attention());
 
     let t2 = t0 + Duration::minutes(1);
-    assert_eq!(store.begin_delivery(report.id, Some(job), "telegram", t2).await.unwrap(), DeliveryStart::Started);
-    let retrying = store.get_delivery(report.id).await.unwrap().unwrap();
+    let again = store.begin_delivery(report.id, Some(job), "telegram", t2, false).await.unwrap();
+    assert_eq!(again, DeliveryStart::Failed(failed), "a failed delivery is not sent again by itself");
+    assert_eq!(store.begin_delivery(report.id, None, "telegram", t2, true).await.unwrap(), DeliveryStart::Started);
+    let resent = store.get_delivery(report.id).await.unwrap().unwrap();
     assert_eq!(
-        (retrying.state, retrying.error, retrying.started_at, retrying.finished_at),
-        (DeliveryState::Sending, None, t2, None)
+        (resent.state, resent.error, resent.started_at, resent.finished_at, resent.attempts),
+        (DeliveryState::Sending, None, t2, None, 2)
     );
     let sent = store.finish_delivery(report.id, DeliveryState::Sent, 2, None, t2).await.unwrap();
     assert_eq!((sent.state, sent.messages), (DeliveryState::Sent, 2));
+    let after = store.begin_delivery(report.id, None, "telegram", t2, true).await.unwrap();
+    assert_eq!(after, DeliveryStart::AlreadySent(sent), "a sent delivery is never sent again, even when asked");
+}
+
+async fn a_retryable_failure_waits_for_its_retry(store: &Store) {
+    let (_, job, report) = delivery_setup(store, "acme").await;
+    let t0 = ts(1_800_000_000);
+    store.begin_delivery(report.id, Some(job), "telegram", t0, false).await.unwrap();
+    let (next, give_up) = (t0 + Duration::minutes(1), t0 + Duration::hours(4));
+    let retrying = store.retry_delivery(report.id, "telegram: 502", next, give_up, t0).await.unwrap();
+    assert_eq!(
+        (retrying.state, retrying.next_attempt_at, retrying.give_up_at, retrying.error.as_deref()),
+        (DeliveryState::Retrying, Some(next), Some(give_up), Some("telegram: 502"))
+    );
+    assert!(!retrying.needs_attention());
+    // The retry starts sending again; the give-up time stays the first failure's.
+    assert_eq!(store.begin_delivery(report.id, None, "telegram", next, false).await.unwrap(), DeliveryStart::Started);
+    let later = t0 + Duration::hours(9);
+    let again = store.retry_delivery(report.id, "telegram: 502", later, later, next).await.unwrap();
+    assert_eq!((again.attempts, again.give_up_at), (2, Some(give_up)));
+    let counts = store.delivery_counts().await.unwrap();
+    assert_eq!(counts, vec![(DeliveryState::Retrying, 1)]);
+}
+
+async fn a_job_that_gives_up_settles_its_delivery_as_unknown(store: &Store) {
+    let (acme, job, report) = delivery_setup(store, "acme").await;
+    let t0 = ts(1_800_000_000);
+    let lease = std::time::Duration::from_secs(30);
+    // Each attempt's worker dies; the last one while sending.
+    for n in 0..3 {
+        let at = t0 + Duration::minutes(n * 10);
+        let claimed = store.claim_job(&format!("node-a-{n}"), lease, at).await.unwrap().unwrap();
+        assert_eq!(claimed.id, job);
+    }
+    store.begin_delivery(report.id, Some(job), "telegram", t0 + Duration::minutes(20), false).await.unwrap();
+    let none = store.claim_job("node-b-0", lease, t0 + Duration::minutes(30)).await.unwrap();
+    assert!(none.is_none(), "the job used its attempts");
+    let ended = store.get_job(job).await.unwrap();
+    assert_eq!(ended.status, JobStatus::Failed);
+    let delivery = store.get_delivery(report.id).await.unwrap().unwrap();
+    assert_eq!(delivery.state, DeliveryState::Unknown, "ending the job settles its delivery at once");
+    let events = store.list_job_events(job, None, 50).await.unwrap();
+    assert!(events.iter().any(|e| e.message.starts_with("outcome unknown")), "{events:?}");
+    assert!(
+        events.iter().any(|e| e.message.contains("node-a-0 lost the job during attempt 1")),
+        "a take-over says which worker lost it: {events:?}"
+    );
+    let audit = store
+        .list_audit(
+            &synkro::domain::AuditFilter { tenant_id: Some(acme.id), ..Default::default() },
+            &PageRequest::first(10).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(audit.items.iter().any(|a| a.action == "report.delivery_unknown"), "{:?}", audit.items);
 }
 
 async fn deliveries_go_with_their_report(store: &Store) {
     let (acme, job, report) = delivery_setup(store, "acme").await;
     let (_, beta_job, beta_report) = delivery_setup(store, "beta").await;
     let t0 = ts(1_800_000_000);
-    store.begin_delivery(report.id, Some(job), "telegram", t0).await.unwrap();
-    store.begin_delivery(beta_report.id, Some(beta_job), "telegram", t0).await.unwrap();
+    store.begin_delivery(report.id, Some(job), "telegram", t0, false).await.unwrap();
+    store.begin_delivery(beta_report.id, Some(beta_job), "telegram", t0, false).await.unwrap();
     store.delete_tenant(acme.id).await.unwrap();
     assert_eq!(store.get_delivery(report.id).await.unwrap(), None, "the delivery goes with its report");
     assert_eq!(store.get_delivery(beta_report.id).await.unwrap().unwrap().job_id, Some(beta_job));

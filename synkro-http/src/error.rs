@@ -12,7 +12,7 @@ use synkro_core::{
     connector::{ConnectorError, FailureClass},
     domain::TenantStatus,
     ids::JobId,
-    store::{Constraint, StoreError},
+    store::{Constraint, DeliveryState, StoreError},
 };
 use synkro_pipeline::EngineError;
 
@@ -82,6 +82,9 @@ pub enum ApiError {
     /// 409: the tenant is paused or disabled, so it runs no reports and answers no follow-ups.
     #[error("the tenant is {0}: reports and follow-ups are off until an admin sets its status back to active")]
     TenantInactive(TenantStatus),
+    /// 409: a re-send of a report whose delivery is not unknown or failed.
+    #[error("the report's delivery is {0}; only an unknown or failed delivery can be re-sent")]
+    DeliveryBusy(DeliveryState),
     /// 413: the body is larger than the limit.
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -126,6 +129,7 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::ActiveJob(_) => "active_job",
             Self::TenantInactive(_) => "tenant_inactive",
+            Self::DeliveryBusy(_) => "delivery_not_resendable",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Throttled(_) => "too_many_attempts",
             Self::Upstream(_) => "upstream_failed",
@@ -156,7 +160,9 @@ impl ResponseError for ApiError {
             Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::Csrf | Self::SessionRequired => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) | Self::ActiveJob(_) | Self::TenantInactive(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::ActiveJob(_) | Self::TenantInactive(_) | Self::DeliveryBusy(_) => {
+                StatusCode::CONFLICT
+            }
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -228,6 +234,7 @@ impl From<EngineError> for ApiError {
             EngineError::Invalid(v) => Self::Invalid(v),
             EngineError::ActiveJob(id) => Self::ActiveJob(id),
             EngineError::TenantInactive(status) => Self::TenantInactive(status),
+            EngineError::DeliveryBusy(state) => Self::DeliveryBusy(state),
             EngineError::NotFound(entity) => Self::NotFound(entity),
             EngineError::Connector(c) => c.into(),
             EngineError::Store(s) => s.into(),

@@ -12,7 +12,7 @@ use poem::{
     http::StatusCode,
     web::{Data, Json},
 };
-use synkro_core::time::Timestamp;
+use synkro_core::{store::DeliveryState, time::Timestamp};
 
 use crate::{
     AppState,
@@ -182,6 +182,19 @@ pub async fn prometheus(state: Data<&AppState>) -> Response {
             }
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot read the queue depth"),
+    }
+    match state.store.delivery_counts().await {
+        Ok(counts) => {
+            out.push_str(
+                "# HELP synkro_report_deliveries Report deliveries by state; alert on unknown and failed, which \
+                 only an explicit re-send sends again.\n# TYPE synkro_report_deliveries gauge\n",
+            );
+            for state in [DeliveryState::Sending, DeliveryState::Sent, DeliveryState::Retrying, DeliveryState::Failed, DeliveryState::Unknown] {
+                let n = counts.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n);
+                let _ = writeln!(out, "synkro_report_deliveries{{state=\"{state}\"}} {n}");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot count deliveries"),
     }
     let stats = state.engine.stats();
     out.push_str("# HELP synkro_jobs_finished_total Report jobs this process finished, by outcome.\n");

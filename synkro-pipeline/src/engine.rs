@@ -9,7 +9,7 @@ use std::{
     collections::HashMap,
     sync::{
         Arc,
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -20,7 +20,7 @@ use synkro_core::{
     Keyring, Store,
     connector::{ConnectorContext, RateLimiter, Registry},
     domain::{
-        EventLevel, JobRun, JobStatus, NewJobEvent, NewJobRun, ReportMode, TenantStatus, TriggerType, Window,
+        EventLevel, JobRun, JobStatus, JobType, NewJobEvent, NewJobRun, ReportMode, TenantStatus, TriggerType, Window,
     },
     ids::{JobId, TenantId, UserId},
     store::JobCreated,
@@ -33,6 +33,7 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    delivery::{RetryPolicy, run_delivery},
     error::{EngineError, JobFailure},
     events::{EventHub, JobUpdate},
     redis::{RedisBus, RedisRateLimiter, RedisWaker},
@@ -59,6 +60,13 @@ pub struct EngineConfig {
     pub catch_up: Duration,
     /// This node's name (workers are `{node}-{n}`).
     pub node: String,
+    /// How long a delivery that failed in a way a retry can fix (the messenger was down or rate
+    /// limiting) keeps being retried, with backoff from `retry_base` to `retry_cap`, before it
+    /// fails for good (default 4 h).
+    pub delivery_retry_for: Duration,
+    /// How long shutting down waits for a report that is being sent to finish before the job is
+    /// handed back (default 30 s), so a restart does not leave a delivery half done.
+    pub delivery_grace: Duration,
 }
 
 impl Default for EngineConfig {
@@ -72,6 +80,8 @@ impl Default for EngineConfig {
             scheduler_interval: Duration::from_secs(30),
             catch_up: Duration::from_secs(36 * 3600),
             node: format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+            delivery_retry_for: Duration::from_secs(4 * 3600),
+            delivery_grace: Duration::from_secs(30),
         }
     }
 }
@@ -83,6 +93,7 @@ pub(crate) struct RunEnv {
     pub keyring: Keyring,
     pub ctx: ConnectorContext,
     pub hub: EventHub,
+    pub retry: RetryPolicy,
 }
 
 /// Live counters of this process's engine, for readiness and metrics.
@@ -193,7 +204,12 @@ impl EngineBuilder {
             ctx.http = http;
         }
         ctx.endpoints = self.endpoints;
-        let env = RunEnv { store: self.store, registry: self.registry, keyring: self.keyring, ctx, hub };
+        let retry = RetryPolicy {
+            retry_for: self.config.delivery_retry_for,
+            base: self.config.retry_base,
+            cap: self.config.retry_cap,
+        };
+        let env = RunEnv { store: self.store, registry: self.registry, keyring: self.keyring, ctx, hub, retry };
         Ok(Engine {
             inner: Arc::new(Inner {
                 env,
@@ -463,12 +479,33 @@ impl Engine {
         tracing::info!(job = %job.id, tenant = %job.tenant_id, attempt = job.attempt, worker, "job claimed");
         let cancel = CancellationToken::new();
         let heartbeat = self.spawn_heartbeat(job.id, worker.to_owned(), cancel.clone());
+        let sending = AtomicBool::new(false);
+        let run = async {
+            match job.job_type {
+                JobType::ReportDelivery => run_delivery(self.env(), &job, &sending).await.map(|_| ()),
+                _ => run_report(self.env(), &job, &cancel, &sending).await.map(|_| ()),
+            }
+        };
+        tokio::pin!(run);
         let outcome = tokio::select! {
-            result = run_report(self.env(), &job, &cancel) => result.map(|_| ()),
+            result = &mut run => result,
             _ = self.inner.shutdown.cancelled() => {
-                heartbeat.abort();
-                self.hand_back(&job, worker).await;
-                return Ok(Some(self.store().get_job(job.id).await?));
+                // Messages may be going out: let them finish (bounded) rather than leave the
+                // delivery half done and unknown.
+                let finished = if sending.load(Ordering::SeqCst) {
+                    tracing::info!(job = %job.id, worker, "shutting down: letting the delivery finish");
+                    tokio::time::timeout(self.inner.config.delivery_grace, &mut run).await.ok()
+                } else {
+                    None
+                };
+                match finished {
+                    Some(result) => result,
+                    None => {
+                        heartbeat.abort();
+                        self.hand_back(&job, worker).await;
+                        return Ok(Some(self.store().get_job(job.id).await?));
+                    }
+                }
             }
         };
         heartbeat.abort();
@@ -477,7 +514,7 @@ impl Engine {
             other => other,
         };
         let finished = self.settle(&job, worker, outcome).await?;
-        Ok(Some(finished.unwrap_or(job)))
+        Ok(Some(finished.unwrap_or_else(|| job.clone())))
     }
 
     /// Shutting down mid-job: the job goes back to pending at once, for another worker (its
@@ -544,7 +581,13 @@ impl Engine {
                 store.finish_owned_job(job.id, worker, JobStatus::Cancelled, Some("stopped on request")).await?
             }
             Err(JobFailure::LeaseLost) => {
-                tracing::warn!(job = %job.id, worker, "lease lost or shutting down; the job is handed back");
+                let text = format!(
+                    "worker {worker} lost the job during attempt {} (its lease ran out and another worker took \
+                     it over); it stops here without writing anything more",
+                    job.attempt
+                );
+                tracing::warn!(job = %job.id, worker, "lease lost; the job goes on elsewhere");
+                let _ = store.append_job_event(&event(EventLevel::Warn, text)).await;
                 return Ok(None);
             }
             Err(JobFailure::Retry { message, after }) if job.attempt < job.max_attempts => {

@@ -7,7 +7,7 @@ use synkro_core::{
     domain::TenantStatus,
     connector::{ConnectorError, FailureClass},
     ids::JobId,
-    store::{Constraint, StoreError},
+    store::{Constraint, DeliveryState, StoreError},
 };
 
 /// Errors of the engine's API.
@@ -22,6 +22,9 @@ pub enum EngineError {
     /// The tenant is paused or disabled: no reports run and no follow-ups are answered for it.
     #[error("the tenant is {0}: reports and follow-ups are off until an admin sets its status back to active")]
     TenantInactive(TenantStatus),
+    /// A re-send was asked for a report whose delivery is not `unknown` or `failed`.
+    #[error("the report's delivery is {0}; only an unknown or failed delivery can be re-sent")]
+    DeliveryBusy(DeliveryState),
     /// A tenant, job or report does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),

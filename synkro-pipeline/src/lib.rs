@@ -3,6 +3,8 @@
 //! - [`Engine`]: enqueue reports, run them on durable workers (leases, retries, stop), follow
 //!   their progress; with Redis, any number of `synkro worker` processes share the work.
 //! - The report run itself, step by step as DESIGN.md section 7 describes ([`report`]).
+//! - Deliveries that never vanish: sent once, retried when a retry can fix them, re-sent only
+//!   when a person asks ([`delivery`]).
 //! - [`scheduler`]: one job per tenant and window, caught up after downtime.
 //! - [`followup`]: follow-up questions on the web and in Telegram.
 //! - Pure building blocks: business-day [`window`]s, the deal/dialog [`merge`], the
@@ -26,6 +28,7 @@
 //! ```
 
 pub mod ai_text;
+pub mod delivery;
 pub mod engine;
 pub mod error;
 pub mod events;

@@ -4,7 +4,7 @@
 //! event. Effects happen once: a re-run finds the report it already saved and a delivery that
 //! already happened (or may have happened) is not repeated.
 
-use std::collections::HashSet;
+use std::{collections::HashSet, sync::atomic::AtomicBool};
 
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -14,13 +14,14 @@ use synkro_core::{
         EventLevel, JobRun, NewAuditLog, NewJobEvent, NewReport, Report, ReportMode, ReportStatus, ReportType, Tenant,
         TenantRuntimeConfig, TenantStatus, TriggerType, Window,
     },
-    store::{Constraint, DeliveryStart, DeliveryState, StoreError},
+    store::{Constraint, StoreError},
     time::Timestamp,
 };
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     ai_text,
+    delivery::deliver,
     engine::RunEnv,
     error::JobFailure,
     events::JobUpdate,
@@ -109,6 +110,7 @@ pub(crate) async fn run_report(
     env: &RunEnv,
     job: &JobRun,
     cancel: &CancellationToken,
+    sending: &AtomicBool,
 ) -> Result<ReportDone, JobFailure> {
     let p = Progress::new(env, job);
     let store = &env.store;
@@ -279,7 +281,8 @@ pub(crate) async fn run_report(
     p.step("save_report", 82, "report saved and archived", json!({"report_id": report.id})).await;
 
     // 7. Delivery.
-    let (report, delivered) = deliver(env, &p, job, &tenant, report, &caps).await?;
+    let messenger = caps.messenger.as_deref();
+    let (report, delivered) = deliver(env, &p, job, &tenant, report, messenger, false, sending).await?;
 
     // 8. Done.
     let mut audit = NewAuditLog::new("report.build", format!("report for {period_start} – {period_end} built"))
@@ -298,80 +301,6 @@ pub(crate) async fn run_report(
     )
     .await;
     Ok(ReportDone { report, delivered })
-}
-
-/// Sends the report to the messenger once: a delivery that already happened, or whose outcome
-/// is unknown because a worker stopped mid-send, is not repeated. A failed delivery leaves the
-/// report ready (not sent) and the job successful; the job log says why.
-async fn deliver(
-    env: &RunEnv,
-    p: &Progress<'_>,
-    job: &JobRun,
-    tenant: &Tenant,
-    report: Report,
-    caps: &TenantCapabilities,
-) -> Result<(Report, bool), JobFailure> {
-    let store = &env.store;
-    let Some(messenger) = &caps.messenger else {
-        p.note(
-            EventLevel::Warn,
-            "deliver",
-            "no messenger integration: the report is saved but not sent",
-            json!({}),
-            95,
-        )
-        .await;
-        return Ok((report, false));
-    };
-    match store.begin_delivery(report.id, Some(job.id), "telegram", Timestamp::now()).await {
-        Ok(DeliveryStart::AlreadySent(_)) => {
-            p.step("deliver", 95, "already delivered by an earlier attempt; not sending again", json!({})).await;
-            return Ok((report, true));
-        }
-        Ok(DeliveryStart::OutcomeUnknown(_)) => {
-            p.note(
-                EventLevel::Warn,
-                "deliver",
-                "outcome unknown: an earlier attempt stopped while sending; not sending again (check the chat)",
-                json!({}),
-                95,
-            )
-            .await;
-            return Ok((report, false));
-        }
-        Ok(DeliveryStart::Started) => {}
-        Err(e) => return Err(JobFailure::from_store("delivery record", e)),
-    }
-    let text = ai_text::delivery_text(&tenant.name, (report.period_start, report.period_end), &report.summary_text);
-    match messenger.send_text(&text).await {
-        Ok(delivery) => {
-            store
-                .finish_delivery(report.id, DeliveryState::Sent, delivery.messages, None, Timestamp::now())
-                .await
-                .map_err(|e| JobFailure::from_store("delivery record", e))?;
-            let report = store
-                .set_report_status(report.id, ReportStatus::Sent)
-                .await
-                .map_err(|e| JobFailure::from_store("report status", e))?;
-            let mut data = json!({"messages": delivery.messages});
-            if let Some(moved) = &delivery.moved_to {
-                data["moved_to"] = json!(moved);
-            }
-            p.step("deliver", 95, format!("delivered in {} message(s)", delivery.messages), data).await;
-            Ok((report, true))
-        }
-        Err(e) => {
-            let message = e.to_string();
-            if let Err(e) =
-                store.finish_delivery(report.id, DeliveryState::Failed, 0, Some(&message), Timestamp::now()).await
-            {
-                tracing::warn!(error = %e, "delivery failure not recorded");
-            }
-            p.note(EventLevel::Error, "deliver", format!("not delivered: {message}"), json!({"class": e.class}), 95)
-                .await;
-            Ok((report, false))
-        }
-    }
 }
 
 /// What step 2 read and wrote.

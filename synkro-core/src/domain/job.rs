@@ -7,7 +7,7 @@ use super::{ReportMode, string_enum};
 use crate::{
     ValidationError,
     error::check_len,
-    ids::{JobEventId, JobId, TenantId, UserId},
+    ids::{JobEventId, JobId, ReportId, TenantId, UserId},
     time::Timestamp,
 };
 
@@ -16,6 +16,9 @@ string_enum! {
     pub enum JobType("job_type") {
         /// Builds (and delivers) a report.
         ReportBuild = "report_build",
+        /// Delivers a saved report again: a retry after the messenger failed in a way a retry
+        /// can fix, or a re-send a person asked for. Its metadata names the report.
+        ReportDelivery = "report_delivery",
     }
 }
 
@@ -177,9 +180,45 @@ pub struct NewJobRun {
     pub max_attempts: i32,
     /// Free-form details (a JSON object).
     pub metadata: Value,
+    /// Not before this time (`None`: now).
+    pub run_after: Option<Timestamp>,
 }
 
+/// How many times a delivery job may start (its retries are bounded by time, see
+/// `report_deliveries.give_up_at`; this bounds workers that keep dying).
+pub const DELIVERY_MAX_ATTEMPTS: i32 = 100;
+
 impl NewJobRun {
+    /// A job that delivers `report` (of `tenant_id`) at `run_after`: attempt `attempt` of its
+    /// delivery, a retry or (`resend`) a re-send a person asked for. The key
+    /// `delivery:report:attempt` makes it once per attempt.
+    pub fn delivery(
+        tenant_id: TenantId,
+        report: ReportId,
+        attempt: u32,
+        resend: bool,
+        run_after: Timestamp,
+    ) -> Self {
+        Self {
+            tenant_id,
+            job_type: JobType::ReportDelivery,
+            mode: None,
+            trigger_type: TriggerType::System,
+            window: None,
+            requested_by: None,
+            idempotency_key: Some(format!("delivery:{report}:{attempt}")),
+            max_attempts: DELIVERY_MAX_ATTEMPTS,
+            metadata: serde_json::json!({"report_id": report, "resend": resend}),
+            run_after: Some(run_after),
+        }
+    }
+
+    /// The report a delivery job delivers, and whether it is a re-send.
+    pub fn delivery_target(job: &JobRun) -> Option<(ReportId, bool)> {
+        let report = job.metadata.get("report_id")?.as_str()?.parse().ok()?;
+        Some((report, job.metadata.get("resend").and_then(Value::as_bool).unwrap_or(false)))
+    }
+
     /// A report job for `window`, with the idempotency key
     /// `trigger:tenant:mode:start:end` (unix seconds) that DESIGN.md section 7 describes.
     pub fn report(tenant_id: TenantId, mode: ReportMode, trigger_type: TriggerType, window: Window) -> Self {
@@ -201,6 +240,7 @@ impl NewJobRun {
             idempotency_key: Some(key),
             max_attempts: 3,
             metadata: Value::Object(Default::default()),
+            run_after: None,
         }
     }
 

@@ -53,10 +53,15 @@ string_enum! {
         Sending = "sending",
         /// Every message was delivered; never send again.
         Sent = "sent",
-        /// Sending failed before anything was delivered; it may be retried.
+        /// Sending failed in a way a retry can fix (the messenger was down or rate limiting)
+        /// and nothing was delivered: a delivery job tries again at `next_attempt_at`, until
+        /// `give_up_at`.
+        Retrying = "retrying",
+        /// Sending failed for good (the messenger refused, or retrying ran out of time). Only an
+        /// explicit re-send sends it again.
         Failed = "failed",
         /// A worker stopped while sending: some or all messages may have arrived, so sending
-        /// again could duplicate them. Left for a person to decide.
+        /// again could duplicate them. Only an explicit re-send sends it again.
         Unknown = "unknown",
     }
 }
@@ -81,20 +86,41 @@ pub struct Delivery {
     pub started_at: Timestamp,
     /// When it ended (or was found abandoned).
     pub finished_at: Option<Timestamp>,
+    /// How many times sending started.
+    #[sqlx(try_from = "i32")]
+    pub attempts: u32,
+    /// While `retrying`: when the next try happens.
+    pub next_attempt_at: Option<Timestamp>,
+    /// While `retrying`: when retrying stops and the delivery fails for good.
+    pub give_up_at: Option<Timestamp>,
+}
+
+impl Delivery {
+    /// Whether a person has to look at it: `unknown` or finally `failed` (only an explicit
+    /// re-send sends it again).
+    pub fn needs_attention(&self) -> bool {
+        matches!(self.state, DeliveryState::Unknown | DeliveryState::Failed)
+    }
 }
 
 /// The answer of [`Store::begin_delivery`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryStart {
-    /// The caller may send now (nothing was sent before, or the last attempt failed); call
-    /// [`Store::finish_delivery`] when done.
+    /// The caller may send now (nothing was sent before, a retry is due, or a person asked to
+    /// send again); call [`Store::finish_delivery`] or [`Store::retry_delivery`] when done.
     Started,
     /// The report was delivered already: do not send it again.
     AlreadySent(Delivery),
     /// An earlier worker stopped mid-send, so whether the report arrived is unknown: do not
     /// send it again automatically.
     OutcomeUnknown(Delivery),
+    /// Sending failed for good earlier: do not send it again automatically.
+    Failed(Delivery),
 }
+
+/// Why [`Store::unknown_deliveries_of`] marks a delivery unknown.
+const ABANDONED_DELIVERY: &str =
+    "a worker stopped while sending; some or all messages may have arrived, so it was not sent again";
 
 /// The step of the events the engine writes when it ends an abandoned job.
 const ABANDONED_STEP: &str = "engine";
@@ -102,6 +128,14 @@ const ABANDONED_STEP: &str = "engine";
 /// The error a job gets when its workers kept stopping (`n` times, `max` allowed).
 fn gave_up_message(n: i32, max: i32) -> String {
     format!("the job's worker stopped {n} times before it finished; giving up (max_attempts = {max})")
+}
+
+/// The delivery states [`Store::begin_delivery`] starts sending from: a due retry, or (with
+/// `$6`, an explicit re-send) a failed or unknown one.
+macro_rules! restart {
+    () => {
+        "(d.state = 'retrying' OR ($6 AND d.state IN ('failed', 'unknown')))"
+    };
 }
 
 /// The claim statement; `$lock` is the row-locking clause of the backend (PostgreSQL skips
@@ -125,6 +159,7 @@ macro_rules! claim_sql {
             "THEN NULL ELSE $3 END, ",
             "finished_at = CASE WHEN status = 'running' AND (cancel_requested OR attempt >= max_attempts) ",
             "THEN $2 ELSE finished_at END, ",
+            "taken_over_from = CASE WHEN status = 'running' THEN lease_owner ELSE NULL END, ",
             "started_at = COALESCE(started_at, $2), updated_at = $2 ",
             "WHERE id = (SELECT id FROM job_runs WHERE ",
             "(status = 'pending' AND run_after <= $2 AND NOT cancel_requested) ",
@@ -141,6 +176,25 @@ const CLAIM_SQLITE: &str = claim_sql!("");
 
 const INSERT_EVENT: &str = "INSERT INTO job_run_events (id, job_id, level, step, message, data, created_at) \
                             VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+const INSERT_AUDIT: &str = "INSERT INTO audit_logs (id, tenant_id, actor_id, action, message, metadata, ip_address, \
+                            created_at) VALUES ($1, $2, NULL, $3, $4, $5, NULL, $6)";
+
+/// Settles the deliveries an ended job left `sending` (its worker stopped mid-send) as
+/// `unknown`; the statement returns each one's report id.
+const ABANDON_DELIVERIES: &str = "UPDATE report_deliveries SET state = 'unknown', error = $2, finished_at = $3 \
+                                  WHERE job_id = $1 AND state = 'sending' RETURNING report_id";
+
+/// The audit action of a delivery whose outcome is unknown.
+pub const AUDIT_DELIVERY_UNKNOWN: &str = "report.delivery_unknown";
+
+/// A claimed job and the worker it was taken over from.
+#[derive(sqlx::FromRow)]
+struct Claimed {
+    #[sqlx(flatten)]
+    job: JobRun,
+    taken_over_from: Option<String>,
+}
 
 /// What the running job's owner may use as its name.
 fn check_worker(worker: &str) -> Result<(), ValidationError> {
@@ -206,44 +260,79 @@ impl Store {
         loop {
             let claimed = on_pool!(self, |pool| async {
                 let mut tx = pool.begin().await?;
-                let job = sqlx::query_as::<_, JobRun>(sql)
+                let claimed = sqlx::query_as::<_, Claimed>(sql)
                     .bind(worker)
                     .bind(now)
                     .bind(expires)
                     .fetch_optional(&mut *tx)
                     .await?;
-                if let Some(job) = &job
-                    && job.status != JobStatus::Running
-                {
-                    let (level, message) = if job.status == JobStatus::Cancelled {
-                        let message = "stopped on request; its worker stopped before it could end the job";
-                        (EventLevel::Warn, message.to_owned())
-                    } else {
-                        let message = gave_up_message(job.attempt, job.max_attempts);
-                        sqlx::query("UPDATE job_runs SET error = $2 WHERE id = $1")
+                let mut notes = Vec::new();
+                if let Some(Claimed { job, taken_over_from }) = &claimed {
+                    let data = json!({
+                        "attempt": job.attempt,
+                        "max_attempts": job.max_attempts,
+                        "status": job.status,
+                        "lost_by": taken_over_from,
+                    });
+                    if job.status != JobStatus::Running {
+                        let (level, message) = if job.status == JobStatus::Cancelled {
+                            let message = "stopped on request; its worker stopped before it could end the job";
+                            (EventLevel::Warn, message.to_owned())
+                        } else {
+                            let message = gave_up_message(job.attempt, job.max_attempts);
+                            sqlx::query("UPDATE job_runs SET error = $2 WHERE id = $1")
+                                .bind(job.id)
+                                .bind(&message)
+                                .execute(&mut *tx)
+                                .await?;
+                            (EventLevel::Error, message)
+                        };
+                        notes.push((level, ABANDONED_STEP, message, data));
+                        // A delivery its worker left mid-send: the outcome is unknown, and says so.
+                        let reports: Vec<ReportId> = sqlx::query_scalar(ABANDON_DELIVERIES)
                             .bind(job.id)
-                            .bind(&message)
+                            .bind(ABANDONED_DELIVERY)
+                            .bind(now)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                        for report in reports {
+                            let message = format!("outcome unknown: {ABANDONED_DELIVERY} (check the chat; re-send it explicitly if it did not arrive)");
+                            let metadata = json!({"job_id": job.id, "report_id": report});
+                            sqlx::query(INSERT_AUDIT)
+                                .bind(crate::ids::AuditId::new())
+                                .bind(job.tenant_id)
+                                .bind(AUDIT_DELIVERY_UNKNOWN)
+                                .bind(&message)
+                                .bind(sqlx::types::Json(&metadata))
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
+                            notes.push((EventLevel::Warn, "deliver", message, metadata));
+                        }
+                    } else if let Some(lost_by) = taken_over_from {
+                        let message = format!(
+                            "worker {lost_by} lost the job during attempt {} (it stopped or lost contact and its \
+                             lease ran out); worker {worker} takes over with attempt {}",
+                            job.attempt - 1,
+                            job.attempt
+                        );
+                        notes.push((EventLevel::Warn, ABANDONED_STEP, message, data));
+                    }
+                    for (level, step, message, data) in notes {
+                        sqlx::query(INSERT_EVENT)
+                            .bind(JobEventId::new())
+                            .bind(job.id)
+                            .bind(level)
+                            .bind(step)
+                            .bind(message)
+                            .bind(sqlx::types::Json(data))
+                            .bind(now)
                             .execute(&mut *tx)
                             .await?;
-                        (EventLevel::Error, message)
-                    };
-                    sqlx::query(INSERT_EVENT)
-                        .bind(JobEventId::new())
-                        .bind(job.id)
-                        .bind(level)
-                        .bind(ABANDONED_STEP)
-                        .bind(message)
-                        .bind(sqlx::types::Json(json!({
-                            "attempt": job.attempt,
-                            "max_attempts": job.max_attempts,
-                            "status": job.status,
-                        })))
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    }
                 }
                 tx.commit().await?;
-                Ok::<_, sqlx::Error>(job)
+                Ok::<_, sqlx::Error>(claimed.map(|c| c.job))
             }
             .await)
             .map_err(map)?;
@@ -342,55 +431,119 @@ impl Store {
 
     /// Records that `report` is about to be sent on `channel`, so it is sent at most once.
     ///
-    /// - No record yet, or the last attempt `failed`: the record becomes `sending` and the
-    ///   answer is [`DeliveryStart::Started`]: send, then call [`Store::finish_delivery`].
+    /// - No record yet, or `retrying` (a delivery job's turn): the record becomes `sending`
+    ///   (attempts + 1) and the answer is [`DeliveryStart::Started`]: send, then call
+    ///   [`Store::finish_delivery`] or [`Store::retry_delivery`].
     /// - Already `sent`: [`DeliveryStart::AlreadySent`]; do not send.
     /// - Still `sending`: the worker that started it stopped mid-send, so the record becomes
     ///   `unknown` and the answer is [`DeliveryStart::OutcomeUnknown`]; do not send.
-    /// - `unknown`: [`DeliveryStart::OutcomeUnknown`].
+    /// - `unknown` or `failed`: [`DeliveryStart::OutcomeUnknown`] / [`DeliveryStart::Failed`],
+    ///   unless `resend` (a person asked to send it again explicitly): then it starts again.
     pub async fn begin_delivery(
         &self,
         report: ReportId,
         job: Option<JobId>,
         channel: &str,
         now: Timestamp,
+        resend: bool,
     ) -> Result<DeliveryStart, StoreError> {
         check_len("channel", channel, 100)?;
-        const SQL: &str = "INSERT INTO report_deliveries AS d (report_id, job_id, channel, state, messages, error, \
-            started_at, finished_at) VALUES ($1, $2, $3, 'sending', 0, NULL, $4, NULL) \
-            ON CONFLICT (report_id) DO UPDATE SET \
-            state = CASE d.state WHEN 'sending' THEN 'unknown' WHEN 'failed' THEN 'sending' ELSE d.state END, \
-            job_id = CASE WHEN d.state = 'failed' THEN excluded.job_id ELSE d.job_id END, \
-            channel = CASE WHEN d.state = 'failed' THEN excluded.channel ELSE d.channel END, \
-            messages = CASE WHEN d.state = 'failed' THEN 0 ELSE d.messages END, \
-            error = CASE d.state WHEN 'failed' THEN NULL WHEN 'sending' THEN $5 ELSE d.error END, \
-            started_at = CASE WHEN d.state = 'failed' THEN excluded.started_at ELSE d.started_at END, \
-            finished_at = CASE d.state WHEN 'failed' THEN NULL WHEN 'sending' THEN excluded.started_at \
-            ELSE d.finished_at END \
-            RETURNING *";
-        const ABANDONED: &str =
-            "a worker stopped while sending; some or all messages may have arrived, so it was not sent again";
+        // `restart`: the states from which this call starts sending again.
+        const SQL: &str = concat!(
+            "INSERT INTO report_deliveries AS d (report_id, job_id, channel, state, messages, error, ",
+            "started_at, finished_at, attempts) VALUES ($1, $2, $3, 'sending', 0, NULL, $4, NULL, 1) ",
+            "ON CONFLICT (report_id) DO UPDATE SET ",
+            "state = CASE WHEN d.state = 'sending' THEN 'unknown' WHEN ",
+            restart!(),
+            " THEN 'sending' ELSE d.state END, ",
+            "job_id = CASE WHEN ",
+            restart!(),
+            " THEN excluded.job_id ELSE d.job_id END, ",
+            "channel = CASE WHEN ",
+            restart!(),
+            " THEN excluded.channel ELSE d.channel END, ",
+            "messages = CASE WHEN ",
+            restart!(),
+            " THEN 0 ELSE d.messages END, ",
+            "error = CASE WHEN d.state = 'sending' THEN $5 WHEN ",
+            restart!(),
+            " THEN NULL ELSE d.error END, ",
+            "started_at = CASE WHEN ",
+            restart!(),
+            " THEN excluded.started_at ELSE d.started_at END, ",
+            "finished_at = CASE WHEN d.state = 'sending' THEN excluded.started_at WHEN ",
+            restart!(),
+            " THEN NULL ELSE d.finished_at END, ",
+            "attempts = CASE WHEN ",
+            restart!(),
+            " THEN d.attempts + 1 ELSE d.attempts END, ",
+            "next_attempt_at = CASE WHEN ",
+            restart!(),
+            " THEN NULL ELSE d.next_attempt_at END ",
+            "RETURNING *"
+        );
         let delivery = on_pool!(self, |pool| {
             sqlx::query_as::<_, Delivery>(SQL)
                 .bind(report)
                 .bind(job)
                 .bind(channel)
                 .bind(now)
-                .bind(ABANDONED)
+                .bind(ABANDONED_DELIVERY)
+                .bind(resend)
                 .fetch_one(pool)
                 .await
         })
         .map_err(map)?;
         Ok(match delivery.state {
-            // A failed record is reset to sending by the statement, so only sending comes back.
-            DeliveryState::Sending | DeliveryState::Failed => DeliveryStart::Started,
+            DeliveryState::Sending | DeliveryState::Retrying => DeliveryStart::Started,
             DeliveryState::Sent => DeliveryStart::AlreadySent(delivery),
             DeliveryState::Unknown => DeliveryStart::OutcomeUnknown(delivery),
+            DeliveryState::Failed => DeliveryStart::Failed(delivery),
         })
     }
 
+    /// Records that sending `report` failed in a way a retry can fix: the delivery becomes
+    /// `retrying`, to be tried again at `next_attempt_at` (by a delivery job) until
+    /// `give_up_at`. Only a `sending` delivery changes; the record is returned.
+    pub async fn retry_delivery(
+        &self,
+        report: ReportId,
+        error: &str,
+        next_attempt_at: Timestamp,
+        give_up_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Delivery, StoreError> {
+        const SQL: &str = "UPDATE report_deliveries SET state = 'retrying', error = $2, next_attempt_at = $3, \
+                           give_up_at = COALESCE(give_up_at, $4), finished_at = $5 \
+                           WHERE report_id = $1 AND state = 'sending' RETURNING *";
+        let row = on_pool!(self, |pool| {
+            sqlx::query_as::<_, Delivery>(SQL)
+                .bind(report)
+                .bind(error)
+                .bind(next_attempt_at)
+                .bind(give_up_at)
+                .bind(now)
+                .fetch_optional(pool)
+                .await
+        })
+        .map_err(map)?;
+        match row {
+            Some(delivery) => Ok(delivery),
+            None => found(self.get_delivery(report).await?, "delivery"),
+        }
+    }
+
+    /// How many deliveries stand in each state (for metrics and alerts).
+    pub async fn delivery_counts(&self) -> Result<Vec<(DeliveryState, u64)>, StoreError> {
+        const SQL: &str = "SELECT state, COUNT(*) FROM report_deliveries GROUP BY state ORDER BY state";
+        let rows: Vec<(DeliveryState, i64)> =
+            on_pool!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await).map_err(map)?;
+        Ok(rows.into_iter().map(|(state, n)| (state, u64::try_from(n).unwrap_or(0))).collect())
+    }
+
     /// Records how sending `report` ended: `sent` with the number of messages delivered,
-    /// `failed` (may be retried) or `unknown`, at `now`. A delivery recorded as sent stays
+    /// `failed` (for good: only an explicit re-send sends it again) or `unknown`, at `now`.
+    /// (A failure a retry can fix: [`Store::retry_delivery`].) A delivery recorded as sent stays
     /// sent (the record is returned unchanged). `NotFound` without [`Store::begin_delivery`].
     pub async fn finish_delivery(
         &self,
@@ -400,13 +553,13 @@ impl Store {
         error: Option<&str>,
         now: Timestamp,
     ) -> Result<Delivery, StoreError> {
-        if state == DeliveryState::Sending {
+        if matches!(state, DeliveryState::Sending | DeliveryState::Retrying) {
             return Err(ValidationError::new("state", "a delivery finishes as sent, failed or unknown").into());
         }
         let messages = i32::try_from(messages)
             .map_err(|_| ValidationError::new("messages", format!("must be at most {}", i32::MAX)))?;
-        const SQL: &str = "UPDATE report_deliveries SET state = $2, messages = $3, error = $4, finished_at = $5 \
-                           WHERE report_id = $1 AND state <> 'sent' RETURNING *";
+        const SQL: &str = "UPDATE report_deliveries SET state = $2, messages = $3, error = $4, finished_at = $5, \
+                           next_attempt_at = NULL WHERE report_id = $1 AND state <> 'sent' RETURNING *";
         let row = on_pool!(self, |pool| {
             sqlx::query_as::<_, Delivery>(SQL)
                 .bind(report)

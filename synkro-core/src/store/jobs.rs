@@ -46,7 +46,7 @@ impl Store {
         const SQL: &str = "INSERT INTO job_runs (id, tenant_id, job_type, mode, trigger_type, status, progress, \
             window_start, window_end, requested_by, idempotency_key, attempt, max_attempts, metadata, run_after, \
             cancel_requested, created_at, updated_at) \
-            VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8, $9, 0, $10, $11, $12, FALSE, $12, $12) \
+            VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8, $9, 0, $10, $11, $13, FALSE, $12, $12) \
             ON CONFLICT (idempotency_key) DO NOTHING RETURNING *";
         let now = Timestamp::now();
         let inserted = on_pool!(self, |pool| {
@@ -63,6 +63,7 @@ impl Store {
                 .bind(new.max_attempts)
                 .bind(sqlx::types::Json(&new.metadata))
                 .bind(now)
+                .bind(new.run_after.unwrap_or(now))
                 .fetch_optional(pool)
                 .await
         });

@@ -29,7 +29,7 @@ use sqlx::{
 };
 
 pub use auth::{NewSession, Session};
-pub use engine::{Delivery, DeliveryStart, DeliveryState, LeaseState, QueueDepth};
+pub use engine::{AUDIT_DELIVERY_UNKNOWN, Delivery, DeliveryStart, DeliveryState, LeaseState, QueueDepth};
 pub use error::{Constraint, StoreError};
 pub use integrations::SecretsCheck;
 pub use jobs::JobCreated;

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{
     Tag,
-    models::{AskQuestion, MessageOut, ReportOut, ReportPage, ReportPageWire, ReportSummaryWire},
+    models::{AskQuestion, JobOut, MessageOut, ReportOut, ReportPage, ReportPageWire, ReportSummaryWire},
     page_request,
 };
 use crate::{
@@ -75,7 +75,20 @@ impl ReportsApi {
     /// A whole report.
     #[oai(path = "/reports/:id", method = "get")]
     async fn get_report(&self, state: Data<&AppState>, caller: Auth, id: Path<Uuid>) -> ApiResult<Json<ReportOut>> {
-        Ok(Json(self.report(&state, &caller, id.0, Action::Read).await?.into()))
+        let report = self.report(&state, &caller, id.0, Action::Read).await?;
+        let delivery = state.store.get_delivery(report.id).await?;
+        Ok(Json(ReportOut::new(report, delivery)))
+    }
+
+    /// Send a report to the tenant's messenger again. Only a delivery that is `unknown` (a
+    /// worker stopped mid-send) or `failed` for good can be re-sent, and this is the only way
+    /// it is sent again; 409 while it is delivered, being sent or waiting for a retry. Starts a
+    /// delivery job (follow it at `/jobs/{id}`); the audit log records who asked.
+    #[oai(path = "/reports/:id/resend", method = "post")]
+    async fn resend(&self, state: Data<&AppState>, caller: Auth, id: Path<Uuid>) -> ApiResult<Json<JobOut>> {
+        let report = self.report(&state, &caller, id.0, Action::ManageSettings).await?;
+        let job = state.engine.resend_report(report.id, Some(caller.0.user.id)).await?;
+        Ok(Json(job.into()))
     }
 
     /// Ask the AI a follow-up question about a report; the answer is stored with it.

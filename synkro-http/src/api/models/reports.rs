@@ -1,10 +1,11 @@
 //! Reports and follow-up questions.
 
-use poem_openapi::Object;
+use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, value::RawValue};
 use synkro_core::{
     domain::{Report, ReportListItem, ReportMessage},
+    store::{Delivery, DeliveryState},
     time::Timestamp,
 };
 use time::{Date, OffsetDateTime};
@@ -151,6 +152,88 @@ pub struct ReportOut {
     pub metadata: Value,
     /// Until when follow-up questions are answered in Telegram.
     pub followup_deadline_at: Option<OffsetDateTime>,
+    /// How its delivery to the messenger stands; absent when sending never started (no
+    /// messenger, or not yet).
+    pub delivery: Option<DeliveryOut>,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum DeliveryStateName {
+    /// Being sent.
+    Sending,
+    /// Delivered.
+    Sent,
+    /// Failed in a way a retry can fix; tried again at `next_attempt_at`.
+    Retrying,
+    /// Failed for good; only an explicit re-send sends it again.
+    Failed,
+    /// A worker stopped mid-send: it may or may not have arrived; only an explicit re-send
+    /// sends it again.
+    Unknown,
+}
+
+impl From<DeliveryState> for DeliveryStateName {
+    fn from(s: DeliveryState) -> Self {
+        match s {
+            DeliveryState::Sending => Self::Sending,
+            DeliveryState::Sent => Self::Sent,
+            DeliveryState::Retrying => Self::Retrying,
+            DeliveryState::Failed => Self::Failed,
+            DeliveryState::Unknown => Self::Unknown,
+        }
+    }
+}
+
+/// A report's delivery.
+#[derive(Debug, Object)]
+pub struct DeliveryOut {
+    /// Where it stands.
+    pub state: DeliveryStateName,
+    /// True for `unknown` and `failed`: a person should look, and may re-send it
+    /// (`POST /reports/{id}/resend`).
+    pub needs_attention: bool,
+    /// Where it went (`telegram`).
+    pub channel: String,
+    /// How many times sending started.
+    pub attempts: u32,
+    /// Messages delivered.
+    pub messages: u32,
+    /// Why it failed or is unknown (Synkro's words).
+    pub error: Option<String>,
+    /// When sending last started.
+    pub started_at: OffsetDateTime,
+    /// When it last ended.
+    pub finished_at: Option<OffsetDateTime>,
+    /// While retrying: the next try.
+    pub next_attempt_at: Option<OffsetDateTime>,
+    /// While retrying: when retrying stops.
+    pub give_up_at: Option<OffsetDateTime>,
+}
+
+impl From<Delivery> for DeliveryOut {
+    fn from(d: Delivery) -> Self {
+        Self {
+            state: d.state.into(),
+            needs_attention: d.needs_attention(),
+            channel: d.channel,
+            attempts: d.attempts,
+            messages: d.messages,
+            error: d.error,
+            started_at: at(d.started_at),
+            finished_at: d.finished_at.map(at),
+            next_attempt_at: d.next_attempt_at.map(at),
+            give_up_at: d.give_up_at.map(at),
+        }
+    }
+}
+
+impl ReportOut {
+    /// The API view of a report and its delivery.
+    pub fn new(r: Report, delivery: Option<Delivery>) -> Self {
+        Self { delivery: delivery.map(Into::into), ..r.into() }
+    }
 }
 
 impl From<Report> for ReportOut {
@@ -173,6 +256,7 @@ impl From<Report> for ReportOut {
             summary_text: r.summary_text,
             metadata: r.metadata,
             followup_deadline_at: r.followup_deadline_at.map(at),
+            delivery: None,
         }
     }
 }
