@@ -229,10 +229,22 @@ async fn worker_engine(
     lease_seconds: u64,
 ) -> anyhow::Result<synkro::pipeline::Engine> {
     let registry = synkro::pipeline::connectors::registry()?;
+    let defaults = synkro::pipeline::EngineConfig::default();
+    let delivery_retry_for = match std::env::var("SYNKRO_DELIVERY_RETRY_MINUTES") {
+        Ok(text) => {
+            let minutes = text.trim().parse::<u64>().ok().filter(|m| (1..=7 * 24 * 60).contains(m));
+            let minutes = minutes.with_context(|| {
+                format!("SYNKRO_DELIVERY_RETRY_MINUTES must be a whole number of minutes from 1 to 10080, got {text:?}")
+            })?;
+            std::time::Duration::from_secs(minutes * 60)
+        }
+        Err(_) => defaults.delivery_retry_for,
+    };
     let engine_config = synkro::pipeline::EngineConfig {
         workers: workers.max(1),
         lease: std::time::Duration::from_secs(lease_seconds.max(1)),
-        ..Default::default()
+        delivery_retry_for,
+        ..defaults
     };
     let mut builder =
         synkro::pipeline::Engine::builder(opened.store.clone(), registry, opened.keyring.clone()).config(engine_config);

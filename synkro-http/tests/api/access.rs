@@ -205,7 +205,7 @@ async fn prepare(w: &World, who: &str, n: usize) -> Option<(Rule, Call)> {
         }
         31 => {
             let path = format!("/api/v1/tenants/{t}/runtime-config");
-            let body = json!({"radist_fetch_limit": 150, "scheduled_run_time": "21:30"});
+            let body = json!({"min_dialogs_for_report": 2, "scheduled_run_time": "21:30"});
             (Rule::Settings, call("PATCH", "/tenants/{id}/runtime-config", path, Some(body)))
         }
         32 => (Rule::AnyRole, call("GET", "/tenants/{id}/reports", format!("/api/v1/tenants/{t}/reports"), None)),
@@ -226,6 +226,7 @@ async fn prepare(w: &World, who: &str, n: usize) -> Option<(Rule, Call)> {
         41 => (Rule::AnyRole, call("GET", "/jobs/{id}/stream", format!("/api/v1/jobs/{j}/stream"), None)),
         42 => (Rule::Access, call("GET", "/audit", format!("/api/v1/audit?tenant_id={t}&action=job.start"), None)),
         43 => (Rule::Global, call("GET", "/audit", "/api/v1/audit?limit=10".into(), None)),
+        44 => (Rule::Settings, call("POST", "/reports/{id}/resend", format!("/api/v1/reports/{r}/resend"), None)),
         _ => return None,
     })
 }

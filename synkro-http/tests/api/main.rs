@@ -7,6 +7,7 @@ mod support;
 
 mod access;
 mod auth;
+mod deliveries;
 mod errors;
 mod ops;
 mod scenario;

@@ -202,7 +202,7 @@ async fn runtime_settings_change_field_by_field(w: &World) {
     let lite = w.login("lite").await;
     let path = format!("/api/v1/tenants/{}/runtime-config", w.cast.acme.id.as_uuid());
     let defaults = w.get(&path, Some(&lite)).await.json();
-    assert_eq!(defaults["saved"], false);
+    assert_eq!(defaults["is_schedule_enabled"], true, "a new tenant is scheduled on the defaults shown");
     assert_eq!(
         (defaults["business_day_start"].clone(), defaults["scheduled_run_time"].clone()),
         (json!("22:01"), json!("22:10"))
@@ -213,19 +213,23 @@ async fn runtime_settings_change_field_by_field(w: &World) {
     let saved = w.call("PATCH", &path, Some(&lite), Some(change), &[]).await;
     assert_eq!(saved.status, 200, "{}", saved.text);
     let saved = saved.json();
-    assert_eq!(
-        (saved["saved"].clone(), saved["mode"].clone(), saved["scheduled_run_time"].clone()),
-        (json!(true), json!("radist_only"), json!("07:30"))
-    );
+    assert_eq!((saved["mode"].clone(), saved["scheduled_run_time"].clone()), (json!("radist_only"), json!("07:30")));
     assert_eq!(saved["business_day_start"], "22:01", "omitted fields stay");
     assert_eq!(w.get(&path, Some(&lite)).await.json()["timezone"], "Asia/Almaty");
+    let tenant = format!("/api/v1/tenants/{}", w.cast.acme.id.as_uuid());
+    let root = w.login("root").await;
+    assert_eq!(w.get(&tenant, Some(&root)).await.json()["timezone"], "Asia/Almaty", "one time zone: the tenant's");
+    let moved = w.call("PATCH", &tenant, Some(&root), Some(json!({"timezone": "Asia/Tokyo"})), &[]).await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    assert_eq!(w.get(&path, Some(&lite)).await.json()["timezone"], "Asia/Tokyo", "the schedule follows the tenant");
 
     for (body, status, field) in [
         (json!({"timezone": "Asia/Nowhere"}), 422, "timezone"),
         (json!({"scheduled_run_time": "25:00"}), 422, "scheduled_run_time"),
         (json!({"business_day_start": "9am"}), 422, "business_day_start"),
         (json!({"max_force_window_hours": 0}), 422, "max_force_window_hours"),
-        (json!({"radist_fetch_limit": 1_000_000}), 422, "radist_fetch_limit"),
+        (json!({"radist_fetch_limit": 150}), 400, "radist_fetch_limit"),
+        (json!({"metadata": {"max_pages": 40}}), 422, "metadata"),
         (json!({"metadata": []}), 422, "metadata"),
         (json!({"mode": "everything"}), 400, "mode"),
         (json!({"max_force_lookback_days": "3"}), 400, "max_force_lookback_days"),
