@@ -169,6 +169,13 @@ async fn the_demo_refuses_a_database_with_tenants_it_did_not_create() {
     assert_eq!((after.id, after.name.as_str()), (before.id, "Real Company"), "the tenant is untouched");
     assert!(store.list_users(&PageRequest::first(10).unwrap()).await.unwrap().items.is_empty(), "no logins added");
     store.close().await;
+
+    // Any other tenant too: the demo's workers and scheduler would run its reports against the
+    // fake services.
+    let other = tempfile::tempdir().unwrap();
+    assert!(synkro_in(other.path(), &["admin", "create-tenant", "Acme", "acme"]).status.success());
+    let out = synkro_in(other.path(), &["demo", "--no-serve"]);
+    assert!(!out.status.success() && text(&out).contains("did not create (acme)"), "{}", text(&out));
 }
 
 #[tokio::test]
