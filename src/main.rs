@@ -30,8 +30,10 @@ enum Command {
     /// Ask the server on SYNKRO_BIND whether it is ready (exit code 0 if so), for containers and
     /// systemd.
     Healthcheck,
-    /// Run the whole product against built-in fake services: a demo tenant, an admin and a
-    /// client login, yesterday's report with its progress, then the API (until Ctrl-C).
+    /// Run the whole product against built-in fake services, on its own data (./demo-data unless
+    /// SYNKRO_DATA_DIR is set): a demo tenant, new admin and client logins, the last business
+    /// day's report with its progress, then the API (until Ctrl-C). Never changes existing
+    /// accounts; refuses a database that holds tenants it did not create.
     Demo {
         /// Exit after the report instead of serving the API.
         #[arg(long)]
