@@ -1,70 +1,88 @@
 //! `synkro demo`: the whole product against the built-in fake services. Starts the sandbox,
-//! creates a demo tenant wired to it, an admin and a client user, runs yesterday's report with
-//! its progress on the terminal, then keeps serving the API (unless `--no-serve`), printing the
-//! URL and the demo logins.
+//! creates a demo tenant wired to it, an admin and a client login, runs the tenant's daily
+//! report for its last closed business day with its progress on the terminal, then keeps
+//! serving the API (unless `--no-serve`), printing the URL and the demo logins.
+//!
+//! The demo never takes over an installation: by default it has its own data directory
+//! ([`DEMO_DATA_DIR`](synkro::config::DEMO_DATA_DIR)); it refuses a database that holds tenants
+//! it did not create (its workers and scheduler would run their reports against the fake
+//! services); it never changes an existing account; and it replaces only the tenant and logins
+//! of its own earlier runs.
 
-use std::time::Duration;
+mod own;
+
+use std::{path::Path, time::Duration};
 
 use anyhow::Context;
 use synkro::{
-    Config, StoreError,
+    Config,
     bootstrap::Opened,
-    domain::{NewUser, NewUserRole, Role, Slug, TriggerType, UserUpdate},
-    pipeline::{Engine, EngineConfig, ReportRequest, window::last_closed_business_day},
+    config::DEMO_DATA_DIR,
+    domain::{NewUserRole, Role, TenantRuntimeConfig, TriggerType},
+    ids::TenantId,
+    pipeline::{Engine, EngineConfig, ReportRequest, window::latest_due},
     time::{TimeZoneName, Timestamp},
 };
 use synkro_sandbox::{Sandbox, SandboxConfig, TenantSetup};
 
 const TENANT: &str = "demo";
 
-/// A fresh random password: 16 letters and digits.
-fn password() -> String {
-    let alphabet: Vec<char> = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789".chars().collect();
-    (0..16).map(|_| alphabet[fastrand::usize(..alphabet.len())]).collect()
-}
+/// The log filter unless `SYNKRO_LOG` is set: the fake services speak up only when something
+/// is wrong.
+pub(crate) const LOG_FILTER: &str = "info,synkro_sandbox=warn,poem::server=warn";
 
-/// Creates `username` (or resets its password) and returns the new password.
-async fn demo_user(opened: &Opened, username: &str, superuser: bool) -> anyhow::Result<String> {
-    let store = &opened.store;
-    let secret = password();
-    let hash = synkro::http::auth::password::hash(&secret)?;
-    match store.get_user_by_username(username).await {
-        Ok(user) => {
-            store.update_user(user.id, &UserUpdate { password_hash: Some(hash), ..Default::default() }).await?;
-        }
-        Err(StoreError::NotFound { .. }) => {
-            let mut new = NewUser::new(username)?;
-            new.password_hash = Some(hash);
-            new.is_superuser = superuser;
-            store.create_user(&new).await?;
-        }
-        Err(e) => return Err(e.into()),
-    }
-    Ok(secret)
+/// Where the demo's data lives, and whose choice that was.
+fn describe_data(config: &Config) -> String {
+    let own = config.data_dir == Path::new(DEMO_DATA_DIR)
+        && config.database_url.sqlite_path() == Some(config.data_dir.join("synkro.db"));
+    let whose = if own {
+        "the demo's own; `synkro serve` keeps its data in ./data".to_owned()
+    } else {
+        "as configured (SYNKRO_DATA_DIR / SYNKRO_DATABASE_URL): the demo adds its own tenant and logins there \
+         and changes nothing else"
+            .to_owned()
+    };
+    format!("Data:    {}, keys in {} ({whose})", config.database_url, config.data_dir.display())
 }
 
 /// Runs the demo.
 pub async fn run(config: &Config, opened: &Opened, serve: bool) -> anyhow::Result<()> {
     let store = &opened.store;
-    // The sandbox's data is yesterday's business day, so the report reads like a real one.
+    let record_path = own::Record::path(&config.data_dir);
+    let earlier = own::Record::read(&record_path)?;
+    let foreign = earlier.foreign_tenants(store).await?;
+    if !foreign.is_empty() {
+        anyhow::bail!(
+            "the database {} holds tenants the demo did not create ({}); the demo's workers and scheduler \
+             would run their reports against fake services, so it does not start here. Unset SYNKRO_DATA_DIR \
+             and SYNKRO_DATABASE_URL (the demo then uses {DEMO_DATA_DIR}), or point SYNKRO_DATA_DIR at an empty \
+             directory",
+            config.database_url,
+            foreign.join(", ")
+        );
+    }
+    // Each run's sandbox issues new credentials: the demo's earlier tenant and logins go.
+    earlier.remove(store).await?;
+
+    // The report is the tenant's scheduled run for the window the scheduler considers due now
+    // (the last closed business day), with the scheduler's idempotency key: the scheduler finds
+    // that window done and does not post its report a second time.
     let tz = TimeZoneName::new("Europe/Berlin")?;
-    let day = last_closed_business_day(Timestamp::now(), &tz, time::macros::time!(22:01));
+    let schedule = TenantRuntimeConfig::defaults(TenantId::new(), tz.clone());
+    let (_, day) = latest_due(Timestamp::now(), &tz, schedule.scheduled_run_time, schedule.business_day_start);
+    // The sandbox's data is that day's, so the report reads like a real one.
     let sandbox = Sandbox::start(SandboxConfig { window_start: day.start(), ..Default::default() }).await;
-    // Each run's sandbox issues new credentials: an earlier run's demo tenant is replaced.
-    match store.get_tenant_by_slug(&Slug::new(TENANT)?).await {
-        Ok(old) => store.delete_tenant(old.id).await?,
-        Err(StoreError::NotFound { .. }) => {}
-        Err(e) => return Err(e.into()),
-    }
-    let setup = TenantSetup { name: "Demo Furniture".into(), ..TenantSetup::full(TENANT) };
+    let setup = TenantSetup { name: "Demo Furniture".into(), timezone: tz.to_string(), ..TenantSetup::full(TENANT) };
     let tenant = sandbox.provision_tenant(store, &opened.keyring, &setup).await?;
-    let admin = demo_user(opened, "admin", true).await?;
-    let client = demo_user(opened, "client", false).await?;
-    if let Ok(user) = store.get_user_by_username("client").await
-        && store.list_user_roles(user.id).await?.is_empty()
-    {
-        store.grant_role(&NewUserRole { user_id: user.id, tenant_id: Some(tenant.id), role: Role::User }).await?;
-    }
+    let mut record = own::Record { tenant: Some(tenant.id), users: Vec::new() };
+    record.write(&record_path)?;
+    let admin = own::create_login(store, "admin", true).await?;
+    record.users.push(admin.user.id);
+    record.write(&record_path)?;
+    let client = own::create_login(store, "client", false).await?;
+    record.users.push(client.user.id);
+    record.write(&record_path)?;
+    store.grant_role(&NewUserRole { user_id: client.user.id, tenant_id: Some(tenant.id), role: Role::User }).await?;
 
     let mut builder = Engine::builder(store.clone(), synkro::pipeline::connectors::registry()?, opened.keyring.clone())
         .config(EngineConfig { workers: 4, ..Default::default() });
@@ -74,9 +92,10 @@ pub async fn run(config: &Config, opened: &Opened, serve: bool) -> anyhow::Resul
     let engine = builder.build().await?;
     engine.start_workers().await;
 
-    println!("Synkro demo: tenant {:?} with fake amoCRM, Radist, Supabase, AI and Telegram\n", tenant.name);
+    println!("Synkro demo: tenant {:?} with fake amoCRM, Radist, Supabase, AI and Telegram", tenant.name);
+    println!("{}\n", describe_data(config));
     let mut updates = engine.subscribe();
-    let request = ReportRequest { trigger: TriggerType::Manual, ..ReportRequest::manual(tenant.id) };
+    let request = ReportRequest { trigger: TriggerType::Scheduled, ..ReportRequest::manual(tenant.id) };
     let job = match engine.enqueue_report(request.window(day.start(), day.end())).await {
         Ok(job) => job,
         Err(synkro::pipeline::EngineError::ActiveJob(id)) => store.get_job(id).await?,
@@ -110,8 +129,7 @@ pub async fn run(config: &Config, opened: &Opened, serve: bool) -> anyhow::Resul
         println!("{}\n", report.summary_text);
     }
 
-    println!("Logins:  admin / {admin}   (superuser)");
-    println!("         client / {client}   (client of tenant {TENANT})");
+    print_logins(store, tenant.id, &[admin, client]).await?;
     if !serve {
         engine.shutdown().await;
         return Ok(());
@@ -126,5 +144,30 @@ pub async fn run(config: &Config, opened: &Opened, serve: bool) -> anyhow::Resul
     println!("\nServing http://{address}/api/docs (API: http://{address}/api/v1) — stop with Ctrl-C");
     synkro::http::serve(listener, state, crate::shutdown_signal()).await.context("http server")?;
     engine.shutdown().await;
+    Ok(())
+}
+
+/// The demo's logins with what each may do (from the stored account), and the existing
+/// accounts that kept a name the demo wanted.
+async fn print_logins(store: &synkro::Store, tenant: TenantId, logins: &[own::Login]) -> anyhow::Result<()> {
+    for (n, login) in logins.iter().enumerate() {
+        let user = store.get_user(login.user.id).await?;
+        let on_tenant = store.list_user_roles(user.id).await?.into_iter().find(|r| r.tenant_id == Some(tenant));
+        let rights = match (user.is_superuser, on_tenant) {
+            (true, _) => "superuser".to_owned(),
+            (false, Some(role)) => format!("role {} on tenant {TENANT}", role.role),
+            (false, None) => "no access yet".to_owned(),
+        };
+        let lead = if n == 0 { "Logins:" } else { "" };
+        println!("{lead:<8} {} / {}   ({rights})", user.username, login.password);
+    }
+    for login in logins {
+        if let Some(taken) = &login.taken {
+            println!(
+                "         (an account named {taken} already existed: left as it is, password unchanged; the demo's is {})",
+                login.user.username
+            );
+        }
+    }
     Ok(())
 }

@@ -9,7 +9,7 @@ mod keys;
 mod probe;
 mod report;
 
-use std::process::ExitCode;
+use std::{io::IsTerminal, process::ExitCode};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -30,8 +30,10 @@ enum Command {
     /// Ask the server on SYNKRO_BIND whether it is ready (exit code 0 if so), for containers and
     /// systemd.
     Healthcheck,
-    /// Run the whole product against built-in fake services: a demo tenant, an admin and a
-    /// client login, yesterday's report with its progress, then the API (until Ctrl-C).
+    /// Run the whole product against built-in fake services, on its own data (./demo-data unless
+    /// SYNKRO_DATA_DIR is set): a demo tenant, new admin and client logins, the last business
+    /// day's report with its progress, then the API (until Ctrl-C). Never changes existing
+    /// accounts; refuses a database that holds tenants it did not create.
     Demo {
         /// Exit after the report instead of serving the API.
         #[arg(long)]
@@ -97,13 +99,18 @@ enum ReportCommand {
     Resend(report::ResendArgs),
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs to stderr, filtered by `SYNKRO_LOG` (else `default_filter`); colours only when stderr
+/// is a terminal and `NO_COLOR` is unset, never in JSON.
+fn init_logging(format: LogFormat, default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SYNKRO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().with_ansi(false).init(),
+        LogFormat::Text => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            builder.with_ansi(std::io::stderr().is_terminal() && !no_color).init();
+        }
     }
 }
 
@@ -123,8 +130,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         let config = Config::from_env().context("configuration")?;
         return probe::healthcheck(config.bind).await;
     }
-    let config = Config::from_env().context("configuration")?;
-    init_logging(config.log_format);
+    let demo = matches!(cli.command, Command::Demo { .. });
+    let config = if demo {
+        // The demo keeps its own database and keys, never `serve`'s.
+        Config::from_env_with_data_dir(std::path::Path::new(synkro::config::DEMO_DATA_DIR))
+    } else {
+        Config::from_env()
+    }
+    .context("configuration")?;
+    // The demo's fake services only speak up when something is wrong.
+    init_logging(config.log_format, if demo { demo::LOG_FILTER } else { "info" });
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }

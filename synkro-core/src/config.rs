@@ -19,6 +19,11 @@ const CONFIG: &str = "SYNKRO_CONFIG";
 const TEMP_USER: &str = "TEMP_LOGIN_USER";
 const TEMP_PASSWORD: &str = "TEMP_LOGIN_PASSWORD";
 
+/// The data directory when neither `SYNKRO_DATA_DIR` nor the config file names one.
+pub const DEFAULT_DATA_DIR: &str = "./data";
+/// `synkro demo`'s default data directory: its own, so the demo never opens `serve`'s database.
+pub const DEMO_DATA_DIR: &str = "./demo-data";
+
 /// Every `SYNKRO_*` name this process understands; anything else gets a warning.
 #[rustfmt::skip]
 const KNOWN: &[&str] = &[
@@ -193,7 +198,7 @@ pub struct Config {
     pub secret_keys: Option<Secret>,
     /// `SYNKRO_BIND`, default `127.0.0.1:8080`.
     pub bind: SocketAddr,
-    /// `SYNKRO_DATA_DIR`, default `./data`.
+    /// `SYNKRO_DATA_DIR`, default `./data` ([`DEFAULT_DATA_DIR`]; `synkro demo`: [`DEMO_DATA_DIR`]).
     pub data_dir: PathBuf,
     /// `TEMP_LOGIN_USER` + `TEMP_LOGIN_PASSWORD`, only if both are set and non-empty.
     pub temp_login: Option<TempLogin>,
@@ -238,6 +243,12 @@ impl FileConfig {
 impl Config {
     /// From the process environment; the optional TOML file is named by SYNKRO_CONFIG. Logs each warning with tracing::warn!.
     pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_env_with_data_dir(Path::new(DEFAULT_DATA_DIR))
+    }
+
+    /// [`Config::from_env`] with another default data directory (`synkro demo` uses
+    /// [`DEMO_DATA_DIR`]); `SYNKRO_DATA_DIR` or the file's `data_dir` still win.
+    pub fn from_env_with_data_dir(default_data_dir: &Path) -> Result<Self, ConfigError> {
         // vars() would panic on a non-unicode variable; such variables are skipped instead.
         let env: Vec<(String, String)> = std::env::vars_os()
             .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
@@ -246,7 +257,7 @@ impl Config {
             .iter()
             .find(|(name, value)| name == CONFIG && !value.trim().is_empty())
             .map(|(_, value)| PathBuf::from(value));
-        let config = Self::load(env, file.as_deref())?;
+        let config = Self::load_with_data_dir(env, file.as_deref(), default_data_dir)?;
         for warning in &config.warnings {
             tracing::warn!(warning = %warning, "configuration warning");
         }
@@ -255,6 +266,15 @@ impl Config {
 
     /// Pure, testable core: `env` is the full list of (name, value) pairs; `file` an optional TOML file path (if given and unreadable or invalid => error naming the file and the TOML error).
     pub fn load(env: impl IntoIterator<Item = (String, String)>, file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with_data_dir(env, file, Path::new(DEFAULT_DATA_DIR))
+    }
+
+    /// [`Config::load`] with another default data directory.
+    pub fn load_with_data_dir(
+        env: impl IntoIterator<Item = (String, String)>,
+        file: Option<&Path>,
+        default_data_dir: &Path,
+    ) -> Result<Self, ConfigError> {
         let env: HashMap<String, String> = env.into_iter().filter(|(_, value)| !value.trim().is_empty()).collect();
         let file = match file {
             Some(path) => FileConfig::read(path)?,
@@ -267,7 +287,7 @@ impl Config {
             .map(PathBuf::from)
             .or(file.data_dir)
             .filter(|dir| !dir.as_os_str().is_empty())
-            .unwrap_or_else(|| PathBuf::from("./data"));
+            .unwrap_or_else(|| default_data_dir.to_owned());
         let database_url = match get(DATABASE_URL).or(file.database_url).filter(|s| !s.is_empty()) {
             Some(raw) => DatabaseUrl::parse(&raw)?,
             None => DatabaseUrl(format!("sqlite://{}/synkro.db?mode=rwc", data_dir.display())),
@@ -386,6 +406,24 @@ mod tests {
         assert!(config.secret_keys.is_none());
         assert_eq!(config.log_format, LogFormat::Text);
         assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    }
+
+    #[test]
+    fn the_demo_default_data_dir_applies_only_when_none_is_set() {
+        let demo = |pairs: &[(&str, &str)], file: Option<&Path>| {
+            Config::load_with_data_dir(env(pairs), file, Path::new(DEMO_DATA_DIR)).unwrap()
+        };
+        let config = demo(&[], None);
+        assert_eq!(config.data_dir, PathBuf::from("./demo-data"));
+        assert_eq!(config.database_url.sqlite_path(), Some(PathBuf::from("./demo-data/synkro.db")));
+        assert_eq!(demo(&[("SYNKRO_DATA_DIR", "/srv/x")], None).data_dir, PathBuf::from("/srv/x"));
+        let file = toml_file("data_dir = \"/from/file\"\n");
+        assert_eq!(demo(&[], Some(file.path())).data_dir, PathBuf::from("/from/file"));
+        let config = demo(&[("SYNKRO_DATABASE_URL", "postgres://h/db")], None);
+        assert_eq!(
+            (config.data_dir, config.database_url.kind()),
+            (PathBuf::from("./demo-data"), DatabaseKind::Postgres)
+        );
     }
 
     #[test]
