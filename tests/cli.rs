@@ -340,10 +340,39 @@ async fn report_run_follows_a_job_to_success_and_explains_bad_input() {
         .unwrap();
         assert!(!out.status.success() && text(&out).contains(says), "{extra:?}: {}", text(&out));
     }
-    let out = tokio::task::spawn_blocking(move || {
-        run(vec!["report".into(), "run".into(), "--tenant".into(), "ghost".into()])
-    })
-    .await
-    .unwrap();
+    let cli = |args: &[&str]| {
+        let run = run.clone();
+        let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+        tokio::task::spawn_blocking(move || run(args))
+    };
+    let out = cli(&["report", "run", "--tenant", "ghost"]).await.unwrap();
     assert!(!out.status.success() && text(&out).contains("list-tenants"), "{}", text(&out));
+
+    // Re-sending: refused for a delivered report, sends a failed one, and a paused tenant runs nothing.
+    let store = Store::connect(&url).await.unwrap();
+    let tenant = store.get_tenant_by_slug(&synkro::domain::Slug::new("live").unwrap()).await.unwrap();
+    let report = store.latest_report(tenant.id).await.unwrap().unwrap();
+    let id = report.id.to_string();
+    let out = cli(&["report", "resend", &id]).await.unwrap();
+    assert!(!out.status.success() && text(&out).contains("only an unknown or failed delivery"), "{}", text(&out));
+    let out = cli(&["report", "resend", "not-an-id"]).await.unwrap();
+    assert!(!out.status.success() && text(&out).contains("is not a report id"), "{}", text(&out));
+    // A second report whose delivery Telegram refuses (a 403 is not retried): failed for good.
+    sandbox.inject(synkro_sandbox::Service::Telegram, "sendMessage", synkro_sandbox::Fault::Status(403), 100);
+    let out = cli(&["report", "run", "--tenant", "live", "--from", &from, "--to", &to]).await.unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    sandbox.clear_faults();
+    let report = store.latest_report(tenant.id).await.unwrap().unwrap();
+    let delivery = store.get_delivery(report.id).await.unwrap().unwrap();
+    assert_eq!(delivery.state, synkro::store::DeliveryState::Failed);
+    let id = report.id.to_string();
+    let before = sandbox.telegram_sent().len();
+    let out = cli(&["report", "resend", &id]).await.unwrap();
+    assert!(out.status.success() && text(&out).contains("delivery sent"), "{}", text(&out));
+    assert!(sandbox.telegram_sent().len() > before, "the report went out again");
+    let paused = synkro::domain::TenantUpdate { status: Some(synkro::domain::TenantStatus::Paused), ..Default::default() };
+    store.update_tenant(tenant.id, &paused).await.unwrap();
+    store.close().await;
+    let out = cli(&["report", "run", "--tenant", "live"]).await.unwrap();
+    assert!(!out.status.success() && text(&out).contains("the tenant is paused"), "{}", text(&out));
 }
