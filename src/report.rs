@@ -12,8 +12,8 @@ use synkro::{
     bootstrap::Opened,
     domain::{ReportMode, Slug},
     ids::{JobEventId, ReportId},
-    store::DeliveryState,
     pipeline::{Engine, EngineError, ReportRequest},
+    store::DeliveryState,
     time::{TimeZoneName, Timestamp},
 };
 
@@ -149,7 +149,10 @@ pub struct ResendArgs {
 #[allow(clippy::print_stdout)]
 pub async fn resend(opened: &Opened, engine: &Engine, args: ResendArgs) -> anyhow::Result<()> {
     let id = ReportId::from_str(args.report.trim()).map_err(|_| {
-        anyhow::anyhow!("{:?} is not a report id: pass the report's UUID (GET /api/v1/tenants/{{id}}/reports lists them)", args.report)
+        anyhow::anyhow!(
+            "{:?} is not a report id: pass the report's UUID (GET /api/v1/tenants/{{id}}/reports lists them)",
+            args.report
+        )
     })?;
     let job = match engine.resend_report(id, None).await {
         Ok(job) => job,

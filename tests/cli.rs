@@ -370,7 +370,8 @@ async fn report_run_follows_a_job_to_success_and_explains_bad_input() {
     let out = cli(&["report", "resend", &id]).await.unwrap();
     assert!(out.status.success() && text(&out).contains("delivery sent"), "{}", text(&out));
     assert!(sandbox.telegram_sent().len() > before, "the report went out again");
-    let paused = synkro::domain::TenantUpdate { status: Some(synkro::domain::TenantStatus::Paused), ..Default::default() };
+    let paused =
+        synkro::domain::TenantUpdate { status: Some(synkro::domain::TenantStatus::Paused), ..Default::default() };
     store.update_tenant(tenant.id, &paused).await.unwrap();
     store.close().await;
     let out = cli(&["report", "run", "--tenant", "live"]).await.unwrap();

@@ -361,7 +361,11 @@ async fn runtime_config_round_trip(store: &Store) {
     let initial = store.get_runtime_config(acme.id).await.unwrap();
     let defaults = TenantRuntimeConfig::defaults(acme.id, acme.timezone.clone());
     assert_eq!(
-        TenantRuntimeConfig { updated_at: defaults.updated_at, schedule_from: defaults.schedule_from, ..initial.clone() },
+        TenantRuntimeConfig {
+            updated_at: defaults.updated_at,
+            schedule_from: defaults.schedule_from,
+            ..initial.clone()
+        },
         defaults
     );
     assert_eq!(initial.schedule_from, acme.created_at);
@@ -1062,7 +1066,10 @@ async fn deliveries_happen_once(store: &Store) {
     let (_, job, report) = delivery_setup(store, "acme").await;
     let t0 = ts(1_800_000_000);
     assert_eq!(store.get_delivery(report.id).await.unwrap(), None);
-    assert_eq!(store.begin_delivery(report.id, Some(job), "telegram", t0, false).await.unwrap(), DeliveryStart::Started);
+    assert_eq!(
+        store.begin_delivery(report.id, Some(job), "telegram", t0, false).await.unwrap(),
+        DeliveryStart::Started
+    );
     let sending = store.get_delivery(report.id).await.unwrap().unwrap();
     assert_eq!(
         (sending.state, sending.messages, sending.started_at, sending.finished_at),
@@ -1090,7 +1097,10 @@ async fn deliveries_happen_once(store: &Store) {
 async fn a_delivery_abandoned_mid_send_has_an_unknown_outcome(store: &Store) {
     let (_, job, report) = delivery_setup(store, "acme").await;
     let t0 = ts(1_800_000_000);
-    assert_eq!(store.begin_delivery(report.id, Some(job), "telegram", t0, false).await.unwrap(), DeliveryStart::Started);
+    assert_eq!(
+        store.begin_delivery(report.id, Some(job), "telegram", t0, false).await.unwrap(),
+        DeliveryStart::Started
+    );
     // The worker died before finish_delivery; the job's next attempt begins again.
     let t1 = t0 + Duration::minutes(2);
     let DeliveryStart::OutcomeUnknown(unknown) =
@@ -1108,7 +1118,10 @@ async fn a_delivery_abandoned_mid_send_has_an_unknown_outcome(store: &Store) {
 async fn a_failed_delivery_is_sent_again_only_when_asked(store: &Store) {
     let (_, job, report) = delivery_setup(store, "acme").await;
     let t0 = ts(1_800_000_000);
-    assert_eq!(store.begin_delivery(report.id, Some(job), "telegram", t0, false).await.unwrap(), DeliveryStart::Started);
+    assert_eq!(
+        store.begin_delivery(report.id, Some(job), "telegram", t0, false).await.unwrap(),
+        DeliveryStart::Started
+    );
     let t1 = t0 + Duration::seconds(1);
     let failed = store.finish_delivery(report.id, DeliveryState::Failed, 0, Some("telegram: 403"), t1).await.unwrap();
     assert_eq!((failed.state, failed.error.as_deref()), (DeliveryState::Failed, Some("telegram: 403")));

@@ -81,5 +81,6 @@ pub async fn store(kind: &str, test: &str) -> Option<TestStore> {
 /// the scheduler's catch-up.
 pub async fn backdate_schedule(store: &Store, tenant: crate::ids::TenantId, at: crate::time::Timestamp) {
     const SQL: &str = "UPDATE tenant_runtime_configs SET schedule_from = $2 WHERE tenant_id = $1";
-    crate::store::on_pool!(store, |pool| sqlx::query(SQL).bind(tenant).bind(at).execute(pool).await.map(|_| ())).unwrap();
+    crate::store::on_pool!(store, |pool| sqlx::query(SQL).bind(tenant).bind(at).execute(pool).await.map(|_| ()))
+        .unwrap();
 }

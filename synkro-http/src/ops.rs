@@ -189,7 +189,13 @@ pub async fn prometheus(state: Data<&AppState>) -> Response {
                 "# HELP synkro_report_deliveries Report deliveries by state; alert on unknown and failed, which \
                  only an explicit re-send sends again.\n# TYPE synkro_report_deliveries gauge\n",
             );
-            for state in [DeliveryState::Sending, DeliveryState::Sent, DeliveryState::Retrying, DeliveryState::Failed, DeliveryState::Unknown] {
+            for state in [
+                DeliveryState::Sending,
+                DeliveryState::Sent,
+                DeliveryState::Retrying,
+                DeliveryState::Failed,
+                DeliveryState::Unknown,
+            ] {
                 let n = counts.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n);
                 let _ = writeln!(out, "synkro_report_deliveries{{state=\"{state}\"}} {n}");
             }

@@ -125,7 +125,8 @@ async fn failed(env: &RunEnv, p: &Progress<'_>, tenant: &Tenant, report: &Report
     let give_up_at = delivery.as_ref().and_then(|d| d.give_up_at).unwrap_or_else(|| now + span(env.retry.retry_for));
     let wait = e.retry_after.unwrap_or_else(|| backoff_delay(attempts, env.retry.base, env.retry.cap));
     let next = now + span(wait.max(Duration::from_secs(1)));
-    let retryable = e.retryable && matches!(e.class, FailureClass::RateLimited | FailureClass::Network | FailureClass::Upstream);
+    let retryable =
+        e.retryable && matches!(e.class, FailureClass::RateLimited | FailureClass::Network | FailureClass::Upstream);
     if retryable && next < give_up_at {
         let retried = store.retry_delivery(report.id, &message, next, give_up_at, now).await;
         let job = NewJobRun::delivery(tenant.id, report.id, attempts + 1, false, next);
@@ -144,7 +145,9 @@ async fn failed(env: &RunEnv, p: &Progress<'_>, tenant: &Tenant, report: &Report
                 p.note(EventLevel::Warn, "deliver", text, data, 95).await;
                 return;
             }
-            (r, j) => tracing::warn!(report = %report.id, retry = ?r.err(), job = ?j.err(), "delivery retry not scheduled"),
+            (r, j) => {
+                tracing::warn!(report = %report.id, retry = ?r.err(), job = ?j.err(), "delivery retry not scheduled")
+            }
         }
     }
     let why = if retryable {
@@ -170,14 +173,7 @@ fn local(at: Timestamp, tenant: &Tenant) -> String {
     format!("{} {}", zone.to_datetime(at.to_jiff()).strftime("%Y-%m-%d %H:%M"), tenant.timezone.as_str())
 }
 
-async fn audit(
-    env: &RunEnv,
-    tenant: &Tenant,
-    report: &Report,
-    action: &str,
-    message: String,
-    actor: Option<UserId>,
-) {
+async fn audit(env: &RunEnv, tenant: &Tenant, report: &Report, action: &str, message: String, actor: Option<UserId>) {
     let Ok(mut entry) = NewAuditLog::new(action, message) else { return };
     entry.tenant_id = Some(tenant.id);
     entry.actor_id = actor;
@@ -202,12 +198,18 @@ pub(crate) async fn run_delivery(env: &RunEnv, job: &JobRun, sending: &AtomicBoo
         }
         return Err(JobFailure::fatal(why));
     }
-    p.step("check_config", 5, format!("delivering the report of {}", report.period_start), json!({"report_id": report.id}))
-        .await;
+    p.step(
+        "check_config",
+        5,
+        format!("delivering the report of {}", report.period_start),
+        json!({"report_id": report.id}),
+    )
+    .await;
     let caps = build_tenant(store, &env.registry, &env.keyring, &env.ctx, &tenant, None)
         .await
         .map_err(|e| JobFailure::from_connector("configuration", e))?;
-    let (report, delivered) = deliver(env, &p, job, &tenant, report, caps.messenger.as_deref(), resend, sending).await?;
+    let (report, delivered) =
+        deliver(env, &p, job, &tenant, report, caps.messenger.as_deref(), resend, sending).await?;
     p.step("done", 100, if delivered { "report delivered" } else { "report not delivered" }, json!({})).await;
     Ok(ReportDone { report, delivered })
 }
@@ -254,4 +256,3 @@ impl Engine {
         Ok(self.store().delivery_counts().await?)
     }
 }
-

@@ -303,7 +303,6 @@ impl Engine {
         self.inner.env.hub.subscribe()
     }
 
-
     /// Enqueues a report. Manual windows are validated against the tenant's limits; the same
     /// request twice gives the same job; while the tenant has an active report job the answer
     /// is [`EngineError::ActiveJob`] naming it.

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use synkro_core::{
     ValidationError,
-    domain::TenantStatus,
     connector::{ConnectorError, FailureClass},
+    domain::TenantStatus,
     ids::JobId,
     store::{Constraint, DeliveryState, StoreError},
 };

@@ -123,8 +123,7 @@ pub(crate) async fn run_report(
             tenant.status
         )));
     }
-    let config =
-        store.get_runtime_config(tenant.id).await.map_err(|e| JobFailure::from_store("runtime config", e))?;
+    let config = store.get_runtime_config(tenant.id).await.map_err(|e| JobFailure::from_store("runtime config", e))?;
     let mode = job.mode.unwrap_or(config.mode);
     let window = match (job.window_start, job.window_end) {
         (Some(start), Some(end)) => Window::new(start, end).map_err(|e| JobFailure::fatal(e.to_string()))?,

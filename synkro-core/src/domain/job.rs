@@ -192,13 +192,7 @@ impl NewJobRun {
     /// A job that delivers `report` (of `tenant_id`) at `run_after`: attempt `attempt` of its
     /// delivery, a retry or (`resend`) a re-send a person asked for. The key
     /// `delivery:report:attempt` makes it once per attempt.
-    pub fn delivery(
-        tenant_id: TenantId,
-        report: ReportId,
-        attempt: u32,
-        resend: bool,
-        run_after: Timestamp,
-    ) -> Self {
+    pub fn delivery(tenant_id: TenantId, report: ReportId, attempt: u32, resend: bool, run_after: Timestamp) -> Self {
         Self {
             tenant_id,
             job_type: JobType::ReportDelivery,

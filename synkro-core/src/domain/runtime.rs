@@ -105,7 +105,13 @@ impl TenantRuntimeConfig {
     /// zone, business day start, run time or the schedule switch differ.
     pub fn schedule_differs(&self, other: &Self) -> bool {
         (self.mode, &self.timezone, self.business_day_start, self.scheduled_run_time, self.is_schedule_enabled)
-            != (other.mode, &other.timezone, other.business_day_start, other.scheduled_run_time, other.is_schedule_enabled)
+            != (
+                other.mode,
+                &other.timezone,
+                other.business_day_start,
+                other.scheduled_run_time,
+                other.is_schedule_enabled,
+            )
     }
 
     /// Checks every numeric setting is within its range.

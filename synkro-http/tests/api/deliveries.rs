@@ -11,12 +11,16 @@ use synkro_core::{
 
 use crate::support::World;
 
-crate::on_both_backends!(an_inactive_tenant_is_refused_naming_its_status, a_report_shows_its_delivery_and_can_be_resent);
+crate::on_both_backends!(
+    an_inactive_tenant_is_refused_naming_its_status,
+    a_report_shows_its_delivery_and_can_be_resent
+);
 
 async fn an_inactive_tenant_is_refused_naming_its_status(w: &World) {
     let t = w.cast.acme.id.as_uuid();
     let tadmin = w.login("tadmin").await;
-    let paused = w.call("PATCH", &format!("/api/v1/tenants/{t}"), Some(&tadmin), Some(json!({"status": "paused"})), &[]).await;
+    let paused =
+        w.call("PATCH", &format!("/api/v1/tenants/{t}"), Some(&tadmin), Some(json!({"status": "paused"})), &[]).await;
     assert_eq!(paused.status, 200, "{}", paused.text);
     let plain = w.login("plain").await;
     let job = w.call("POST", &format!("/api/v1/tenants/{t}/jobs"), Some(&plain), Some(json!({})), &[]).await;
