@@ -4,7 +4,8 @@
 //!   their progress; with Redis, any number of `synkro worker` processes share the work.
 //! - The report run itself, step by step as DESIGN.md section 7 describes ([`report`]).
 //! - [`scheduler`]: one job per tenant and window, caught up after downtime.
-//! - [`followup`]: follow-up questions on the web and in Telegram.
+//! - [`followup`]: follow-up questions on the web and in Telegram; [`telegram`]: chats that
+//!   moved, and tenants grouped by the bot they share.
 //! - Pure building blocks: business-day [`window`]s, the deal/dialog [`merge`], the
 //!   [`summary`], the AI texts ([`ai_text`]).
 //!
@@ -36,6 +37,7 @@ pub mod report;
 pub mod scheduler;
 pub mod settings;
 pub mod summary;
+pub mod telegram;
 pub mod window;
 pub mod wiring;
 

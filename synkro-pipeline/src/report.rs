@@ -348,6 +348,7 @@ async fn deliver(
             let mut data = json!({"messages": delivery.messages});
             if let Some(moved) = &delivery.moved_to {
                 data["moved_to"] = json!(moved);
+                crate::telegram::delivery_moved_chat(store, tenant, caps, moved).await;
             }
             p.step("deliver", 95, format!("delivered in {} message(s)", delivery.messages), data).await;
             Ok((report, true))

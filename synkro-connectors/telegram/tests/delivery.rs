@@ -13,7 +13,7 @@ use common::{
 use serde_json::json;
 use synkro_connector_telegram::MAX_MESSAGE_UNITS;
 use synkro_core::connector::{Delivery, FailureClass};
-use synkro_sandbox::{Fault, Sandbox, SandboxConfig, Service, TELEGRAM_BOT_USERNAME};
+use synkro_sandbox::{Fault, Sandbox, SandboxConfig, Service};
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
     matchers::{body_json, method, path},
@@ -233,8 +233,9 @@ async fn a_group_that_became_a_supergroup_is_followed_and_the_new_id_reported() 
     assert!(sent.iter().all(|m| m.chat_id == new), "{sent:?}");
     assert_eq!(send_message_requests(&sandbox), 3, "one refusal, then both parts to the supergroup");
 
-    // The bot keeps following: questions asked in the supergroup are now the chat's questions.
-    sandbox.telegram_push_update(new, "anna", false, &format!("@{TELEGRAM_BOT_USERNAME} а где отчёт?"));
-    let asked = messenger.questions(None).await.unwrap();
-    assert_eq!(asked.questions.iter().map(|q| q.text.as_str()).collect::<Vec<_>>(), ["а где отчёт?"]);
+    // The bot keeps following: it now answers in the supergroup.
+    assert_eq!(messenger.chat_id(), new.to_string());
+    let again = messenger.send_text("still here").await.unwrap();
+    assert_eq!(again, Delivery { messages: 1, moved_to: None });
+    assert_eq!(send_message_requests(&sandbox), 4, "no second refusal");
 }
