@@ -105,6 +105,8 @@ pub struct TelegramPass {
     pub answered: usize,
     /// Questions told the window is closed (or that there is no report).
     pub closed: usize,
+    /// Questions the AI could not answer (the reply says so).
+    pub failed: usize,
 }
 
 impl TelegramPass {
@@ -113,7 +115,27 @@ impl TelegramPass {
         self.busy += other.busy;
         self.answered += other.answered;
         self.closed += other.closed;
+        self.failed += other.failed;
     }
+
+    fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Answered => self.answered += 1,
+            Outcome::Closed => self.closed += 1,
+            Outcome::Failed => self.failed += 1,
+        }
+    }
+}
+
+/// What the reply to a question says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// The AI's answer.
+    Answered,
+    /// That the window is closed, or that there is no report yet.
+    Closed,
+    /// That answering failed.
+    Failed,
 }
 
 /// One pass over every bot the active tenants use. A bot's updates are one stream for every
@@ -172,9 +194,8 @@ async fn read_inbox(
     }
     for question in &batch.questions {
         for member in members.iter_mut().filter(|m| m.asked_in(&question.chat_id)) {
-            let (reply, answered) = reply_to(engine, settings, &member.tenant, &question.text, now).await;
-            pass.answered += usize::from(answered);
-            pass.closed += usize::from(!answered);
+            let (reply, outcome) = reply_to(engine, settings, &member.tenant, &question.text, now).await;
+            pass.count(outcome);
             match member.messenger.reply(question.message_id, &reply).await {
                 Ok(Delivery { moved_to: Some(to), .. }) => {
                     let moved = ChatMove { from: member.chat().to_owned(), to };
@@ -211,30 +232,32 @@ async fn read_questions(members: &[Member], offset: Option<i64>) -> Result<Quest
     Err(refused.map_or_else(|| EngineError::Other("no tenant uses this bot".into()), EngineError::from))
 }
 
-/// The reply to `question` for `tenant`, and whether it was answered (rather than told the
-/// window is closed or that there is no report).
+/// The reply to `question` for `tenant`, about its latest report.
 async fn reply_to(
     engine: &Engine,
     settings: &TelegramFollowups,
     tenant: &Tenant,
     question: &str,
     now: Timestamp,
-) -> (String, bool) {
+) -> (String, Outcome) {
+    let failed = |e: EngineError| (format!("Не получилось ответить: {e}"), Outcome::Failed);
     let latest = match engine.store().latest_report(tenant.id).await {
         Ok(latest) => latest,
-        Err(e) => return (format!("Не получилось ответить: {e}"), false),
+        Err(e) => return failed(e.into()),
     };
     match latest {
         Some(report) if report.followup_deadline_at.is_some_and(|d| d > now) => {
             match ask(engine, report.id, None, question, MessageSource::Telegram).await {
-                Ok(message) => (message.answer, true),
-                Err(e) => (format!("Не получилось ответить: {e}"), false),
+                Ok(message) => (message.answer, Outcome::Answered),
+                Err(e) => failed(e),
             }
         }
         Some(report) => {
-            (closed_window_reply(report.followup_deadline_at, &tenant.timezone, settings.public_url.as_deref()), false)
+            let reply =
+                closed_window_reply(report.followup_deadline_at, &tenant.timezone, settings.public_url.as_deref());
+            (reply, Outcome::Closed)
         }
-        None => ("Отчётов пока нет.".to_owned(), false),
+        None => ("Отчётов пока нет.".to_owned(), Outcome::Closed),
     }
 }
 
