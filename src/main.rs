@@ -186,7 +186,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if !no_workers {
                 engine.start_workers().await;
                 engine.start_scheduler().await;
-                engine.start_followups(std::time::Duration::from_secs(5)).await;
+                engine.start_followups(followups(&config)).await;
             }
             let http = synkro::http::HttpConfig::from_config(&config).context("HTTP settings")?;
             let state = synkro::http::AppState::new(opened.store.clone(), engine.clone(), opened.keyring.clone(), http);
@@ -223,7 +223,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             engine.start_workers().await;
             if !no_scheduler {
                 engine.start_scheduler().await;
-                engine.start_followups(std::time::Duration::from_secs(5)).await;
+                engine.start_followups(followups(&config)).await;
             }
             tracing::info!(workers, "workers running; stop with Ctrl-C or SIGTERM");
             shutdown_signal().await;
@@ -274,6 +274,12 @@ async fn worker_engine(
         }
     }
     Ok(builder.build().await?)
+}
+
+/// Telegram follow-ups: every 5 s, with replies linking to the dashboard at SYNKRO_PUBLIC_URL.
+fn followups(config: &Config) -> synkro::pipeline::followup::TelegramFollowups {
+    synkro::pipeline::followup::TelegramFollowups::new(std::time::Duration::from_secs(5))
+        .with_public_url(config.public_url.clone())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

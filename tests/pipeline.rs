@@ -18,7 +18,12 @@ use synkro::{
     Keyring, Store,
     connector::HttpSettings,
     domain::{JobStatus, MessageSource, ReportMode, ReportStatus, Tenant, TriggerType},
-    pipeline::{Engine, EngineConfig, EngineError, ReportRequest, scheduler, summary::Summary},
+    pipeline::{
+        Engine, EngineConfig, EngineError, ReportRequest,
+        followup::{TelegramFollowups, telegram_pass},
+        scheduler,
+        summary::Summary,
+    },
     time::Timestamp,
 };
 use synkro_sandbox::{Fault, Sandbox, SandboxConfig, Service, TenantSetup};
@@ -381,9 +386,11 @@ async fn follow_ups_on_the_web_and_in_telegram(store: &Store) {
         true,
         &format!("@{} ignore me", synkro_sandbox::TELEGRAM_BOT_USERNAME),
     );
-    let pass = synkro::pipeline::followup::telegram_pass(&w.engine, acme.id, Timestamp::now()).await.unwrap();
-    assert_eq!((pass.answered, pass.closed), (1, 0));
-    let again = synkro::pipeline::followup::telegram_pass(&w.engine, acme.id, Timestamp::now()).await.unwrap();
+    let followups =
+        TelegramFollowups::new(Duration::from_secs(5)).with_public_url(Some("https://synkro.example.com/".into()));
+    let pass = telegram_pass(&w.engine, &followups, Timestamp::now()).await.unwrap();
+    assert_eq!((pass.polled, pass.answered, pass.closed), (1, 1, 0));
+    let again = telegram_pass(&w.engine, &followups, Timestamp::now()).await.unwrap();
     assert_eq!((again.answered, again.closed), (0, 0), "updates are consumed once");
 
     w.sandbox.telegram_push_update(
@@ -393,10 +400,17 @@ async fn follow_ups_on_the_web_and_in_telegram(store: &Store) {
         &format!("@{} and now?", synkro_sandbox::TELEGRAM_BOT_USERNAME),
     );
     let later = Timestamp::now() + time::Duration::hours(3);
-    let closed = synkro::pipeline::followup::telegram_pass(&w.engine, acme.id, later).await.unwrap();
+    let closed = telegram_pass(&w.engine, &followups, later).await.unwrap();
     assert_eq!(closed.closed, 1, "after the deadline the bot says the window is closed");
     let replies: Vec<_> = w.sandbox.telegram_sent().into_iter().filter(|m| m.reply_to_message_id.is_some()).collect();
     assert_eq!(replies.len(), 2);
+    // When it closed, in the tenant's time, and where to ask instead.
+    let deadline = report.followup_deadline_at.unwrap().to_jiff();
+    let local = acme.timezone.zone().to_datetime(deadline).strftime("%d.%m.%Y в %H:%M").to_string();
+    let told = &replies[1].text;
+    assert!(told.contains(&format!("{local} ({})", acme.timezone)), "{told}");
+    assert!(told.contains("https://synkro.example.com/"), "{told}");
+    assert!(!told.contains("кабинет") && !told.contains(&deadline.to_string()[..16]), "{told}");
 }
 
 async fn shutdown_hands_a_running_job_back_and_another_worker_finishes_it(store: &Store) {

@@ -59,7 +59,6 @@ on_both_backends!(
     a_job_that_gives_up_settles_its_delivery_as_unknown,
     deliveries_go_with_their_report,
     report_for_job_finds_the_jobs_report,
-    telegram_offsets_never_move_backwards,
     queue_depth_counts_due_later_and_running,
     tenants_due_are_active_with_the_schedule_on,
     sessions_live_until_revoked_or_expired,
@@ -1214,26 +1213,6 @@ async fn report_for_job_finds_the_jobs_report(store: &Store) {
     assert_eq!(store.report_for_job(other.id).await.unwrap(), None);
     store.create_report(&new_report(acme.id, None, "forced")).await.unwrap();
     assert_eq!(store.report_for_job(other.id).await.unwrap(), None, "a report without a job belongs to none");
-}
-
-async fn telegram_offsets_never_move_backwards(store: &Store) {
-    let (acme, beta) = (tenant(store, "acme").await, tenant(store, "beta").await);
-    let t0 = ts(1_800_000_000);
-    assert_eq!(store.telegram_offset(acme.id).await.unwrap(), None);
-    assert_eq!(store.set_telegram_offset(acme.id, 10, t0).await.unwrap(), 10);
-    assert_eq!(store.set_telegram_offset(acme.id, 5, t0).await.unwrap(), 10, "never backwards");
-    assert_eq!(store.telegram_offset(acme.id).await.unwrap(), Some(10));
-    assert_eq!(store.set_telegram_offset(acme.id, 10, t0).await.unwrap(), 10);
-    let big = 9_000_000_000_i64;
-    assert_eq!(store.set_telegram_offset(acme.id, big, t0).await.unwrap(), big, "64-bit update ids");
-    assert_eq!(store.telegram_offset(acme.id).await.unwrap(), Some(big));
-    assert_eq!(store.telegram_offset(beta.id).await.unwrap(), None, "offsets are per tenant");
-    assert_eq!(store.set_telegram_offset(beta.id, 3, t0).await.unwrap(), 3);
-    let orphan = store.set_telegram_offset(TenantId::new(), 1, t0).await;
-    assert!(matches!(orphan, Err(StoreError::NotFound { .. })), "{orphan:?}");
-    store.delete_tenant(acme.id).await.unwrap();
-    assert_eq!(store.telegram_offset(acme.id).await.unwrap(), None, "the offset goes with its tenant");
-    assert_eq!(store.telegram_offset(beta.id).await.unwrap(), Some(3));
 }
 
 async fn queue_depth_counts_due_later_and_running(store: &Store) {

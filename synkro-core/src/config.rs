@@ -15,6 +15,7 @@ const SECRET_KEYS: &str = "SYNKRO_SECRET_KEYS";
 const BIND: &str = "SYNKRO_BIND";
 const DATA_DIR: &str = "SYNKRO_DATA_DIR";
 const LOG_FORMAT: &str = "SYNKRO_LOG_FORMAT";
+const PUBLIC_URL: &str = "SYNKRO_PUBLIC_URL";
 const CONFIG: &str = "SYNKRO_CONFIG";
 const TEMP_USER: &str = "TEMP_LOGIN_USER";
 const TEMP_PASSWORD: &str = "TEMP_LOGIN_PASSWORD";
@@ -27,7 +28,7 @@ pub const DEMO_DATA_DIR: &str = "./demo-data";
 /// Every `SYNKRO_*` name this process understands; anything else gets a warning.
 #[rustfmt::skip]
 const KNOWN: &[&str] = &[
-    DATABASE_URL, REDIS_URL, SECRET_KEYS, BIND, DATA_DIR, LOG_FORMAT, CONFIG, "SYNKRO_LOG",
+    DATABASE_URL, REDIS_URL, SECRET_KEYS, BIND, DATA_DIR, LOG_FORMAT, PUBLIC_URL, CONFIG, "SYNKRO_LOG",
     "SYNKRO_TEST_DATABASE_URL", "SYNKRO_TEST_REDIS_URL", "SYNKRO_TEST_REQUIRE_SERVICES", "SYNKRO_CONNECTOR_ENDPOINTS",
     "SYNKRO_BENCH", "SYNKRO_BENCH_DEALS", "SYNKRO_BENCH_SECONDS", "SYNKRO_BENCH_DB", "SYNKRO_BENCH_PERF",
     "SYNKRO_TRUSTED_PROXIES", "SYNKRO_AUTH_CACHE_MS", "SYNKRO_PAGE_CACHE_MS", "SYNKRO_DELIVERY_RETRY_MINUTES",
@@ -167,6 +168,23 @@ impl RedisUrl {
     }
 }
 
+/// The address people open the dashboard at (`SYNKRO_PUBLIC_URL`): an http(s) URL with a host
+/// and no query, fragment or credentials, kept without a trailing slash.
+fn parse_public_url(raw: &str) -> Result<String, ConfigError> {
+    let invalid = |message: &str| ConfigError::Invalid {
+        setting: PUBLIC_URL,
+        message: format!("{message}; use the dashboard's address, such as https://synkro.example.com"),
+    };
+    let url = url::Url::parse(raw.trim()).map_err(|e| invalid(&format!("not a valid url ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("must be an http:// or https:// address with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("must not have a query, a fragment or a user name"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
 /// The fallback login from TEMP_LOGIN_USER / TEMP_LOGIN_PASSWORD (both must be set).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TempLogin {
@@ -204,6 +222,9 @@ pub struct Config {
     pub temp_login: Option<TempLogin>,
     /// `SYNKRO_LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
+    /// `SYNKRO_PUBLIC_URL`: where people open the dashboard, without a trailing slash (messages
+    /// such as the bot's replies link to it); unset, they only name it.
+    pub public_url: Option<String>,
     /// Human-readable warnings collected while loading.
     pub warnings: Vec<String>,
 }
@@ -218,6 +239,7 @@ struct FileConfig {
     bind: Option<String>,
     data_dir: Option<PathBuf>,
     log_format: Option<LogFormat>,
+    public_url: Option<String>,
     temp_login_user: Option<String>,
     temp_login_password: Option<Secret>,
 }
@@ -318,6 +340,8 @@ impl Config {
             },
             None => file.log_format.unwrap_or_default(),
         };
+        let public_url = get(PUBLIC_URL).or(file.public_url).filter(|s| !s.trim().is_empty());
+        let public_url = public_url.as_deref().map(parse_public_url).transpose()?;
 
         let username = get(TEMP_USER).or(file.temp_login_user).filter(|s| !s.trim().is_empty());
         let password =
@@ -333,7 +357,7 @@ impl Config {
             (None, None) => None,
         };
 
-        Ok(Self { database_url, redis_url, secret_keys, bind, data_dir, temp_login, log_format, warnings })
+        Ok(Self { database_url, redis_url, secret_keys, bind, data_dir, temp_login, log_format, public_url, warnings })
     }
 }
 
@@ -550,6 +574,22 @@ mod tests {
         assert_eq!(login.password.expose(), "hunter2");
         assert!(config.warnings.is_empty());
         assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn public_url_is_an_http_address_without_a_trailing_slash() {
+        assert_eq!(load(&[]).unwrap().public_url, None);
+        let url = |raw: &str| load(&[("SYNKRO_PUBLIC_URL", raw)]).map(|c| c.public_url.unwrap());
+        assert_eq!(url("https://synkro.example.com/").unwrap(), "https://synkro.example.com");
+        assert_eq!(url(" http://10.0.0.5:8080 ").unwrap(), "http://10.0.0.5:8080");
+        assert_eq!(url("https://example.com/synkro/").unwrap(), "https://example.com/synkro");
+        let file = toml_file("public_url = \"https://from.file\"\n");
+        assert_eq!(Config::load(env(&[]), Some(file.path())).unwrap().public_url.as_deref(), Some("https://from.file"));
+        for bad in ["synkro.example.com", "ftp://example.com", "https://example.com/?a=1", "https://u:p@example.com"] {
+            let err = url(bad).unwrap_err().to_string();
+            assert!(err.contains("SYNKRO_PUBLIC_URL") && err.contains("https://synkro.example.com"), "{bad}: {err}");
+            assert!(!err.contains("u:p"), "{err}");
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::{
     engine::{Engine, RunEnv},
     error::{EngineError, JobFailure},
     report::{Progress, ReportDone},
-    wiring::build_tenant,
+    wiring::{TenantCapabilities, build_tenant},
 };
 
 /// The audit action of a delivery that failed for good.
@@ -54,12 +54,12 @@ pub(crate) async fn deliver(
     job: &JobRun,
     tenant: &Tenant,
     report: Report,
-    messenger: Option<&dyn synkro_core::connector::Messenger>,
+    caps: &TenantCapabilities,
     resend: bool,
     sending: &AtomicBool,
 ) -> Result<(Report, bool), JobFailure> {
     let store = &env.store;
-    let Some(messenger) = messenger else {
+    let Some(messenger) = caps.messenger.as_deref() else {
         let message = "no messenger integration: the report is saved but not sent";
         p.note(EventLevel::Warn, "deliver", message, json!({}), 95).await;
         return Ok((report, false));
@@ -103,6 +103,7 @@ pub(crate) async fn deliver(
             let mut data = json!({"messages": delivery.messages});
             if let Some(moved) = &delivery.moved_to {
                 data["moved_to"] = json!(moved);
+                crate::telegram::delivery_moved_chat(store, tenant, caps, moved).await;
             }
             p.step("deliver", 95, format!("delivered in {} message(s)", delivery.messages), data).await;
             Ok((report, true))

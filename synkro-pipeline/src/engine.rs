@@ -420,11 +420,11 @@ impl Engine {
         self.inner.tasks.lock().await.push(tokio::spawn(async move { crate::scheduler::run(engine).await }));
     }
 
-    /// Starts answering follow-up questions in every tenant's Telegram chat, polling every
-    /// `interval`.
-    pub async fn start_followups(&self, interval: Duration) {
+    /// Starts answering follow-up questions in every active tenant's Telegram chat (safe on
+    /// several nodes at once: each bot is read by one node at a time).
+    pub async fn start_followups(&self, settings: crate::followup::TelegramFollowups) {
         let engine = self.clone();
-        self.inner.tasks.lock().await.push(tokio::spawn(crate::followup::run_telegram(engine, interval)));
+        self.inner.tasks.lock().await.push(tokio::spawn(crate::followup::run_telegram(engine, settings)));
     }
 
     pub(crate) fn config(&self) -> &EngineConfig {

@@ -1,17 +1,26 @@
 //! Follow-up questions: answered by the AI from the report text, its summary numbers and the
 //! last six questions and answers; both are stored. In Telegram the bot answers mentions about
-//! the tenant's latest report until its follow-up deadline, and says the window is closed after
-//! it; updates are consumed once (the offset is stored).
+//! the tenant's latest report until its follow-up deadline, and after it says when the window
+//! closed (in the tenant's time) and where to ask instead. Each bot's updates are read by one
+//! node at a time and consumed once (a lease and an offset per bot in the database), however
+//! many tenants and nodes share it.
+
+use std::time::Duration;
 
 use serde_json::Value;
 use synkro_core::{
-    connector::{CompletionRequest, ConnectorError, FailureClass},
-    domain::{MessageSource, NewReportMessage, ReportMessage, TenantStatus},
-    ids::{ReportId, TenantId, UserId},
-    time::Timestamp,
+    connector::{ChatMove, CompletionRequest, ConnectorError, Delivery, FailureClass, Questions},
+    domain::{MessageSource, NewReportMessage, ReportMessage, Tenant, TenantStatus},
+    ids::{ReportId, UserId},
+    time::{TimeZoneName, Timestamp},
 };
 
-use crate::{ai_text, engine::Engine, error::EngineError, wiring::build_tenant};
+use crate::{
+    ai_text,
+    engine::Engine,
+    error::EngineError,
+    telegram::{Member, members_by_inbox},
+};
 
 /// Questions and answers of a report the AI sees.
 const HISTORY: u32 = 6;
@@ -54,84 +63,263 @@ pub async fn ask(
     Ok(store.add_report_message(&message).await?)
 }
 
-/// What one Telegram pass did for a tenant.
+/// How Telegram follow-ups run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelegramFollowups {
+    /// How often each bot's updates are read.
+    pub interval: Duration,
+    /// The dashboard's address without a trailing slash (`SYNKRO_PUBLIC_URL`): the reply to a
+    /// question asked too late links to it.
+    pub public_url: Option<String>,
+}
+
+impl TelegramFollowups {
+    /// Reading every `interval`, no dashboard link.
+    pub fn new(interval: Duration) -> Self {
+        Self { interval, public_url: None }
+    }
+
+    /// Links replies to the dashboard at `url` (such as `Config::public_url`).
+    pub fn with_public_url(mut self, url: Option<String>) -> Self {
+        self.public_url = url.map(|u| u.trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// How long one bot's pass may take.
+    fn time_limit(&self) -> Duration {
+        self.interval * 4
+    }
+
+    /// How long a node holds a bot's lease without saving progress; well past the time limit,
+    /// so a live poller never loses its bot, and a dead one's bot is taken over after it.
+    fn lease(&self) -> Duration {
+        (self.interval * 12).max(Duration::from_secs(1))
+    }
+}
+
+/// What one Telegram pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TelegramPass {
+    /// Bots whose updates this node read.
+    pub polled: usize,
+    /// Bots another node is reading (it holds their lease).
+    pub busy: usize,
     /// Questions answered.
     pub answered: usize,
     /// Questions told the window is closed (or that there is no report).
     pub closed: usize,
+    /// Questions the AI could not answer (the reply says so).
+    pub failed: usize,
 }
 
-/// Reads new questions from the tenant's Telegram chat and answers them.
-pub async fn telegram_pass(engine: &Engine, tenant: TenantId, now: Timestamp) -> Result<TelegramPass, EngineError> {
+impl TelegramPass {
+    fn add(&mut self, other: TelegramPass) {
+        self.polled += other.polled;
+        self.busy += other.busy;
+        self.answered += other.answered;
+        self.closed += other.closed;
+        self.failed += other.failed;
+    }
+
+    fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Answered => self.answered += 1,
+            Outcome::Closed => self.closed += 1,
+            Outcome::Failed => self.failed += 1,
+        }
+    }
+}
+
+/// What the reply to a question says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// The AI's answer.
+    Answered,
+    /// That the window is closed, or that there is no report yet.
+    Closed,
+    /// That answering failed.
+    Failed,
+}
+
+/// One pass over every bot the active tenants use. A bot's updates are one stream for every
+/// chat it is in (Telegram confirms them for the whole bot and allows one poller), so each bot
+/// is read once, by the node holding its lease in the database, from its one saved offset;
+/// bots another node holds are skipped. Chat moves are stored; each question is answered for
+/// every active tenant whose chat it was asked in, about that tenant's latest report (`now`
+/// decides whether its window is still open). Bots are read concurrently, each within a time
+/// limit.
+pub async fn telegram_pass(
+    engine: &Engine,
+    settings: &TelegramFollowups,
+    now: Timestamp,
+) -> Result<TelegramPass, EngineError> {
+    let inboxes = members_by_inbox(engine).await?;
+    let passes = inboxes.into_iter().map(|(inbox, mut members)| async move {
+        match tokio::time::timeout(settings.time_limit(), read_inbox(engine, settings, &inbox, &mut members, now)).await
+        {
+            Ok(Ok(pass)) => pass,
+            Ok(Err(e)) => {
+                tracing::warn!(inbox = %inbox, error = %e, "telegram follow-ups failed");
+                TelegramPass { polled: 1, ..Default::default() }
+            }
+            Err(_) => {
+                tracing::warn!(inbox = %inbox, "telegram follow-ups timed out");
+                TelegramPass { polled: 1, ..Default::default() }
+            }
+        }
+    });
+    let mut total = TelegramPass::default();
+    for pass in futures::future::join_all(passes).await {
+        total.add(pass);
+    }
+    Ok(total)
+}
+
+/// Reads one bot's new updates, if this node holds (or takes) its lease, and answers them.
+async fn read_inbox(
+    engine: &Engine,
+    settings: &TelegramFollowups,
+    inbox: &str,
+    members: &mut [Member],
+    now: Timestamp,
+) -> Result<TelegramPass, EngineError> {
     let store = engine.store();
-    let tenant = store.get_tenant(tenant).await?;
-    let caps =
-        build_tenant(store, engine.registry(), engine.keyring(), engine.connector_context(), &tenant, None).await;
-    let Some(messenger) = caps.ok().and_then(|c| c.messenger) else {
-        return Ok(TelegramPass::default());
+    let owner = engine.config().node.as_str();
+    let Some(poller) = store.lease_telegram_poller(inbox, owner, settings.lease(), Timestamp::now()).await? else {
+        return Ok(TelegramPass { busy: 1, ..Default::default() });
     };
-    let offset = store.telegram_offset(tenant.id).await?;
-    let batch = messenger.questions(offset).await?;
-    let latest = store.latest_report(tenant.id).await?;
-    let mut pass = TelegramPass::default();
+    let mut pass = TelegramPass { polled: 1, ..Default::default() };
+    let batch = read_questions(members, poller.next_offset).await?;
+    for moved in &batch.moves {
+        for member in members.iter_mut() {
+            member.follow(engine, moved).await;
+        }
+    }
     for question in &batch.questions {
-        let reply = match &latest {
-            Some(report) if report.followup_deadline_at.is_some_and(|d| d > now) => {
-                match ask(engine, report.id, None, &question.text, MessageSource::Telegram).await {
-                    Ok(message) => {
-                        pass.answered += 1;
-                        message.answer
-                    }
-                    Err(e) => format!("Не получилось ответить: {e}"),
+        for member in members.iter_mut().filter(|m| m.asked_in(&question.chat_id)) {
+            let (reply, outcome) = reply_to(engine, settings, &member.tenant, &question.text, now).await;
+            pass.count(outcome);
+            match member.messenger.reply(question.message_id, &reply).await {
+                Ok(Delivery { moved_to: Some(to), .. }) => {
+                    let moved = ChatMove { from: member.chat().to_owned(), to };
+                    member.follow(engine, &moved).await;
                 }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(tenant = %member.tenant.id, error = %e, "telegram reply not sent"),
             }
-            Some(report) => {
-                pass.closed += 1;
-                let deadline = report.followup_deadline_at.map(|d| d.to_string()).unwrap_or_default();
-                format!("Окно вопросов по последнему отчёту закрыто ({deadline}). Задайте вопрос в личном кабинете.")
-            }
-            None => {
-                pass.closed += 1;
-                "Отчётов пока нет.".to_owned()
-            }
-        };
-        messenger.reply(question.message_id, &reply).await?;
-        store.set_telegram_offset(tenant.id, question.update_id + 1, Timestamp::now()).await?;
+        }
+        let saved =
+            store.save_telegram_offset(inbox, owner, question.update_id + 1, settings.lease(), Timestamp::now());
+        if saved.await?.is_none() {
+            tracing::warn!(inbox, "another node took over this bot's updates; stopping");
+            return Ok(pass);
+        }
     }
     if let Some(next) = batch.next_offset {
-        store.set_telegram_offset(tenant.id, next, Timestamp::now()).await?;
+        store.save_telegram_offset(inbox, owner, next, settings.lease(), Timestamp::now()).await?;
     }
     Ok(pass)
 }
 
-/// Polls every active tenant's Telegram chat every `interval` until the engine shuts down,
-/// answering questions about the latest report. Tenants are polled concurrently, each under a
-/// time limit, so one slow chat does not hold up the others.
-pub(crate) async fn run_telegram(engine: Engine, interval: std::time::Duration) {
+/// The bot's questions since `offset`, read with the first member's messenger whose token
+/// works (one tenant's token may have been revoked while another's is current).
+async fn read_questions(members: &[Member], offset: Option<i64>) -> Result<Questions, EngineError> {
+    let mut refused = None;
+    for member in members {
+        match member.messenger.questions(offset).await {
+            Ok(batch) => return Ok(batch),
+            Err(e) if e.class == FailureClass::Auth => refused = Some(e),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(refused.map_or_else(|| EngineError::Other("no tenant uses this bot".into()), EngineError::from))
+}
+
+/// The reply to `question` for `tenant`, about its latest report.
+async fn reply_to(
+    engine: &Engine,
+    settings: &TelegramFollowups,
+    tenant: &Tenant,
+    question: &str,
+    now: Timestamp,
+) -> (String, Outcome) {
+    let failed = |e: EngineError| (format!("Не получилось ответить: {e}"), Outcome::Failed);
+    let latest = match engine.store().latest_report(tenant.id).await {
+        Ok(latest) => latest,
+        Err(e) => return failed(e.into()),
+    };
+    match latest {
+        Some(report) if report.followup_deadline_at.is_some_and(|d| d > now) => {
+            match ask(engine, report.id, None, question, MessageSource::Telegram).await {
+                Ok(message) => (message.answer, Outcome::Answered),
+                Err(e) => failed(e),
+            }
+        }
+        Some(report) => {
+            let reply =
+                closed_window_reply(report.followup_deadline_at, &tenant.timezone, settings.public_url.as_deref());
+            (reply, Outcome::Closed)
+        }
+        None => ("Отчётов пока нет.".to_owned(), Outcome::Closed),
+    }
+}
+
+/// The reply to a question asked after the latest report's follow-up window closed: when it
+/// closed, in the tenant's time zone, and where to ask instead (the dashboard's address when
+/// one is configured).
+pub fn closed_window_reply(deadline: Option<Timestamp>, zone: &TimeZoneName, public_url: Option<&str>) -> String {
+    let when = deadline
+        .map(|d| {
+            let local = zone.zone().to_datetime(d.to_jiff());
+            format!(" {} ({zone})", local.strftime("%d.%m.%Y в %H:%M"))
+        })
+        .unwrap_or_default();
+    let instead = match public_url {
+        Some(url) => format!("Задать вопрос по отчёту можно в панели Synkro: {url}/"),
+        None => "Задать вопрос по отчёту можно в веб-панели Synkro.".to_owned(),
+    };
+    format!("Окно вопросов по последнему отчёту закрылось{when}. {instead}")
+}
+
+/// Runs [`telegram_pass`] every `settings.interval` until the engine shuts down, then gives up
+/// this node's leases so another node reads those bots at once.
+pub(crate) async fn run_telegram(engine: Engine, settings: TelegramFollowups) {
     let shutdown = engine.shutdown_token().clone();
     loop {
-        match engine.store().list_active_tenants().await {
-            Ok(tenants) => {
-                let passes = tenants.iter().map(|t| {
-                    let engine = engine.clone();
-                    let id = t.id;
-                    async move {
-                        match tokio::time::timeout(interval * 4, telegram_pass(&engine, id, Timestamp::now())).await {
-                            Ok(Err(e)) => tracing::warn!(tenant = %id, error = %e, "telegram follow-ups failed"),
-                            Err(_) => tracing::warn!(tenant = %id, "telegram follow-ups timed out"),
-                            Ok(Ok(_)) => {}
-                        }
-                    }
-                });
-                futures::future::join_all(passes).await;
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot list tenants for follow-ups"),
+        if let Err(e) = telegram_pass(&engine, &settings, Timestamp::now()).await {
+            tracing::warn!(error = %e, "telegram follow-ups failed");
         }
         tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(settings.interval) => {}
+            _ = shutdown.cancelled() => break,
         }
+    }
+    if let Err(e) = engine.store().release_telegram_pollers(&engine.config().node).await {
+        tracing::warn!(error = %e, "telegram leases not released; other nodes take over when they expire");
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_window_is_told_in_the_tenants_time_with_the_dashboard_link() {
+        let deadline: Timestamp = "2026-12-05T20:00:00Z".parse().unwrap();
+        let zone = TimeZoneName::new("Asia/Almaty").unwrap();
+        let reply = closed_window_reply(Some(deadline), &zone, Some("https://synkro.example.com"));
+        assert_eq!(
+            reply,
+            "Окно вопросов по последнему отчёту закрылось 06.12.2026 в 01:00 (Asia/Almaty). Задать вопрос по \
+             отчёту можно в панели Synkro: https://synkro.example.com/"
+        );
+        let reply = closed_window_reply(Some(deadline), &TimeZoneName::utc(), None);
+        assert_eq!(
+            reply,
+            "Окно вопросов по последнему отчёту закрылось 05.12.2026 в 20:00 (UTC). Задать вопрос по отчёту можно \
+             в веб-панели Synkro."
+        );
+        assert!(!closed_window_reply(None, &zone, None).contains("кабинет"));
     }
 }

@@ -6,7 +6,8 @@
 //! - Deliveries that never vanish: sent once, retried when a retry can fix them, re-sent only
 //!   when a person asks ([`delivery`]).
 //! - [`scheduler`]: one job per tenant and window, caught up after downtime.
-//! - [`followup`]: follow-up questions on the web and in Telegram.
+//! - [`followup`]: follow-up questions on the web and in Telegram; [`telegram`]: chats that
+//!   moved, and tenants grouped by the bot they share.
 //! - Pure building blocks: business-day [`window`]s, the deal/dialog [`merge`], the
 //!   [`summary`], the AI texts ([`ai_text`]).
 //!
@@ -39,6 +40,7 @@ pub mod report;
 pub mod scheduler;
 pub mod settings;
 pub mod summary;
+pub mod telegram;
 pub mod window;
 pub mod wiring;
 

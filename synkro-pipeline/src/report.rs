@@ -280,8 +280,7 @@ pub(crate) async fn run_report(
     p.step("save_report", 82, "report saved and archived", json!({"report_id": report.id})).await;
 
     // 7. Delivery.
-    let messenger = caps.messenger.as_deref();
-    let (report, delivered) = deliver(env, &p, job, &tenant, report, messenger, false, sending).await?;
+    let (report, delivered) = deliver(env, &p, job, &tenant, report, &caps, false, sending).await?;
 
     // 8. Done.
     let mut audit = NewAuditLog::new("report.build", format!("report for {period_start} – {period_end} built"))

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use synkro_core::{
     Keyring, Store,
     connector::{
-        Capabilities, Capability, ChatSource, ConnectorConfig, ConnectorContext, ConnectorError, CrmSource,
+        Capabilities, Capability, ChatSource, Connector, ConnectorConfig, ConnectorContext, ConnectorError, CrmSource,
         FailureClass, LanguageModel, Messenger, Registry, TokenSink, Warehouse,
     },
     domain::{IntegrationConfig, ReportMode, Tenant},
@@ -89,25 +89,62 @@ pub async fn build_language_model(
     engine: &crate::Engine,
     tenant: &Tenant,
 ) -> Result<Option<Arc<dyn LanguageModel>>, ConnectorError> {
+    let built = build_one(engine, tenant, Capability::LanguageModel, |caps| caps.llm).await?;
+    Ok(built.map(|(_, llm)| llm))
+}
+
+/// The tenant's messenger alone (Telegram follow-ups), with the integration it was built from:
+/// the first integration whose connector provides one. The other integrations are not built.
+pub async fn build_messenger(
+    engine: &crate::Engine,
+    tenant: &Tenant,
+) -> Result<Option<(IntegrationConfig, Arc<dyn Messenger>)>, ConnectorError> {
+    build_one(engine, tenant, Capability::Messenger, |caps| caps.messenger).await
+}
+
+/// Builds the first of `tenant`'s integrations whose connector offers `capability` and yields it.
+async fn build_one<T>(
+    engine: &crate::Engine,
+    tenant: &Tenant,
+    capability: Capability,
+    take: impl Fn(Capabilities) -> Option<T>,
+) -> Result<Option<(IntegrationConfig, T)>, ConnectorError> {
     let integrations = engine
         .store()
         .list_integrations(tenant.id)
         .await
         .map_err(|e| ConnectorError::new(FailureClass::Upstream, format!("cannot read integrations: {e}")))?;
-    for integration in &integrations {
+    for integration in integrations {
         let Some(connector) = engine.registry().get(integration.kind.as_str()) else { continue };
-        if !connector.spec().capabilities.contains(&Capability::LanguageModel) {
+        if !connector.spec().capabilities.contains(&capability) {
             continue;
         }
-        let config = connector_config(engine.keyring(), integration)?;
-        let built = connector
-            .build(&config, &context_for(engine, integration))
-            .map_err(|e| ConnectorError { message: format!("{} settings: {}", integration.kind, e.message), ..e })?;
-        if built.llm.is_some() {
-            return Ok(built.llm);
+        if let Some(found) = take(build_integration(engine, connector.as_ref(), &integration)?) {
+            return Ok(Some((integration, found)));
         }
     }
     Ok(None)
+}
+
+/// Builds one integration with the engine's context.
+fn build_integration(
+    engine: &crate::Engine,
+    connector: &dyn Connector,
+    integration: &IntegrationConfig,
+) -> Result<Capabilities, ConnectorError> {
+    let config = connector_config(engine.keyring(), integration)?;
+    connector
+        .build(&config, &context_for(engine, integration))
+        .map_err(|e| ConnectorError { message: format!("{} settings: {}", integration.kind, e.message), ..e })
+}
+
+/// The messenger of one integration (after its settings changed), if its connector has one.
+pub fn messenger_of(
+    engine: &crate::Engine,
+    integration: &IntegrationConfig,
+) -> Result<Option<Arc<dyn Messenger>>, ConnectorError> {
+    let Some(connector) = engine.registry().get(integration.kind.as_str()) else { return Ok(None) };
+    Ok(build_integration(engine, connector.as_ref(), integration)?.messenger)
 }
 
 /// Decrypts an integration's configuration.

@@ -157,8 +157,15 @@ impl Sandbox {
         lock(&self.shared.telegram).push_update(chat_id, from_username, is_bot, text)
     }
 
+    /// Adds the bot to chat `chat_id` (the sandbox's configured chat is one already; a chat
+    /// someone writes in with [`Sandbox::telegram_push_update`] becomes one too).
+    pub fn telegram_add_chat(&self, chat_id: i64) {
+        lock(&self.shared.telegram).add_chat(chat_id);
+    }
+
     /// Upgrades group `old` to supergroup `new`: from now on `sendMessage`/`getChat` on `old` answer
-    /// 400 with `parameters.migrate_to_chat_id = new`, and `new` works.
+    /// 400 with `parameters.migrate_to_chat_id = new`, and `new` works. Like Telegram, it queues
+    /// two service-message updates: `migrate_to_chat_id` in `old`, `migrate_from_chat_id` in `new`.
     pub fn telegram_migrate_chat(&self, old: i64, new: i64) {
         lock(&self.shared.telegram).migrate(old, new);
     }

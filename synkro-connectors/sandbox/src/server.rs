@@ -93,10 +93,10 @@ async fn serve(shared: &Shared, service: Service, mut req: Request) -> Response 
     };
     let fault = lock(&shared.faults).take(service, &target);
     let reply = match fault {
-        None => handle(shared, service, &incoming),
+        None => handle(shared, service, &incoming).await,
         Some(Fault::Slow(delay)) => {
             tokio::time::sleep(delay).await;
-            handle(shared, service, &incoming)
+            handle(shared, service, &incoming).await
         }
         Some(Fault::Status(status)) => error_reply(service, status),
         Some(Fault::RateLimited) => rate_limited(service),
@@ -112,7 +112,7 @@ async fn serve(shared: &Shared, service: Service, mut req: Request) -> Response 
     into_response(reply)
 }
 
-fn handle(shared: &Shared, service: Service, req: &Incoming) -> Reply {
+async fn handle(shared: &Shared, service: Service, req: &Incoming) -> Reply {
     match service {
         Service::Amocrm => amocrm::handle(shared, req),
         Service::AmocrmOauth => amocrm::oauth::handle(shared, req),
@@ -120,7 +120,7 @@ fn handle(shared: &Shared, service: Service, req: &Incoming) -> Reply {
         Service::Supabase => supabase::handle(shared, req),
         Service::OpenAi => ai::openai::handle(shared, req),
         Service::Gemini => ai::gemini::handle(shared, req),
-        Service::Telegram => telegram::handle(shared, req),
+        Service::Telegram => telegram::handle(shared, req).await,
     }
 }
 

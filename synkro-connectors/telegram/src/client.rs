@@ -83,7 +83,8 @@ fn result<T: DeserializeOwned>(resp: &HttpResponse) -> Result<T, ConnectorError>
 }
 
 /// Reads Telegram's error envelope: 401/404 bad token, 403 not allowed in the chat, 400 bad
-/// request (chat not found, ...), 429 with `retry_after`.
+/// request (chat not found, ...), 409 another reader of the bot's updates, 429 with
+/// `retry_after`.
 fn classify(resp: &HttpResponse) -> Option<ConnectorError> {
     let envelope: Envelope<Value> = serde_json::from_slice(&resp.body).ok()?;
     let code = envelope.error_code.unwrap_or(resp.status);
@@ -92,6 +93,11 @@ fn classify(resp: &HttpResponse) -> Option<ConnectorError> {
     let (class, hint) = match code {
         401 | 404 => (FailureClass::Auth, "Telegram refused the bot token: copy it again from @BotFather"),
         403 => (FailureClass::Permission, "the bot may not write to this chat: add it to the chat (or unblock it)"),
+        409 => (
+            FailureClass::Config,
+            "something else reads this bot's updates: delete its webhook, or stop the other program polling with \
+             the same token",
+        ),
         429 => (FailureClass::RateLimited, "Telegram asked to slow down; it will be retried"),
         400 if description.contains("chat not found") => {
             (FailureClass::Config, "the bot cannot see this chat: add the bot to it and check chat_id")

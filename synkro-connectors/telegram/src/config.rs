@@ -29,8 +29,11 @@ pub struct TelegramConfig {
     pub base_url: String,
     /// The bot token.
     pub token: Secret,
-    /// The chat: a numeric id or `@channel`.
+    /// The chat: a numeric id (in canonical form, so it compares with the ids in updates) or
+    /// `@channel`.
     pub chat_id: String,
+    /// The bot's id: the token's digits before the colon (public, unlike the token).
+    pub bot_id: String,
 }
 
 impl TelegramConfig {
@@ -48,18 +51,20 @@ impl TelegramConfig {
             )
             .with_hint("copy the token @BotFather gave you, such as 123456789:AAH…"));
         }
-        let chat_id = config.text("chat_id")?.to_owned();
-        let numeric = chat_id.parse::<i64>().is_ok();
+        let bot_id = token.expose().split(':').next().unwrap_or_default().to_owned();
+        let chat_id = config.text("chat_id")?.trim().to_owned();
         let channel = chat_id.len() > 1
             && chat_id.starts_with('@')
             && chat_id[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !numeric && !channel {
-            return Err(ConnectorError::config("chat_id", "must be a numeric chat id or @channelname"));
-        }
+        let chat_id = match chat_id.parse::<i64>() {
+            Ok(id) => id.to_string(),
+            Err(_) if channel => chat_id,
+            Err(_) => return Err(ConnectorError::config("chat_id", "must be a numeric chat id or @channelname")),
+        };
         let base_url = override_base
             .map(str::to_owned)
             .or_else(|| config.opt_text("base_url").map(str::to_owned))
             .unwrap_or_else(|| "https://api.telegram.org".to_owned());
-        Ok(Self { base_url: base_url.trim_end_matches('/').to_owned(), token, chat_id })
+        Ok(Self { base_url: base_url.trim_end_matches('/').to_owned(), token, chat_id, bot_id })
     }
 }

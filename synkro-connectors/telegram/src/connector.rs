@@ -1,19 +1,19 @@
 //! The [`Connector`] and [`Messenger`] implementations.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use synkro_core::connector::{
-    Capabilities, Capability, Connector, ConnectorConfig, ConnectorContext, ConnectorError, ConnectorSpec, Delivery,
-    FailureClass, Messenger, Question, Questions,
+    Capabilities, Capability, ChatMove, Connector, ConnectorConfig, ConnectorContext, ConnectorError, ConnectorSpec,
+    Delivery, FailureClass, Messenger, Question, Questions,
 };
-use tokio::sync::{OnceCell, RwLock};
+use tokio::sync::OnceCell;
 
 use crate::{
     client::{BotApi, Sent},
     config::{PUBLIC_FIELDS, SECRET_FIELDS, TelegramConfig},
-    model::{BotUser, Chat, Update},
+    model::{BotUser, Chat, Message, Update},
     split::{MAX_MESSAGE_UNITS, split_message},
 };
 
@@ -51,6 +51,7 @@ impl Connector for TelegramConnector {
         let config = TelegramConfig::parse(config, ctx.endpoint("telegram"))?;
         let bot = TelegramBot {
             api: BotApi::new(&config, ctx)?,
+            inbox: format!("telegram:{}", config.bot_id),
             chat_id: RwLock::new(config.chat_id),
             username: OnceCell::new(),
         };
@@ -60,11 +61,18 @@ impl Connector for TelegramConnector {
 
 struct TelegramBot {
     api: BotApi,
+    /// `telegram:{bot id}`: every chat of one bot shares its update stream.
+    inbox: String,
+    /// Never held across an await.
     chat_id: RwLock<String>,
     username: OnceCell<String>,
 }
 
 impl TelegramBot {
+    fn chat(&self) -> String {
+        self.chat_id.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Sends `parts` in order, following a group → supergroup migration.
     async fn send_parts(&self, parts: Vec<String>, reply_to: Option<i64>) -> Result<Delivery, ConnectorError> {
         let total = parts.len();
@@ -72,7 +80,7 @@ impl TelegramBot {
         let mut sent = 0u32;
         for (i, text) in parts.into_iter().enumerate() {
             loop {
-                let chat_id = self.chat_id.read().await.clone();
+                let chat_id = self.chat();
                 let mut body = json!({"chat_id": chat_id, "text": text});
                 if let (Some(message_id), 0) = (reply_to, i) {
                     body["reply_parameters"] = json!({"message_id": message_id, "allow_sending_without_reply": true});
@@ -81,7 +89,7 @@ impl TelegramBot {
                     Ok(Sent::Ok) => break,
                     Ok(Sent::Migrated(new_id)) if moved_to.is_none() => {
                         tracing::warn!(new_chat_id = new_id, "Telegram group became a supergroup; following it");
-                        *self.chat_id.write().await = new_id.to_string();
+                        *self.chat_id.write().unwrap_or_else(|e| e.into_inner()) = new_id.to_string();
                         moved_to = Some(new_id.to_string());
                     }
                     Ok(Sent::Migrated(_)) => {
@@ -90,6 +98,8 @@ impl TelegramBot {
                     Err(mut e) => {
                         if sent > 0 {
                             e.message = format!("{} (after {sent} of {total} parts were sent)", e.message);
+                            // Sending again would repeat the parts that arrived: not for a retry.
+                            e.retryable = false;
                         }
                         return Err(e);
                     }
@@ -133,8 +143,28 @@ pub(crate) fn question_for(text: &str, username: &str) -> Option<String> {
     (!question.is_empty()).then_some(question)
 }
 
+/// The chat move a service message announces: `migrate_to_chat_id` in the old group,
+/// `migrate_from_chat_id` in the new supergroup.
+fn chat_move(message: &Message) -> Option<ChatMove> {
+    let here = message.chat.id;
+    let (from, to) = match (message.migrate_to_chat_id, message.migrate_from_chat_id) {
+        (Some(to), _) => (here, to),
+        (None, Some(from)) => (from, here),
+        (None, None) => return None,
+    };
+    Some(ChatMove { from: from.to_string(), to: to.to_string() })
+}
+
 #[async_trait]
 impl Messenger for TelegramBot {
+    fn inbox(&self) -> String {
+        self.inbox.clone()
+    }
+
+    fn chat_id(&self) -> String {
+        self.chat()
+    }
+
     async fn send_text(&self, text: &str) -> Result<Delivery, ConnectorError> {
         self.send_parts(split_message(text, MAX_MESSAGE_UNITS), None).await
     }
@@ -147,25 +177,30 @@ impl Messenger for TelegramBot {
         }
         let updates: Vec<Update> = self.api.call("getUpdates", body).await?;
         let next_offset = updates.iter().map(|u| u.update_id + 1).max().or(offset);
-        let chat_id = self.chat_id.read().await.clone();
-        let questions = updates
-            .into_iter()
-            .filter_map(|u| {
-                let message = u.message?;
-                let from = message.from.as_ref()?;
-                if from.is_bot || message.chat.id.to_string() != chat_id {
-                    return None;
+        let mut batch = Questions { questions: Vec::new(), moves: Vec::new(), next_offset };
+        for update in updates {
+            let Some(message) = update.message else { continue };
+            if let Some(moved) = chat_move(&message) {
+                if !batch.moves.contains(&moved) {
+                    batch.moves.push(moved);
                 }
-                let text = question_for(message.text.as_deref()?, &username)?;
-                let who = from.username.clone().or(from.first_name.clone());
-                Some(Question { update_id: u.update_id, text, from: who, message_id: message.message_id })
-            })
-            .collect();
-        Ok(Questions { questions, next_offset })
+                continue;
+            }
+            let Some(from) = message.from.as_ref().filter(|from| !from.is_bot) else { continue };
+            let Some(text) = message.text.as_deref().and_then(|text| question_for(text, &username)) else { continue };
+            batch.questions.push(Question {
+                update_id: update.update_id,
+                chat_id: message.chat.id.to_string(),
+                text,
+                from: from.username.clone().or(from.first_name.clone()),
+                message_id: message.message_id,
+            });
+        }
+        Ok(batch)
     }
 
-    async fn reply(&self, message_id: i64, text: &str) -> Result<(), ConnectorError> {
-        self.send_parts(split_message(text, MAX_MESSAGE_UNITS), Some(message_id)).await.map(|_| ())
+    async fn reply(&self, message_id: i64, text: &str) -> Result<Delivery, ConnectorError> {
+        self.send_parts(split_message(text, MAX_MESSAGE_UNITS), Some(message_id)).await
     }
 }
 

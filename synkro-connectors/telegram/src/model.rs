@@ -46,4 +46,8 @@ pub(crate) struct Message {
     pub from: Option<BotUser>,
     pub chat: Chat,
     pub text: Option<String>,
+    /// Service message in a group that became a supergroup: the supergroup's id.
+    pub migrate_to_chat_id: Option<i64>,
+    /// Service message in the new supergroup: the group's old id.
+    pub migrate_from_chat_id: Option<i64>,
 }

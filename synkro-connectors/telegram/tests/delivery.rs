@@ -13,7 +13,7 @@ use common::{
 use serde_json::json;
 use synkro_connector_telegram::MAX_MESSAGE_UNITS;
 use synkro_core::connector::{Delivery, FailureClass};
-use synkro_sandbox::{Fault, Sandbox, SandboxConfig, Service, TELEGRAM_BOT_USERNAME};
+use synkro_sandbox::{Fault, Sandbox, SandboxConfig, Service};
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
     matchers::{body_json, method, path},
@@ -233,8 +233,29 @@ async fn a_group_that_became_a_supergroup_is_followed_and_the_new_id_reported() 
     assert!(sent.iter().all(|m| m.chat_id == new), "{sent:?}");
     assert_eq!(send_message_requests(&sandbox), 3, "one refusal, then both parts to the supergroup");
 
-    // The bot keeps following: questions asked in the supergroup are now the chat's questions.
-    sandbox.telegram_push_update(new, "anna", false, &format!("@{TELEGRAM_BOT_USERNAME} а где отчёт?"));
-    let asked = messenger.questions(None).await.unwrap();
-    assert_eq!(asked.questions.iter().map(|q| q.text.as_str()).collect::<Vec<_>>(), ["а где отчёт?"]);
+    // The bot keeps following: it now answers in the supergroup.
+    assert_eq!(messenger.chat_id(), new.to_string());
+    let again = messenger.send_text("still here").await.unwrap();
+    assert_eq!(again, Delivery { messages: 1, moved_to: None });
+    assert_eq!(send_message_requests(&sandbox), 4, "no second refusal");
+}
+
+#[tokio::test]
+async fn a_failure_part_way_is_not_retried_later_so_no_part_arrives_twice() {
+    let server = MockServer::start().await;
+    let token = "123456789:AApartialretrytesttoken000000000";
+    let ok = json!({"ok": true, "result": {"message_id": 1, "date": 0, "chat": {"id": -100555, "type": "supergroup"}}});
+    Mock::given(path(format!("/bot{token}/sendMessage")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path(format!("/bot{token}/sendMessage")))
+        .respond_with(ResponseTemplate::new(502).set_body_string("Bad Gateway"))
+        .mount(&server)
+        .await;
+    let text = paragraphs(2, 3000).join("\n\n");
+    let err = messenger(&config(token, "-100555"), &ctx(&server.uri())).send_text(&text).await.unwrap_err();
+    assert!(err.message.contains("after 1 of 2 parts were sent"), "{err}");
+    assert!(!err.retryable, "sending again would repeat the first part: {err:?}");
 }

@@ -1,13 +1,16 @@
-//! Follow-up questions: only messages in the chat that mention the bot, from people, with the
-//! mention removed; each update read once through the offset; replies thread to the question.
+//! Follow-up questions: messages that mention the bot, from people, in any of the bot's chats
+//! (each with its chat), with the mention removed; chat moves from service messages; each
+//! update read once through the offset; the inbox is the bot; replies thread to the question;
+//! a second reader of the bot's updates is named as such.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::{sandbox, sandbox_messenger};
+use common::{assert_redacted, config, ctx, messenger, sandbox, sandbox_messenger};
 use serde_json::{Value, json};
-use synkro_core::connector::Question;
+use synkro_core::connector::{ChatMove, FailureClass, Question};
 use synkro_sandbox::{Sandbox, Service, TELEGRAM_BOT_USERNAME};
+use wiremock::{Mock, MockServer, ResponseTemplate, matchers::path};
 
 fn mention(text: &str) -> String {
     format!("@{TELEGRAM_BOT_USERNAME} {text}")
@@ -24,25 +27,32 @@ fn get_updates_bodies(sandbox: &Sandbox) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn questions_are_people_mentioning_the_bot_in_the_chat_with_the_mention_removed() {
+async fn questions_are_people_mentioning_the_bot_in_any_chat_with_the_mention_removed() {
     let sandbox = sandbox().await;
     let chat = sandbox.credentials().telegram_chat_id;
     let first = sandbox.telegram_push_update(chat, "anna", false, &mention("почему упала конверсия?"));
     sandbox.telegram_push_update(chat, "anna", false, "просто разговор, без бота");
     sandbox.telegram_push_update(chat, "helper_bot", true, &mention("я тоже бот, ответь мне"));
     sandbox.telegram_push_update(chat, TELEGRAM_BOT_USERNAME, true, &mention("my own report"));
-    sandbox.telegram_push_update(-1_009_876_543_210, "anna", false, &mention("вопрос из другого чата"));
+    let elsewhere = sandbox.telegram_push_update(-1_009_876_543_210, "anna", false, &mention("вопрос из другого чата"));
     sandbox.telegram_push_update(chat, "boris", false, "@synkro_sandbox_bot");
     sandbox.telegram_push_update(chat, "boris", false, "спроси @synkro_sandbox_botanist, не нас");
     let second = sandbox.telegram_push_update(chat, "boris", false, "Коллеги, @Synkro_Sandbox_Bot: что с планом?");
 
     let asked = sandbox_messenger(&sandbox).questions(None).await.unwrap();
-    let got: Vec<(i64, &str, Option<&str>)> =
-        asked.questions.iter().map(|q| (q.update_id, q.text.as_str(), q.from.as_deref())).collect();
+    let got: Vec<(i64, &str, &str, Option<&str>)> =
+        asked.questions.iter().map(|q| (q.update_id, q.chat_id.as_str(), q.text.as_str(), q.from.as_deref())).collect();
+    let (chat, other) = (chat.to_string(), "-1009876543210");
     assert_eq!(
         got,
-        [(first, "почему упала конверсия?", Some("anna")), (second, "Коллеги, что с планом?", Some("boris"))]
+        [
+            (first, chat.as_str(), "почему упала конверсия?", Some("anna")),
+            (elsewhere, other, "вопрос из другого чата", Some("anna")),
+            (second, chat.as_str(), "Коллеги, что с планом?", Some("boris")),
+        ],
+        "the bot's updates are one stream for all its chats: the host tells them apart by chat"
     );
+    assert!(asked.moves.is_empty());
     assert_eq!(asked.next_offset, Some(second + 1), "ignored updates are confirmed too");
     assert_eq!(
         get_updates_bodies(&sandbox),
@@ -96,4 +106,54 @@ async fn a_reply_is_threaded_to_the_question() {
     assert_eq!(sent[0].chat_id, chat);
     assert_eq!(sent[0].text, "Конверсия упала из-за двух сорванных сделок.");
     assert_eq!(sent[0].reply_to_message_id, Some(*message_id), "the answer quotes the question");
+}
+
+#[tokio::test]
+async fn the_inbox_is_the_bot_and_chat_moves_come_from_service_messages() {
+    let sandbox = sandbox().await;
+    let (old, new) = (-4_001_234_i64, -1_009_999_999_999_i64);
+    let token = sandbox.credentials().telegram_bot_token.clone();
+    let messenger = messenger(&config(&token, &format!(" {old}")), &common::sandbox_ctx(&sandbox));
+    let bot_id = token.split(':').next().unwrap();
+    assert_eq!(messenger.inbox(), format!("telegram:{bot_id}"), "the bot's id, never its token");
+    assert_eq!(messenger.chat_id(), old.to_string(), "the chat id in the form updates carry");
+
+    sandbox.telegram_add_chat(old);
+    sandbox.telegram_migrate_chat(old, new);
+    sandbox.telegram_push_update(new, "anna", false, &mention("а где отчёт?"));
+    let asked = messenger.questions(None).await.unwrap();
+    assert_eq!(
+        asked.moves,
+        [ChatMove { from: old.to_string(), to: new.to_string() }],
+        "both service messages, one move"
+    );
+    assert_eq!(
+        asked.questions.iter().map(|q| (q.chat_id.clone(), q.text.as_str())).collect::<Vec<_>>(),
+        [(new.to_string(), "а где отчёт?")]
+    );
+}
+
+#[tokio::test]
+async fn a_second_reader_of_the_bots_updates_is_a_config_error_naming_the_cause() {
+    let server = MockServer::start().await;
+    let token = "123456789:AAconflicttesttoken00000000000000";
+    Mock::given(path(format!("/bot{token}/getMe")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"ok": true, "result": {"id": 123456789, "is_bot": true, "first_name": "S", "username": "s_bot"}}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(path(format!("/bot{token}/getUpdates")))
+        .respond_with(ResponseTemplate::new(409).set_body_json(json!({"ok": false, "error_code": 409,
+            "description": "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"})))
+        .mount(&server)
+        .await;
+    let err = messenger(&config(token, "-100555"), &ctx(&server.uri())).questions(None).await.unwrap_err();
+    assert_eq!(err.class, FailureClass::Config);
+    assert!(err.message.contains("terminated by other getUpdates request"), "{err}");
+    assert!(err.hint.as_deref().unwrap().contains("webhook"), "{err:?}");
+    assert_redacted(&err, token);
+    let polls =
+        server.received_requests().await.unwrap().iter().filter(|r| r.url.path().ends_with("getUpdates")).count();
+    assert_eq!(polls, 1, "not retried: another poller does not go away by itself");
 }

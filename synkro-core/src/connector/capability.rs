@@ -293,6 +293,8 @@ pub trait LanguageModel: Send + Sync {
 pub struct Question {
     /// The platform's update id.
     pub update_id: i64,
+    /// The chat it was asked in (compare with [`Messenger::chat_id`]).
+    pub chat_id: String,
     /// The question without the mention.
     pub text: String,
     /// Who asked (display name).
@@ -301,11 +303,22 @@ pub struct Question {
     pub message_id: i64,
 }
 
+/// A chat that moved to a new id (a Telegram group that became a supergroup).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMove {
+    /// The old id.
+    pub from: String,
+    /// The new id.
+    pub to: String,
+}
+
 /// Questions received since an offset, and the offset to persist for next time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Questions {
-    /// Questions addressed to the bot.
+    /// Questions addressed to the bot, in every chat, in the order they were asked.
     pub questions: Vec<Question>,
+    /// Chats the platform said moved (the host should store the new id where it keeps the old).
+    pub moves: Vec<ChatMove>,
     /// Pass this next time so nothing is read twice.
     pub next_offset: Option<i64>,
 }
@@ -321,15 +334,26 @@ pub struct Delivery {
 }
 
 /// Report delivery and follow-up questions.
+///
+/// Questions come from an inbox that several messengers may share: every Telegram chat a bot
+/// is in reaches the host through that bot's one update stream, which only one reader may poll
+/// at a time and whose offset confirms updates for every chat at once. So the host reads each
+/// [`inbox`](Messenger::inbox) once, with one offset, and hands each question to the
+/// messengers whose [`chat_id`](Messenger::chat_id) it was asked in.
 #[async_trait]
 pub trait Messenger: Send + Sync {
+    /// The inbox [`questions`](Messenger::questions) reads, such as `telegram:123456789` (the
+    /// bot's id). Messengers with the same inbox read the same stream. Never a secret.
+    fn inbox(&self) -> String;
+    /// The chat this messenger delivers to and answers in (its new id once it moved).
+    fn chat_id(&self) -> String;
     /// Sends a text of any length to the configured chat, split as the platform needs, in
     /// order. On failure part-way, the error says how many parts were sent.
     async fn send_text(&self, text: &str) -> Result<Delivery, ConnectorError>;
-    /// Questions addressed to the bot since `offset`.
+    /// Questions addressed to the bot in any chat since `offset`, and chats that moved.
     async fn questions(&self, offset: Option<i64>) -> Result<Questions, ConnectorError>;
-    /// Replies to a question.
-    async fn reply(&self, message_id: i64, text: &str) -> Result<(), ConnectorError>;
+    /// Replies in this messenger's chat to message `message_id`.
+    async fn reply(&self, message_id: i64, text: &str) -> Result<Delivery, ConnectorError>;
 }
 
 /// What a connector built from a tenant's configuration.

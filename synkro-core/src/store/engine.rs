@@ -1,6 +1,6 @@
 //! What the durable job engine needs from the store: leases (claim, extend, retry, finish as
-//! the owner), effects-once report deliveries, Telegram update offsets, the queue's depth and
-//! the scheduler's list of tenants.
+//! the owner), effects-once report deliveries, the queue's depth and the scheduler's list of
+//! tenants.
 //!
 //! Every operation takes the time it acts at (`now`) from the caller, so the engine and its
 //! tests control time. A lease is a `(lease_owner, lease_expires_at)` pair on the job: only
@@ -202,7 +202,7 @@ fn check_worker(worker: &str) -> Result<(), ValidationError> {
 }
 
 /// When a lease of `lease` taken at `now` runs out.
-fn lease_expiry(now: Timestamp, lease: Duration) -> Result<Timestamp, ValidationError> {
+pub(super) fn lease_expiry(now: Timestamp, lease: Duration) -> Result<Timestamp, ValidationError> {
     let bad = |why: &str| ValidationError::new("lease", format!("{why}, got {lease:?}"));
     if lease.is_zero() {
         return Err(bad("must be longer than zero"));
@@ -587,23 +587,6 @@ impl Store {
     pub async fn report_for_job(&self, job: JobId) -> Result<Option<Report>, StoreError> {
         const SQL: &str = "SELECT * FROM reports WHERE job_id = $1";
         on_pool!(self, |pool| sqlx::query_as::<_, Report>(SQL).bind(job).fetch_optional(pool).await).map_err(map)
-    }
-
-    /// The next Telegram update offset to ask for on `tenant`'s bot, if one was saved.
-    pub async fn telegram_offset(&self, tenant: TenantId) -> Result<Option<i64>, StoreError> {
-        const SQL: &str = "SELECT next_offset FROM telegram_offsets WHERE tenant_id = $1";
-        on_pool!(self, |pool| sqlx::query_scalar(SQL).bind(tenant).fetch_optional(pool).await).map_err(map)
-    }
-
-    /// Saves `tenant`'s next Telegram update offset. It never moves backwards (a smaller
-    /// offset leaves the saved one), so updates are consumed once. Returns the saved offset.
-    pub async fn set_telegram_offset(&self, tenant: TenantId, offset: i64, now: Timestamp) -> Result<i64, StoreError> {
-        const SQL: &str = "INSERT INTO telegram_offsets AS o (tenant_id, next_offset, updated_at) VALUES ($1, $2, $3) \
-            ON CONFLICT (tenant_id) DO UPDATE SET updated_at = excluded.updated_at, next_offset = \
-            CASE WHEN excluded.next_offset > o.next_offset THEN excluded.next_offset ELSE o.next_offset END \
-            RETURNING next_offset";
-        on_pool!(self, |pool| sqlx::query_scalar(SQL).bind(tenant).bind(offset).bind(now).fetch_one(pool).await)
-            .map_err(map)
     }
 
     /// How many jobs are pending (due at `now`, or later) and running.

@@ -14,6 +14,7 @@ mod integrations;
 mod jobs;
 mod page;
 mod reports;
+mod telegram;
 mod tenants;
 mod tokens;
 mod users;
@@ -34,6 +35,7 @@ pub use error::{Constraint, StoreError};
 pub use integrations::SecretsCheck;
 pub use jobs::JobCreated;
 pub use page::{Cursor, Page, PageRequest};
+pub use telegram::TelegramPoller;
 pub use tokens::{ApiToken, NewApiToken};
 pub use warehouse::BuiltinWarehouse;
 

@@ -1,9 +1,10 @@
-//! Fake Telegram Bot API: getMe, getChat, sendMessage (limits, flood control, migration), getUpdates, webhooks.
+//! Fake Telegram Bot API: getMe, getChat, sendMessage (limits, flood control, migration), getUpdates
+//! (offsets confirm updates for the whole bot, long polling, one poller at a time), webhooks.
 
 mod markup;
 mod state;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 use synkro_core::time::Timestamp;
@@ -88,7 +89,7 @@ fn object(params: &Map<String, Value>, name: &str) -> Option<Value> {
 }
 
 /// Handles a request to the Telegram server.
-pub(crate) fn handle(shared: &Shared, req: &Incoming) -> Reply {
+pub(crate) async fn handle(shared: &Shared, req: &Incoming) -> Reply {
     let Some((token, method)) = req.path.strip_prefix("/bot").and_then(|rest| rest.split_once('/')) else {
         return error(404, "Not Found");
     };
@@ -106,7 +107,7 @@ pub(crate) fn handle(shared: &Shared, req: &Incoming) -> Reply {
             "can_connect_to_business": false, "has_main_web_app": false})),
         "getchat" => get_chat(shared, &params),
         "sendmessage" => send_message(shared, &params),
-        "getupdates" => get_updates(shared, &params),
+        "getupdates" => get_updates(shared, &params).await,
         "setwebhook" => {
             let url = text_param(&params, "url").unwrap_or("").to_owned();
             lock(&shared.telegram).webhook = (!url.is_empty()).then_some(url);
@@ -193,14 +194,40 @@ fn send_message(shared: &Shared, params: &Map<String, Value>) -> Reply {
     ok(state.accept(sent, &visible, replied, now))
 }
 
-fn get_updates(shared: &Shared, params: &Map<String, Value>) -> Reply {
+/// `getUpdates`: confirms (drops) the bot's updates before `offset`, in every chat, and returns
+/// the pending ones; with `timeout` (long polling) waits up to that many seconds for one. As at
+/// Telegram, only one poller may wait at a time: a newer `getUpdates` ends an older one that is
+/// still waiting with 409 Conflict. A webhook rules polling out (409 as well).
+async fn get_updates(shared: &Shared, params: &Map<String, Value>) -> Reply {
     let limit = int(params, "limit").unwrap_or(100).clamp(1, 100) as usize;
-    let mut state = lock(&shared.telegram);
-    if state.webhook.is_some() {
-        return error(
-            409,
-            "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
-        );
+    let offset = int(params, "offset");
+    let timeout = Duration::from_secs(int(params, "timeout").unwrap_or(0).clamp(0, 50) as u64);
+    let deadline = Instant::now() + timeout;
+    let ticket = {
+        let mut state = lock(&shared.telegram);
+        if state.webhook.is_some() {
+            return error(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the \
+                 webhook first",
+            );
+        }
+        state.start_poll()
+    };
+    loop {
+        {
+            let mut state = lock(&shared.telegram);
+            if !state.is_latest_poll(ticket) {
+                return error(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+                );
+            }
+            let updates = state.take_updates(offset, limit);
+            if !updates.is_empty() || Instant::now() >= deadline {
+                return ok(Value::Array(updates));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    ok(Value::Array(state.take_updates(int(params, "offset"), limit)))
 }

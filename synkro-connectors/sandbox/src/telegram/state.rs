@@ -52,6 +52,8 @@ pub(crate) struct TgState {
     next_message_id: HashMap<i64, i64>,
     updates: VecDeque<(i64, Value)>,
     next_update_id: i64,
+    /// `getUpdates` calls so far; only the latest may still wait.
+    polls: u64,
     pub(crate) webhook: Option<String>,
     pub(crate) sent: Vec<SentMessage>,
 }
@@ -67,6 +69,7 @@ impl TgState {
             next_message_id: HashMap::new(),
             updates: VecDeque::new(),
             next_update_id: 900_001,
+            polls: 0,
             webhook: None,
             sent: Vec::new(),
         }
@@ -92,10 +95,36 @@ impl TgState {
         self.known.contains(&chat_id)
     }
 
+    /// Makes `chat_id` a chat the bot is in.
+    pub(crate) fn add_chat(&mut self, chat_id: i64) {
+        self.known.insert(chat_id);
+    }
+
+    /// Upgrades group `old` to supergroup `new` and, as Telegram does, posts the service
+    /// messages: `migrate_to_chat_id` in the group, then `migrate_from_chat_id` in the supergroup.
     pub(crate) fn migrate(&mut self, old: i64, new: i64) {
+        let group = self.chat_json(old);
         self.migrated.insert(old, new);
         self.known.remove(&old);
         self.known.insert(new);
+        let admin = json!({"id": user_id("admin"), "is_bot": false, "first_name": "admin", "username": "admin"});
+        let to = json!({"message_id": self.next_id(old), "date": now_unix(), "chat": group, "from": admin,
+            "migrate_to_chat_id": new});
+        self.push_message(old, to);
+        let from = json!({"message_id": self.next_id(new), "date": now_unix(), "chat": self.chat_json(new),
+            "from": admin, "migrate_from_chat_id": old});
+        self.push_message(new, from);
+    }
+
+    /// Starts a `getUpdates` call; returns its ticket.
+    pub(crate) fn start_poll(&mut self) -> u64 {
+        self.polls += 1;
+        self.polls
+    }
+
+    /// Whether no `getUpdates` call started after the one with `ticket`.
+    pub(crate) fn is_latest_poll(&self, ticket: u64) -> bool {
+        self.polls == ticket
     }
 
     pub(crate) fn message(&self, chat_id: i64, message_id: i64) -> Option<&Value> {
@@ -142,6 +171,12 @@ impl TgState {
         if !entities.is_empty() {
             message["entities"] = Value::Array(entities);
         }
+        self.push_message(chat_id, message)
+    }
+
+    /// Stores `message` (in `chat_id`) and queues it as an update; returns the `update_id`.
+    fn push_message(&mut self, chat_id: i64, message: Value) -> i64 {
+        let message_id = message["message_id"].as_i64().unwrap_or_default();
         self.messages.insert((chat_id, message_id), message.clone());
         let update_id = self.next_update_id;
         self.next_update_id += 1;

@@ -111,3 +111,53 @@ async fn get_updates_confirms_by_offset() {
     assert_eq!(body["result"]["reply_to_message"]["message_id"], asked);
     assert_eq!(sb.telegram_sent()[0].reply_to_message_id, Some(asked));
 }
+
+#[tokio::test]
+async fn a_second_poller_ends_the_first_with_409_and_offsets_confirm_for_every_chat() {
+    let sb = unlimited().await;
+    let (chat, other) = (sb.credentials().telegram_chat_id, -1_005_550_000_001_i64);
+    // A long poll waits for updates ...
+    let waiting = tokio::spawn({
+        let url = format!("{}/bot{}/getUpdates", sb.url(Service::Telegram), sb.credentials().telegram_bot_token);
+        async move { json(client().post(url).json(&json!({"timeout": 30})).send().await.unwrap()).await }
+    });
+    while !sb.requests(Service::Telegram).iter().any(|r| r.path.ends_with("/getUpdates")) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // ... until another poller of the same bot asks: the newer call wins.
+    let (status, body) = call(&sb, "getUpdates", json!({"timeout": 0})).await;
+    assert_eq!((status, body["result"].clone()), (200, json!([])));
+    let (status, body) = waiting.await.unwrap();
+    assert_eq!(status, 409);
+    assert_eq!(
+        body["description"],
+        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+    );
+
+    // One stream for every chat of the bot: an offset taken in one chat confirms the other's.
+    let mine = sb.telegram_push_update(chat, "anna", false, "@synkro_sandbox_bot one");
+    let theirs = sb.telegram_push_update(other, "boris", false, "@synkro_sandbox_bot two");
+    let (_, body) = call(&sb, "getUpdates", json!({})).await;
+    let chats: Vec<&Value> = body["result"].as_array().unwrap().iter().map(|u| &u["message"]["chat"]["id"]).collect();
+    assert_eq!(chats, [&json!(chat), &json!(other)]);
+    let (_, body) = call(&sb, "getUpdates", json!({"offset": theirs + 1})).await;
+    assert_eq!(body["result"], json!([]));
+    let (_, body) = call(&sb, "getUpdates", json!({"offset": mine})).await;
+    assert_eq!(body["result"], json!([]), "confirmed for the whole bot, whichever chat they came from");
+}
+
+#[tokio::test]
+async fn a_migration_posts_service_messages_in_both_chats() {
+    let sb = unlimited().await;
+    let (old, new) = (-4_001_234_i64, -1_009_999_999_999_i64);
+    sb.telegram_add_chat(old);
+    let (status, _) = call(&sb, "sendMessage", json!({"chat_id": old, "text": "before"})).await;
+    assert_eq!(status, 200, "an added chat is one the bot can write to");
+    sb.telegram_migrate_chat(old, new);
+    let (_, body) = call(&sb, "getUpdates", json!({})).await;
+    let messages: Vec<&Value> = body["result"].as_array().unwrap().iter().map(|u| &u["message"]).collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!((&messages[0]["chat"]["id"], &messages[0]["migrate_to_chat_id"]), (&json!(old), &json!(new)));
+    assert_eq!((&messages[1]["chat"]["id"], &messages[1]["migrate_from_chat_id"]), (&json!(new), &json!(old)));
+    assert_eq!(messages[1]["chat"]["type"], "supergroup");
+}
