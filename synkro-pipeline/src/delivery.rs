@@ -209,8 +209,7 @@ pub(crate) async fn run_delivery(env: &RunEnv, job: &JobRun, sending: &AtomicBoo
     let caps = build_tenant(store, &env.registry, &env.keyring, &env.ctx, &tenant, None)
         .await
         .map_err(|e| JobFailure::from_connector("configuration", e))?;
-    let (report, delivered) =
-        deliver(env, &p, job, &tenant, report, caps.messenger.as_deref(), resend, sending).await?;
+    let (report, delivered) = deliver(env, &p, job, &tenant, report, &caps, resend, sending).await?;
     p.step("done", 100, if delivered { "report delivered" } else { "report not delivered" }, json!({})).await;
     Ok(ReportDone { report, delivered })
 }
