@@ -1,7 +1,5 @@
 //! amoCRM: auth, paging, filters, batches, rate limit, GET-only, OAuth rotation.
 
-use std::time::Instant;
-
 use serde_json::{Value, json};
 use synkro_sandbox::{Sandbox, SandboxConfig, Service};
 
@@ -129,23 +127,34 @@ async fn account_pipelines_users_and_auth() {
 
 #[tokio::test]
 async fn rate_limit_admits_seven_per_second() {
+    // The exact count (7 in any sliding second, refused requests not counted, per account) is
+    // unit-tested on synthetic instants in src/amocrm/mod.rs. Here, over HTTP, nothing depends
+    // on how fast this machine is: bursts of 20 at once until one of them lands within a
+    // second (the first always does, unless the machine stalls for the whole burst).
     let sb = Sandbox::start(SandboxConfig::default()).await;
-    let started = Instant::now();
-    let calls = (0..20).map(|_| get(&sb, "/api/v4/account").send());
-    let responses = futures::future::join_all(calls).await;
-    assert!(started.elapsed().as_millis() < 1000, "all answered within the first second");
-    let mut ok = 0;
-    for resp in responses {
-        let resp = resp.unwrap();
-        match resp.status().as_u16() {
-            200 => ok += 1,
-            429 => assert!(serde_json::from_str::<Value>(&resp.text().await.unwrap()).is_err(), "429 body is not JSON"),
-            other => panic!("unexpected {other}"),
+    let (mut ok, mut refused) = (0u64, 0u64);
+    for _ in 0..20 {
+        let calls = (0..20).map(|_| get(&sb, "/api/v4/account").send());
+        for resp in futures::future::join_all(calls).await {
+            let resp = resp.unwrap();
+            match resp.status().as_u16() {
+                200 => ok += 1,
+                429 => {
+                    refused += 1;
+                    assert!(serde_json::from_str::<Value>(&resp.text().await.unwrap()).is_err(), "429 body is not JSON");
+                }
+                other => panic!("unexpected {other}"),
+            }
+        }
+        if refused > 0 {
+            break;
         }
     }
-    assert_eq!(ok, 7);
-    assert_eq!(sb.rate_limited_count(Service::Amocrm), 13);
-    assert_eq!(sb.request_count(Service::Amocrm), 20);
+    assert!(ok >= 7, "the first seven of a burst are always admitted: {ok}");
+    assert!(refused > 0, "20 requests within a second got no 429");
+    assert_eq!(sb.rate_limited_count(Service::Amocrm), refused);
+    assert_eq!(sb.request_count(Service::Amocrm), ok + refused);
+    // A second after the last answer, the window is empty again.
     tokio::time::sleep(std::time::Duration::from_millis(1050)).await;
     assert_eq!(get(&sb, "/api/v4/account").send().await.unwrap().status().as_u16(), 200);
 }
