@@ -141,7 +141,10 @@ async fn rate_limit_admits_seven_per_second() {
                 200 => ok += 1,
                 429 => {
                     refused += 1;
-                    assert!(serde_json::from_str::<Value>(&resp.text().await.unwrap()).is_err(), "429 body is not JSON");
+                    assert!(
+                        serde_json::from_str::<Value>(&resp.text().await.unwrap()).is_err(),
+                        "429 body is not JSON"
+                    );
                 }
                 other => panic!("unexpected {other}"),
             }
