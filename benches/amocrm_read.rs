@@ -40,7 +40,8 @@ async fn run(deals: usize, latency: Duration) -> Run {
         [("long_lived_token".to_owned(), creds.amocrm_long_lived_token.clone().into())].into_iter().collect();
     let config = ConnectorConfig::new(json!({"domain": creds.amocrm_subdomain, "max_pages": 1000}), secrets);
     let ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()))
-        .with_endpoint("amocrm", sandbox.url(Service::Amocrm));
+        .with_endpoint("amocrm", sandbox.url(Service::Amocrm))
+        .with_outbound(synkro::connector::OutboundPolicy::loopback());
     let crm = AmoCrmConnector.build(&config, &ctx).unwrap().crm.unwrap();
     let window = Window::new(sandbox.config().window_start, sandbox.config().window_end()).unwrap();
 

@@ -11,6 +11,13 @@
 //!   names are cached): runs/s against the floor 20 × 7 ÷ 2 = 70/s, ≥ 0.85 of it.
 //! - e: 20 tenants sharing one amoCRM account and one Telegram chat, all due at once: no 429s
 //!   and every report delivered.
+//! - f: the same agency on a busy machine for two minutes: 20 tenants on one amoCRM account
+//!   running report after report on three engine nodes that pace through one Redis, which is
+//!   flushed every 30 s, while busy threads keep both cores loaded: no 429s, and the amoCRM
+//!   rate achieved against its 7/s limit. Needs Redis (`SYNKRO_BENCH_REDIS_URL`, else
+//!   `SYNKRO_TEST_REDIS_URL`; database 12 is flushed); `SYNKRO_BENCH_SECONDS`,
+//!   `SYNKRO_BENCH_BUSY` (busy threads, default 2), `SYNKRO_BENCH_FLUSH_SECONDS` and
+//!   `SYNKRO_BENCH_MARGIN` (the limiter's pacing margin, default the library's) tune it.
 //!
 //! The sandbox runs in a child process (this executable again, in the sandbox role: Cargo
 //! builds no other package's binary for a benchmark), so its generated data and request log
@@ -32,6 +39,7 @@ use std::{
 
 use synkro::{
     Keyring, PageRequest, Store,
+    connector::OutboundPolicy,
     domain::{JobRun, JobStatus, ReportMode, ReportStatus, TenantRuntimeConfig, TriggerType},
     ids::TenantId,
     pipeline::{Engine, EngineConfig, ReportRequest, scheduler, summary::Summary, window::latest_due},
@@ -45,7 +53,7 @@ use synkro_sandbox::{
 /// Set in the child process that serves the sandbox.
 const SANDBOX_ROLE: &str = "SYNKRO_BENCH_SANDBOX_ROLE";
 
-const SCENARIOS: [&str; 5] = ["a", "b", "c", "d", "e"];
+const SCENARIOS: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -99,6 +107,7 @@ async fn run_scenario(name: &str) {
         "c" => hundred_thousand_deal_window().await,
         "d" => runs_per_second_over_twenty_accounts().await,
         "e" => agency_shares_one_account_and_one_chat().await,
+        "f" => agency_on_redis_through_flushes_and_load().await,
         _ => unreachable!("checked in main"),
     }
 }
@@ -123,16 +132,34 @@ async fn world(config: SandboxConfig, workers: usize) -> World {
     let keyring = Keyring::generate();
     let registry = synkro::pipeline::connectors::registry().unwrap();
     // Production settings (timeouts, retries, lease, pacing) except the number of workers.
-    let mut builder = Engine::builder(store, registry, keyring.clone()).config(EngineConfig {
-        workers,
-        node: "bench".into(),
-        ..Default::default()
-    });
+    let mut builder = Engine::builder(store, registry, keyring.clone())
+        .outbound(OutboundPolicy::loopback())
+        .config(EngineConfig { workers, node: "bench".into(), ..Default::default() });
     for (kind, url) in sandbox.endpoints() {
         builder = builder.endpoint(kind, url);
     }
     let engine = builder.build().await.unwrap();
     World { sandbox, engine, keyring, _dir: dir }
+}
+
+/// Another engine node on `w`'s store and sandbox, pacing and waking through `redis`; its
+/// limiter paces at the default margin unless `margin` says otherwise.
+async fn redis_node(w: &World, node: &str, workers: usize, redis: &str, margin: Option<f64>) -> Engine {
+    let registry = synkro::pipeline::connectors::registry().unwrap();
+    let config = EngineConfig { workers, node: node.into(), ..Default::default() };
+    let mut builder = Engine::builder(w.engine.store().clone(), registry, w.keyring.clone())
+        .config(config)
+        .redis(redis)
+        .outbound(OutboundPolicy::loopback());
+    if let Some(margin) = margin {
+        let conn = synkro::pipeline::redis::connect(redis).await.unwrap();
+        let limiter = synkro::pipeline::redis::RedisRateLimiter::new(conn, "synkro").with_margin(margin);
+        builder = builder.rate_limiter(Arc::new(limiter));
+    }
+    for (kind, url) in w.sandbox.endpoints() {
+        builder = builder.endpoint(kind, url);
+    }
+    builder.build().await.unwrap()
 }
 
 impl World {
@@ -148,10 +175,15 @@ impl World {
     /// Enqueues a system report for the sandbox's window, its end moved by `shift` seconds (a
     /// distinct window is a distinct job).
     async fn enqueue(&self, tenant: TenantId, shift: i64) -> JobRun {
+        self.enqueue_on(&self.engine, tenant, shift).await
+    }
+
+    /// [`World::enqueue`] through another node.
+    async fn enqueue_on(&self, engine: &Engine, tenant: TenantId, shift: i64) -> JobRun {
         let (start, end) = self.window();
         let request = ReportRequest { trigger: TriggerType::System, ..ReportRequest::manual(tenant) }
             .window(start, end + time::Duration::seconds(shift));
-        self.engine.enqueue_report(request).await.unwrap()
+        engine.enqueue_report(request).await.unwrap()
     }
 
     fn stats(&self) -> Stats {
@@ -582,4 +614,128 @@ async fn agency_shares_one_account_and_one_chat() {
     assert_eq!(tg_429, 0, "Telegram: no message may be refused with 429");
     assert_eq!(sent, TENANTS, "every report delivered");
     assert_eq!(u64::from(messages), in_chat, "every part reached the chat once");
+}
+
+// ---------------------------------------------------------------------------------------------
+// f: the agency on Redis, through flushes, on a busy machine.
+
+async fn agency_on_redis_through_flushes_and_load() {
+    const TENANTS: usize = 20;
+    const NODES: usize = 3;
+    let env_number =
+        |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let seconds = env_number("SYNKRO_BENCH_SECONDS", 120);
+    let flush_every = env_number("SYNKRO_BENCH_FLUSH_SECONDS", 30);
+    let busy_threads = env_number("SYNKRO_BENCH_BUSY", 2);
+    let margin: Option<f64> = std::env::var("SYNKRO_BENCH_MARGIN").ok().and_then(|v| v.parse().ok());
+    let Some(redis) = ["SYNKRO_BENCH_REDIS_URL", "SYNKRO_TEST_REDIS_URL"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    else {
+        panic!(
+            "scenario f needs Redis: set SYNKRO_BENCH_REDIS_URL (or SYNKRO_TEST_REDIS_URL), e.g. redis://127.0.0.1:6379"
+        );
+    };
+    let redis = with_redis_db(&redis, 12);
+
+    // The world's own engine runs no workers; the nodes do, and the drivers use them.
+    let w = Arc::new(world(SandboxConfig::default(), 0).await);
+    let mut tenants = Vec::new();
+    for i in 0..TENANTS {
+        tenants.push(w.tenant(setup(&format!("agency-{i:02}"), ReportMode::AmocrmOnly)).await);
+    }
+    let mut nodes = Vec::new();
+    for n in 0..NODES {
+        let node = redis_node(&w, &format!("node-{n}"), 8, &redis, margin).await;
+        node.start_workers().await;
+        nodes.push(node);
+    }
+    let nodes = Arc::new(nodes);
+    let client = redis::Client::open(redis.as_str()).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    let () = redis::cmd("FLUSHDB").query_async(&mut admin).await.unwrap();
+    w.sandbox.reset_counters().unwrap();
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let busy: Vec<_> = (0..busy_threads)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut x = 0_u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+                }
+            })
+        })
+        .collect();
+
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let drivers: Vec<_> = tenants
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let (w, t, nodes) = (w.clone(), *t, nodes.clone());
+            tokio::spawn(async move {
+                let node = &nodes[i % NODES];
+                let mut jobs = Vec::new();
+                let mut run = 0;
+                while Instant::now() < deadline {
+                    run += 1;
+                    let job = w.enqueue_on(node, t, run).await;
+                    jobs.push(node.wait(job.id).await.unwrap());
+                }
+                jobs
+            })
+        })
+        .collect();
+    let mut flushes = 0;
+    let mut next_flush = started + Duration::from_secs(flush_every);
+    while next_flush < deadline {
+        tokio::time::sleep_until(next_flush.into()).await;
+        let () = redis::cmd("FLUSHDB").query_async(&mut admin).await.unwrap();
+        flushes += 1;
+        next_flush += Duration::from_secs(flush_every);
+    }
+    let mut jobs = Vec::new();
+    for d in drivers {
+        jobs.extend(d.await.unwrap());
+    }
+    let wall = started.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for b in busy {
+        b.join().unwrap();
+    }
+    for node in nodes.iter() {
+        node.shutdown().await;
+    }
+    w.assert_succeeded(&jobs).await;
+    let stats = w.stats();
+    let amo = stats.requests(Service::Amocrm);
+    let amo_429 = stats.rate_limited(Service::Amocrm);
+    let rate = amo as f64 / wall.as_secs_f64();
+    println!(
+        "\n### f: {TENANTS} tenants on one amoCRM account, {NODES} nodes pacing through Redis, flushed every {flush_every} s, {busy_threads} busy threads, margin {}\n",
+        margin.unwrap_or(synkro_connector_kit::DEFAULT_MARGIN)
+    );
+    println!("| runs | amoCRM requests | amoCRM 429s | Redis flushes | wall time | amoCRM requests/s | ÷ 7/s limit |");
+    println!("|---|---|---|---|---|---|---|");
+    println!("| {} | {amo} | {amo_429} | {flushes} | {} | {rate:.2} | {:.3} |", jobs.len(), secs(wall), rate / 7.0);
+    assert_eq!(amo_429, 0, "amoCRM: no request may be refused with 429");
+}
+
+/// `url` with its database number replaced by `db`.
+fn with_redis_db(url: &str, db: u8) -> String {
+    let url = url.trim().trim_end_matches('/');
+    let base = match url.rsplit_once('/') {
+        Some((head, tail))
+            if tail.chars().all(|c| c.is_ascii_digit())
+                && head.ends_with(|c: char| c != '/')
+                && head.contains("//") =>
+        {
+            head
+        }
+        _ => url,
+    };
+    format!("{base}/{db}")
 }

@@ -25,7 +25,9 @@ async fn main() -> anyhow::Result<()> {
     let tenant = sandbox.provision_tenant(&store, &keyring, &TenantSetup::full("acme")).await?;
 
     // The engine: no global state; everything it uses is passed in.
-    let mut builder = Engine::builder(store.clone(), synkro::pipeline::connectors::registry()?, keyring);
+    // The sandbox listens on loopback, which outbound requests reach only when allowed.
+    let mut builder = Engine::builder(store.clone(), synkro::pipeline::connectors::registry()?, keyring)
+        .outbound(synkro::connector::OutboundPolicy::loopback());
     for (kind, url) in sandbox.endpoints() {
         builder = builder.endpoint(kind, url);
     }

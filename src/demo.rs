@@ -85,7 +85,9 @@ pub async fn run(config: &Config, opened: &Opened, serve: bool) -> anyhow::Resul
     store.grant_role(&NewUserRole { user_id: client.user.id, tenant_id: Some(tenant.id), role: Role::User }).await?;
 
     let mut builder = Engine::builder(store.clone(), synkro::pipeline::connectors::registry()?, opened.keyring.clone())
-        .config(EngineConfig { workers: 4, ..Default::default() });
+        .config(EngineConfig { workers: 4, ..Default::default() })
+        // The fake services listen on loopback, which only the operator's allowance reaches.
+        .outbound(synkro::connector::OutboundPolicy::loopback());
     for (kind, url) in sandbox.endpoints() {
         builder = builder.endpoint(kind, url);
     }

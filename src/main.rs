@@ -188,6 +188,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 engine.start_scheduler().await;
                 engine.start_followups(followups(&config)).await;
             }
+            synkro::http::auth::settle_temp_login(&opened.store, config.temp_login.as_ref())
+                .await
+                .map_err(anyhow::Error::msg)?;
             let http = synkro::http::HttpConfig::from_config(&config).context("HTTP settings")?;
             let state = synkro::http::AppState::new(opened.store.clone(), engine.clone(), opened.keyring.clone(), http);
             let listener = tokio::net::TcpListener::bind(config.bind)
@@ -261,8 +264,9 @@ async fn worker_engine(
         delivery_retry_for,
         ..defaults
     };
-    let mut builder =
-        synkro::pipeline::Engine::builder(opened.store.clone(), registry, opened.keyring.clone()).config(engine_config);
+    let mut builder = synkro::pipeline::Engine::builder(opened.store.clone(), registry, opened.keyring.clone())
+        .config(engine_config)
+        .outbound(config.outbound_allow.clone());
     if let Some(redis) = &config.redis_url {
         builder = builder.redis(redis.expose());
     }

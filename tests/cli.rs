@@ -300,7 +300,8 @@ async fn report_run_follows_a_job_to_success_and_explains_bad_input() {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_synkro"));
         cmd.args(&args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
         cmd.env("SYNKRO_DATA_DIR", &data_dir).env("SYNKRO_LOG", "warn").env("SYNKRO_SECRET_KEYS", &key);
-        cmd.env("SYNKRO_CONNECTOR_ENDPOINTS", &endpoints);
+        // The fake services listen on loopback, which only the operator's allowance reaches.
+        cmd.env("SYNKRO_CONNECTOR_ENDPOINTS", &endpoints).env("SYNKRO_OUTBOUND_ALLOW", "127.0.0.1");
         cmd.output().unwrap()
     };
     let day = window_start.as_offset().date();

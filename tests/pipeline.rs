@@ -68,7 +68,9 @@ async fn world_with(store: &Store, config: SandboxConfig, engine: EngineConfig) 
     let sandbox = Sandbox::start(config).await;
     let keyring = Keyring::generate();
     let registry = synkro::pipeline::connectors::registry().unwrap();
-    let mut builder = Engine::builder(store.clone(), registry, keyring.clone()).config(engine);
+    let mut builder = Engine::builder(store.clone(), registry, keyring.clone())
+        .config(engine)
+        .outbound(synkro::connector::OutboundPolicy::loopback());
     builder =
         builder.http(HttpSettings { backoff_base: Duration::from_millis(20), max_attempts: 4, ..Default::default() });
     for (kind, url) in sandbox.endpoints() {
@@ -429,7 +431,8 @@ async fn shutdown_hands_a_running_job_back_and_another_worker_finishes_it(store:
     assert!(events(store, &handed).await.iter().any(|e| e.contains("handed back")));
 
     let registry = synkro::pipeline::connectors::registry().unwrap();
-    let mut builder = Engine::builder(store.clone(), registry, w.keyring.clone());
+    let mut builder = Engine::builder(store.clone(), registry, w.keyring.clone())
+        .outbound(synkro::connector::OutboundPolicy::loopback());
     for (kind, url) in w.sandbox.endpoints() {
         builder = builder.endpoint(kind, url);
     }

@@ -43,11 +43,10 @@ fn followups() -> TelegramFollowups {
 async fn engine(store: &Store, sandbox: &Sandbox, keyring: &Keyring, node: &str) -> Engine {
     let registry = synkro::pipeline::connectors::registry().unwrap();
     let config = EngineConfig { workers: 1, node: node.into(), ..Default::default() };
-    let mut builder = Engine::builder(store.clone(), registry, keyring.clone()).config(config).http(HttpSettings {
-        backoff_base: Duration::from_millis(20),
-        max_attempts: 4,
-        ..Default::default()
-    });
+    let mut builder = Engine::builder(store.clone(), registry, keyring.clone())
+        .config(config)
+        .outbound(synkro::connector::OutboundPolicy::loopback())
+        .http(HttpSettings { backoff_base: Duration::from_millis(20), max_attempts: 4, ..Default::default() });
     for (kind, url) in sandbox.endpoints() {
         builder = builder.endpoint(kind, url);
     }

@@ -28,7 +28,8 @@ async fn a_killed_worker_s_job_completes_exactly_once_elsewhere() {
 
     let mut builder =
         Engine::builder(store.clone(), synkro::pipeline::connectors::registry().unwrap(), keyring.clone())
-            .config(EngineConfig { lease: Duration::from_secs(2), ..Default::default() });
+            .config(EngineConfig { lease: Duration::from_secs(2), ..Default::default() })
+            .outbound(synkro::connector::OutboundPolicy::loopback());
     for (kind, url) in &endpoints {
         builder = builder.endpoint(kind, url.clone());
     }
@@ -44,6 +45,7 @@ async fn a_killed_worker_s_job_completes_exactly_once_elsewhere() {
         .env("SYNKRO_DATA_DIR", dir.path())
         .env("SYNKRO_SECRET_KEYS", keyring.primary_key().expose())
         .env("SYNKRO_CONNECTOR_ENDPOINTS", serde_json::to_string(&endpoints).unwrap())
+        .env("SYNKRO_OUTBOUND_ALLOW", "127.0.0.1")
         .env("SYNKRO_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()

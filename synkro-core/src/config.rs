@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::secrets::Secret;
+use crate::{connector::OutboundPolicy, secrets::Secret};
 
 const DATABASE_URL: &str = "SYNKRO_DATABASE_URL";
 const REDIS_URL: &str = "SYNKRO_REDIS_URL";
@@ -16,6 +16,7 @@ const BIND: &str = "SYNKRO_BIND";
 const DATA_DIR: &str = "SYNKRO_DATA_DIR";
 const LOG_FORMAT: &str = "SYNKRO_LOG_FORMAT";
 const PUBLIC_URL: &str = "SYNKRO_PUBLIC_URL";
+const OUTBOUND_ALLOW: &str = "SYNKRO_OUTBOUND_ALLOW";
 const CONFIG: &str = "SYNKRO_CONFIG";
 const TEMP_USER: &str = "TEMP_LOGIN_USER";
 const TEMP_PASSWORD: &str = "TEMP_LOGIN_PASSWORD";
@@ -28,9 +29,10 @@ pub const DEMO_DATA_DIR: &str = "./demo-data";
 /// Every `SYNKRO_*` name this process understands; anything else gets a warning.
 #[rustfmt::skip]
 const KNOWN: &[&str] = &[
-    DATABASE_URL, REDIS_URL, SECRET_KEYS, BIND, DATA_DIR, LOG_FORMAT, PUBLIC_URL, CONFIG, "SYNKRO_LOG",
+    DATABASE_URL, REDIS_URL, SECRET_KEYS, BIND, DATA_DIR, LOG_FORMAT, PUBLIC_URL, OUTBOUND_ALLOW, CONFIG, "SYNKRO_LOG",
     "SYNKRO_TEST_DATABASE_URL", "SYNKRO_TEST_REDIS_URL", "SYNKRO_TEST_REQUIRE_SERVICES", "SYNKRO_CONNECTOR_ENDPOINTS",
     "SYNKRO_BENCH", "SYNKRO_BENCH_DEALS", "SYNKRO_BENCH_SECONDS", "SYNKRO_BENCH_DB", "SYNKRO_BENCH_PERF",
+    "SYNKRO_BENCH_REDIS_URL", "SYNKRO_BENCH_BUSY", "SYNKRO_BENCH_FLUSH_SECONDS", "SYNKRO_BENCH_MARGIN",
     "SYNKRO_TRUSTED_PROXIES", "SYNKRO_AUTH_CACHE_MS", "SYNKRO_PAGE_CACHE_MS", "SYNKRO_DELIVERY_RETRY_MINUTES",
 ];
 
@@ -225,6 +227,10 @@ pub struct Config {
     /// `SYNKRO_PUBLIC_URL`: where people open the dashboard, without a trailing slash (messages
     /// such as the bot's replies link to it); unset, they only name it.
     pub public_url: Option<String>,
+    /// `SYNKRO_OUTBOUND_ALLOW`: host names, addresses and networks (`10.0.0.0/8`) that outbound
+    /// requests may reach although they are not public, and over plain http. Unset, requests
+    /// reach public addresses over https only (tenant admins set URLs: see docs/security.md).
+    pub outbound_allow: OutboundPolicy,
     /// Human-readable warnings collected while loading.
     pub warnings: Vec<String>,
 }
@@ -240,6 +246,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     log_format: Option<LogFormat>,
     public_url: Option<String>,
+    outbound_allow: Option<String>,
     temp_login_user: Option<String>,
     temp_login_password: Option<Secret>,
 }
@@ -342,6 +349,15 @@ impl Config {
         };
         let public_url = get(PUBLIC_URL).or(file.public_url).filter(|s| !s.trim().is_empty());
         let public_url = public_url.as_deref().map(parse_public_url).transpose()?;
+        let outbound_allow = match get(OUTBOUND_ALLOW).or(file.outbound_allow) {
+            Some(raw) => OutboundPolicy::parse(&raw).map_err(|message| ConfigError::Invalid {
+                setting: OUTBOUND_ALLOW,
+                message: format!(
+                    "{message}; list host names, addresses or networks, e.g. \"127.0.0.0/8, sandbox.local\""
+                ),
+            })?,
+            None => OutboundPolicy::strict(),
+        };
 
         let username = get(TEMP_USER).or(file.temp_login_user).filter(|s| !s.trim().is_empty());
         let password =
@@ -351,13 +367,30 @@ impl Config {
             None
         };
         let temp_login = match (username, password) {
-            (Some(username), Some(password)) => Some(TempLogin { username, password }),
+            (Some(username), Some(password)) => {
+                crate::domain::check_password(TEMP_PASSWORD, password.expose()).map_err(|e| ConfigError::Invalid {
+                    setting: TEMP_PASSWORD,
+                    message: format!("{}; the fallback login has superuser rights", e.message),
+                })?;
+                Some(TempLogin { username, password })
+            }
             (Some(_), None) => half(&mut warnings, TEMP_USER, TEMP_PASSWORD),
             (None, Some(_)) => half(&mut warnings, TEMP_PASSWORD, TEMP_USER),
             (None, None) => None,
         };
 
-        Ok(Self { database_url, redis_url, secret_keys, bind, data_dir, temp_login, log_format, public_url, warnings })
+        Ok(Self {
+            database_url,
+            redis_url,
+            secret_keys,
+            bind,
+            data_dir,
+            temp_login,
+            log_format,
+            public_url,
+            outbound_allow,
+            warnings,
+        })
     }
 }
 
@@ -568,12 +601,31 @@ mod tests {
 
     #[test]
     fn full_temp_login_is_on_and_redacted() {
-        let config = load(&[("TEMP_LOGIN_USER", "admin"), ("TEMP_LOGIN_PASSWORD", "hunter2")]).unwrap();
+        let config = load(&[("TEMP_LOGIN_USER", "admin"), ("TEMP_LOGIN_PASSWORD", "hunter2 is long")]).unwrap();
         let login = config.temp_login.clone().unwrap();
         assert_eq!(login.username, "admin");
-        assert_eq!(login.password.expose(), "hunter2");
+        assert_eq!(login.password.expose(), "hunter2 is long");
         assert!(config.warnings.is_empty());
         assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_weak_temp_login_password_is_refused() {
+        for weak in ["x", "password", "Passw0rd", "aaaaaaaaaa"] {
+            let err = load(&[("TEMP_LOGIN_USER", "admin"), ("TEMP_LOGIN_PASSWORD", weak)]).unwrap_err().to_string();
+            assert!(err.contains("TEMP_LOGIN_PASSWORD"), "{weak:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn outbound_allowances_are_strict_unless_the_operator_lists_some() {
+        assert!(load(&[]).unwrap().outbound_allow.is_strict());
+        let config = load(&[("SYNKRO_OUTBOUND_ALLOW", "127.0.0.0/8, sandbox.local")]).unwrap();
+        assert!(config.outbound_allow.allows_address("127.0.0.1".parse().unwrap()));
+        assert!(config.outbound_allow.allows_host("sandbox.local"));
+        assert!(!config.outbound_allow.allows_address("10.0.0.1".parse().unwrap()));
+        let err = load(&[("SYNKRO_OUTBOUND_ALLOW", "10.0.0.0/8, http://x")]).unwrap_err().to_string();
+        assert!(err.contains("SYNKRO_OUTBOUND_ALLOW") && err.contains("http://x"), "{err}");
     }
 
     #[test]

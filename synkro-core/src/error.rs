@@ -39,22 +39,24 @@ impl ValidationError {
     }
 }
 
-/// Checks that a text field is non-empty (after trimming) and at most `max` characters.
+/// Checks that a text field is non-empty (after trimming), at most `max` characters and free
+/// of NUL characters.
 pub(crate) fn check_len(field: &'static str, value: &str, max: usize) -> Result<(), ValidationError> {
     let n = value.trim().chars().count();
     if n == 0 {
         return Err(ValidationError::new(field, "must not be empty"));
     }
-    if value.chars().count() > max {
-        return Err(ValidationError::new(field, format!("must be at most {max} characters")));
-    }
-    Ok(())
+    check_max(field, value, max)
 }
 
-/// Checks an optional text field's length only.
+/// Checks an optional text field's length, and that it holds no NUL character (PostgreSQL
+/// cannot store one, so SQLite must not either).
 pub(crate) fn check_max(field: &'static str, value: &str, max: usize) -> Result<(), ValidationError> {
     if value.chars().count() > max {
         return Err(ValidationError::new(field, format!("must be at most {max} characters")));
+    }
+    if value.contains('\0') {
+        return Err(ValidationError::new(field, "must not contain a NUL character (\\u0000)"));
     }
     Ok(())
 }

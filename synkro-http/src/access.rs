@@ -110,8 +110,9 @@ pub enum UserAccess {
 
 /// A superuser manages everyone; a global `super_admin` everyone but superusers; a tenant
 /// `super_admin` sees users holding a role on a tenant they manage and manages those whose every
-/// role is on such tenants (not superusers, not holders of a global role), so nobody can take
-/// over an account that has more access than they do. Everyone sees themselves.
+/// role is on such tenants (not superusers, not holders of a global role), and the accounts they
+/// created themselves while those hold no role, so nobody can take over an account that has
+/// more access than they do, or one that belongs to nobody. Everyone sees themselves.
 pub fn user_access(caller: &Caller, target: &User, target_roles: &[UserRole]) -> UserAccess {
     let own = if caller.user.id == target.id { UserAccess::Visible } else { UserAccess::Hidden };
     let admin = if caller.user.is_superuser {
@@ -122,7 +123,10 @@ pub fn user_access(caller: &Caller, target: &User, target_roles: &[UserRole]) ->
             None => UserAccess::Manage,
             Some(set) => {
                 let on_managed = |r: &UserRole| r.tenant_id.is_some_and(|t| set.contains(&t));
-                if !target_roles.iter().any(on_managed) {
+                let own_new_account = target_roles.is_empty() && target.created_by == Some(caller.user.id);
+                if own_new_account && !target.is_superuser {
+                    UserAccess::Manage
+                } else if !target_roles.iter().any(on_managed) {
                     UserAccess::Hidden
                 } else if !target.is_superuser && target_roles.iter().all(on_managed) {
                     UserAccess::Manage
@@ -179,6 +183,8 @@ mod tests {
             is_active: true,
             created_at: now,
             updated_at: now,
+            created_by: None,
+            is_temporary: false,
         };
         let roles = roles
             .iter()

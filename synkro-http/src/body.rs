@@ -48,6 +48,9 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::bad_request("invalid_body", "body", "the body must be a JSON object"));
     }
+    if let Some(field) = nul_at(&value, "") {
+        return Err(ApiError::bad_request("invalid_field", field, NUL_MESSAGE));
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
@@ -63,6 +66,27 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         };
         ApiError::bad_request("invalid_field", field, inner)
     })
+}
+
+/// What a text with a NUL character is told: no stored text may hold one (PostgreSQL refuses
+/// it, and no name, message or secret needs it).
+pub const NUL_MESSAGE: &str = "must not contain a NUL character (\\u0000)";
+
+/// The path (`a.b[2]`) of the first key or string in `value` that holds a NUL character.
+fn nul_at(value: &serde_json::Value, path: &str) -> Option<String> {
+    let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => {
+            Some(if path.is_empty() { "body".to_owned() } else { path.to_owned() })
+        }
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| nul_at(item, &format!("{path}[{i}]")))
+        }
+        serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if key.contains('\0') { Some(join(&key.replace('\0', "\\u0000"))) } else { nul_at(item, &join(key)) }
+        }),
+        _ => None,
+    }
 }
 
 impl<'a, T: Type + DeserializeOwned> ApiExtractor<'a> for JsonBody<T> {
@@ -135,5 +159,15 @@ mod tests {
         assert_eq!(field(br#"{"question": "q", "extra": 1}"#), ("invalid_field".into(), "extra".into()));
         assert_eq!(field(br#"{}"#), ("invalid_field".into(), "question".into()));
         assert!(parse::<Ask>(br#"{"question": "q"}"#).is_ok());
+    }
+
+    #[test]
+    fn a_nul_character_anywhere_is_refused_by_its_path() {
+        assert_eq!(field(br#"{"question": "a\u0000b"}"#), ("invalid_field".into(), "question".into()));
+        let nested: Result<serde_json::Value, _> = parse(br#"{"metadata": {"tags": ["x", "\u0000"]}}"#);
+        match nested {
+            Err(ApiError::BadRequest { fields, .. }) => assert_eq!(fields[0].field, "metadata.tags[1]"),
+            other => panic!("{:?}", other.map(|_| ())),
+        }
     }
 }

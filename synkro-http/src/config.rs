@@ -61,20 +61,31 @@ pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// How many failed logins are allowed before answering 429, and for how long they count.
+/// Login throttling: attempts allowed without delay per key and window, then a delay that
+/// doubles with every further attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleLimits {
-    /// Failures per username within `window`.
-    pub per_username: usize,
-    /// Failures per client address within `window`.
-    pub per_ip: usize,
-    /// How long a failure counts.
+    /// Attempts per (username, client address) within `window` before delays start.
+    pub per_user_address: u32,
+    /// Attempts per client address (any username) within `window` before delays start.
+    pub per_address: u32,
+    /// How long attempts count.
     pub window: Duration,
+    /// The first delay; each further attempt doubles it.
+    pub first_delay: Duration,
+    /// The longest delay.
+    pub max_delay: Duration,
 }
 
 impl Default for ThrottleLimits {
     fn default() -> Self {
-        Self { per_username: 5, per_ip: 20, window: Duration::from_secs(15 * 60) }
+        Self {
+            per_user_address: 5,
+            per_address: 20,
+            window: Duration::from_secs(15 * 60),
+            first_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(15 * 60),
+        }
     }
 }
 
@@ -98,6 +109,11 @@ pub struct HttpConfig {
     /// How long an encoded report list page is reused (zero: never). A finished job of the
     /// tenant drops its pages at once, here and (with Redis) on every node.
     pub report_list_cache_ttl: Duration,
+    /// How long a new connection may take to send its first request's headers before it is
+    /// closed.
+    pub header_read_timeout: Duration,
+    /// Per-user limits on open streams, follow-up questions and manual runs.
+    pub user_limits: crate::limits::UserLimitConfig,
 }
 
 impl Default for HttpConfig {
@@ -110,6 +126,8 @@ impl Default for HttpConfig {
             temp_login: None,
             auth_cache_ttl: Duration::from_secs(2),
             report_list_cache_ttl: Duration::from_secs(1),
+            header_read_timeout: Duration::from_secs(10),
+            user_limits: crate::limits::UserLimitConfig::default(),
         }
     }
 }

@@ -91,6 +91,17 @@ pub enum ApiError {
     /// 429: too many failed logins; retry after the given seconds.
     #[error("too many failed logins; try again in {0} seconds")]
     Throttled(u64),
+    /// 429: the caller used up a per-user allowance; retry after the given seconds.
+    #[error("too many {what}; try again in {retry_after} seconds")]
+    RateLimited {
+        /// What was limited, in words.
+        what: &'static str,
+        /// Seconds until the next one is allowed.
+        retry_after: u64,
+    },
+    /// 503: too many password checks are waiting already; retry in a second.
+    #[error("the server is busy checking passwords; try again in a moment")]
+    Busy,
     /// 502: an integration (AI, CRM, ...) failed or is not set up.
     #[error("{0}")]
     Upstream(String),
@@ -132,6 +143,8 @@ impl ApiError {
             Self::DeliveryBusy(_) => "delivery_not_resendable",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Throttled(_) => "too_many_attempts",
+            Self::Busy => "busy",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Upstream(_) => "upstream_failed",
             Self::Internal => "internal",
         }
@@ -165,6 +178,8 @@ impl ResponseError for ApiError {
             }
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -174,9 +189,13 @@ impl ResponseError for ApiError {
         let body = self.body().to_json().map(|v| v.to_string()).unwrap_or_default();
         let mut response =
             Response::builder().status(self.status()).content_type("application/json; charset=utf-8").body(body);
-        if let Self::Throttled(secs) = self
-            && let Ok(value) = secs.to_string().parse()
-        {
+        let retry_after = match self {
+            Self::Throttled(secs) => Some(*secs),
+            Self::Busy => Some(1),
+            Self::RateLimited { retry_after, .. } => Some((*retry_after).max(1)),
+            _ => None,
+        };
+        if let Some(value) = retry_after.and_then(|secs| secs.to_string().parse().ok()) {
             response.headers_mut().insert("retry-after", value);
         }
         response

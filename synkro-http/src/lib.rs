@@ -11,8 +11,10 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod config;
+mod deadline;
 pub mod encoded;
 pub mod error;
+pub mod limits;
 pub mod net;
 pub mod ops;
 pub mod pages;
@@ -47,6 +49,7 @@ pub struct AppState {
 
 struct Shared {
     throttle: Throttle,
+    limits: limits::UserLimits,
     callers: auth::cache::CallerCache,
     pages: pages::PageCache,
     metrics: Arc<HttpMetrics>,
@@ -65,6 +68,7 @@ impl AppState {
         }
         let shared = Arc::new(Shared {
             throttle: Throttle::new(config.throttle),
+            limits: limits::UserLimits::new(config.user_limits),
             callers: auth::cache::CallerCache::new(config.auth_cache_ttl),
             pages: pages::PageCache::new(config.report_list_cache_ttl),
             metrics: Arc::new(HttpMetrics::default()),
@@ -75,6 +79,10 @@ impl AppState {
 
     pub(crate) fn throttle(&self) -> &Throttle {
         &self.shared.throttle
+    }
+
+    pub(crate) fn limits(&self) -> &limits::UserLimits {
+        &self.shared.limits
     }
 
     pub(crate) fn http_metrics(&self) -> &HttpMetrics {
@@ -111,9 +119,22 @@ pub fn openapi_json() -> String {
     api::service().spec()
 }
 
+/// Every route of [`app`] as a template, for request metrics: the ops routes, the document,
+/// and each path of the API's OpenAPI document under `/api/v1`.
+fn route_templates(spec: &str) -> ops::RouteTemplates {
+    let document: serde_json::Value = serde_json::from_str(spec).unwrap_or_default();
+    let api: Vec<String> = document["paths"]
+        .as_object()
+        .map(|paths| paths.keys().map(|path| format!("/api/v1{path}")).collect())
+        .unwrap_or_default();
+    let fixed = ["/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"];
+    ops::RouteTemplates::new(fixed.into_iter().chain(api.iter().map(String::as_str)), ["/api/docs"])
+}
+
 /// The whole server as one endpoint: the API, its document and viewer, and the ops routes.
 pub fn app(state: AppState) -> impl Endpoint + 'static {
     let service = api::service();
+    let service_spec = service.spec();
     let spec = service.spec_endpoint();
     #[cfg(feature = "swagger")]
     let docs = service.swagger_ui();
@@ -126,8 +147,9 @@ pub fn app(state: AppState) -> impl Endpoint + 'static {
     #[cfg(feature = "swagger")]
     let route = route.nest("/api/docs", docs);
     let metrics = state.shared.metrics.clone();
+    let routes = Arc::new(route_templates(&service_spec));
     let limit = state.config.body_limit;
-    route.data(state).around(move |ep, req| ops::observe(ep, req, metrics.clone(), limit))
+    route.data(state).around(move |ep, req| ops::observe(ep, req, metrics.clone(), routes.clone(), limit))
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then lets running requests finish
@@ -137,9 +159,14 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    let acceptor = deadline::HeaderDeadlineAcceptor {
+        inner: TcpAcceptor::from_tokio(listener)?,
+        limit: state.config.header_read_timeout,
+    };
     let sweeper = tokio::spawn(sweep_sessions(state.store.clone()));
     let pages = tokio::spawn(forget_changed_pages(state.clone()));
+    let refusals = tokio::spawn(summarize_login_refusals(state.clone()));
+    let last_refusals = state.clone();
     let shared = state.shared.clone();
     let shutdown = async move {
         shutdown.await;
@@ -150,7 +177,30 @@ pub async fn serve(
         .await;
     sweeper.abort();
     pages.abort();
+    refusals.abort();
+    auth::audit_refusals(&last_refusals).await;
     served
+}
+
+/// Every minute: one audit entry per throttle key for the login attempts it held back, and
+/// counters whose window has passed deleted.
+async fn summarize_login_refusals(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        auth::audit_refusals(&state).await;
+        let window = state.throttle().window();
+        let now = synkro_core::time::Timestamp::now();
+        let cutoff = synkro_core::time::Timestamp::from_unix_micros(
+            now.unix_micros() - i64::try_from(window.as_micros()).unwrap_or(i64::MAX),
+        );
+        if let Some(cutoff) = cutoff
+            && let Err(e) = state.store.delete_stale_login_counters(cutoff).await
+        {
+            tracing::warn!(error = %e, "cannot delete old login counters");
+        }
+    }
 }
 
 /// Forgets a tenant's cached report pages whenever one of its jobs finishes (here or, with

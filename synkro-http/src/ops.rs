@@ -19,7 +19,8 @@ use crate::{
     error::{ApiError, to_json_error},
 };
 
-/// Most distinct (method, route, status) series kept; later ones count under route `other`.
+/// Most distinct (method, route, status) series kept, a safety net only: routes are templates,
+/// so the real number is bounded by routes × methods × statuses; later ones count under `other`.
 const MAX_SERIES: usize = 2_000;
 
 /// Upper bounds (seconds) of the latency histogram's buckets.
@@ -61,29 +62,93 @@ impl HttpMetrics {
     }
 }
 
-/// The route pattern of a path: ids become `:id`.
-pub fn route_of(path: &str) -> String {
-    let mut route = String::with_capacity(path.len());
-    for segment in path.split('/').filter(|s| !s.is_empty()) {
-        route.push('/');
-        route.push_str(if uuid::Uuid::try_parse(segment).is_ok() { ":id" } else { segment });
-    }
-    if route.is_empty() { "/".to_owned() } else { route }
+/// The label of every request whose path matches no route.
+pub const UNMATCHED: &str = "unmatched";
+
+/// The server's route templates (`/api/v1/jobs/{id}/events`), which label request metrics: a
+/// path is counted under the template it matches, or under [`UNMATCHED`], so no request can
+/// add a series of its own.
+#[derive(Debug, Clone, Default)]
+pub struct RouteTemplates {
+    /// Each template, split into segments; `None` stands for a `{parameter}`.
+    templates: Vec<(String, Vec<Option<String>>)>,
+    /// Prefixes served whole (the API viewer's files).
+    prefixes: Vec<String>,
 }
 
-/// Runs every request: enforces the body limit, turns errors into JSON and counts the answer.
+impl RouteTemplates {
+    /// Templates from `paths` (as the OpenAPI document writes them, `{name}` for a parameter)
+    /// and `prefixes` under which every path counts as the prefix.
+    pub fn new<'a>(paths: impl IntoIterator<Item = &'a str>, prefixes: impl IntoIterator<Item = &'a str>) -> Self {
+        let templates = paths
+            .into_iter()
+            .map(|path| {
+                let segments =
+                    segments(path).map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| s.to_owned())).collect();
+                (path.to_owned(), segments)
+            })
+            .collect();
+        Self { templates, prefixes: prefixes.into_iter().map(str::to_owned).collect() }
+    }
+
+    /// The template `path` matches, or [`UNMATCHED`].
+    pub fn label(&self, path: &str) -> &str {
+        let parts: Vec<&str> = segments(path).collect();
+        let matches = |template: &[Option<String>]| {
+            template.len() == parts.len()
+                && template.iter().zip(&parts).all(|(t, p)| t.as_deref().is_none_or(|t| t == *p))
+        };
+        // A literal segment beats a parameter: the template with the most literals wins.
+        let best = self
+            .templates
+            .iter()
+            .filter(|(_, template)| matches(template))
+            .max_by_key(|(_, template)| template.iter().filter(|t| t.is_some()).count());
+        if let Some((name, _)) = best {
+            return name;
+        }
+        self.prefixes
+            .iter()
+            .find(|prefix| {
+                path == prefix.as_str() || path.strip_prefix(prefix.as_str()).is_some_and(|r| r.starts_with('/'))
+            })
+            .map_or(UNMATCHED, String::as_str)
+    }
+}
+
+/// The query parameter (or `path`) of `uri` that holds an encoded NUL character.
+fn nul_in_uri(uri: &poem::http::Uri) -> Option<String> {
+    let has_nul = |text: &str| text.to_ascii_lowercase().contains("%00");
+    if has_nul(uri.path()) {
+        return Some("path".to_owned());
+    }
+    let query = uri.query().filter(|q| has_nul(q))?;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+        .map(|(name, _)| name.replace('\0', "\\u0000"))
+}
+
+fn segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter(|s| !s.is_empty())
+}
+
+/// Runs every request: enforces the body limit, turns errors into JSON and counts the answer
+/// under its route template.
 pub async fn observe<E: Endpoint>(
     ep: Arc<E>,
     mut req: Request,
     counters: Arc<HttpMetrics>,
+    routes: Arc<RouteTemplates>,
     limit: usize,
 ) -> poem::Result<Response> {
     let started = std::time::Instant::now();
     let method = req.method().to_string();
-    let route = route_of(req.uri().path());
+    let route = routes.label(req.uri().path()).to_owned();
     let declared = req.header("content-length").and_then(|v| v.parse::<usize>().ok());
     let response = if declared.is_some_and(|len| len > limit) {
         ApiError::PayloadTooLarge(limit).as_response()
+    } else if let Some(field) = nul_in_uri(req.uri()) {
+        ApiError::bad_request("invalid_field", field, crate::body::NUL_MESSAGE).as_response()
     } else {
         // Chunked or lying bodies are cut at the limit too.
         match req.take_body().into_bytes_limit(limit).await {
@@ -233,9 +298,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn routes_hide_ids() {
-        assert_eq!(route_of("/api/v1/jobs/0190b3e4-7c3a-7d2e-8f00-000000000001/events"), "/api/v1/jobs/:id/events");
-        assert_eq!(route_of("/healthz"), "/healthz");
-        assert_eq!(route_of("/"), "/");
+    fn paths_are_labelled_by_their_route_template_and_everything_else_alike() {
+        let routes = RouteTemplates::new(
+            ["/healthz", "/api/v1/jobs/{id}/events", "/api/v1/tenants/{tenant}/settings/{kind}", "/api/v1/jobs/stats"],
+            ["/api/docs"],
+        );
+        assert_eq!(
+            routes.label("/api/v1/jobs/0190b3e4-7c3a-7d2e-8f00-000000000001/events"),
+            "/api/v1/jobs/{id}/events"
+        );
+        assert_eq!(routes.label("/api/v1/jobs/anything/events"), "/api/v1/jobs/{id}/events");
+        assert_eq!(routes.label("/api/v1/tenants/acme/settings/ai/"), "/api/v1/tenants/{tenant}/settings/{kind}");
+        assert_eq!(routes.label("/healthz"), "/healthz");
+        assert_eq!(routes.label("/api/docs/index.css"), "/api/docs");
+        assert_eq!(routes.label("/api/docsx"), UNMATCHED);
+        assert_eq!(routes.label("/"), UNMATCHED);
+        assert_eq!(routes.label("/wp-admin/x1"), UNMATCHED);
+        assert_eq!(routes.label("/api/v1/jobs/a/b/events"), UNMATCHED);
     }
 }

@@ -19,6 +19,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use crate::{
     AppState,
     api::models::{EventOut, JobOut, StreamEvent, StreamKind},
+    limits::StreamPlace,
 };
 
 /// The response of `GET /jobs/{id}/stream`.
@@ -27,14 +28,20 @@ pub type JobStream = EventStream<BoxStream<'static, StreamEvent>>;
 /// How often an open stream re-reads the job when no change was announced.
 const POLL: Duration = Duration::from_secs(2);
 
-/// Streams `job`'s progress, starting after step-log line `after` (all lines when `None`).
-pub fn job_stream(state: &AppState, job: JobRun, after: Option<JobEventId>) -> JobStream {
+/// Streams `job`'s progress, starting after step-log line `after` (all lines when `None`),
+/// holding the caller's stream `place` until the stream ends.
+pub fn job_stream(state: &AppState, job: JobRun, after: Option<JobEventId>, place: StreamPlace) -> JobStream {
     let (tx, rx) = mpsc::channel::<StreamEvent>(64);
     // Subscribe before the first read, so no change falls between the two.
     let updates = state.engine.subscribe();
     let closing = state.closing();
     tokio::spawn(follow(state.store.clone(), updates, closing, job.id, after, tx));
-    let events = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (e, rx)) }).boxed();
+    let events =
+        futures::stream::unfold(
+            (rx, place),
+            |(mut rx, place)| async move { rx.recv().await.map(|e| (e, (rx, place))) },
+        )
+        .boxed();
     EventStream::new(events).keep_alive(Duration::from_secs(15)).to_event(|item| {
         let kind = match item.kind {
             StreamKind::Job => "job",

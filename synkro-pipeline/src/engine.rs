@@ -18,7 +18,7 @@ use serde_json::json;
 use synkro_connector_kit::{InProcessRateLimiter, backoff_delay};
 use synkro_core::{
     Keyring, Store,
-    connector::{ConnectorContext, RateLimiter, Registry},
+    connector::{ConnectorContext, OutboundPolicy, RateLimiter, Registry},
     domain::{
         EventLevel, JobRun, JobStatus, JobType, NewJobEvent, NewJobRun, ReportMode, TenantStatus, TriggerType, Window,
     },
@@ -153,6 +153,7 @@ pub struct EngineBuilder {
     redis_url: Option<String>,
     limiter: Option<Arc<dyn RateLimiter>>,
     http: Option<synkro_core::connector::HttpSettings>,
+    outbound: OutboundPolicy,
 }
 
 impl EngineBuilder {
@@ -186,6 +187,13 @@ impl EngineBuilder {
         self
     }
 
+    /// What outbound requests may reach beyond public https addresses: the operator's
+    /// `SYNKRO_OUTBOUND_ALLOW`; the sandbox and tests allow loopback. Default: nothing more.
+    pub fn outbound(mut self, policy: OutboundPolicy) -> Self {
+        self.outbound = policy;
+        self
+    }
+
     /// Builds the engine (connecting to Redis if configured). Starts nothing: call
     /// [`Engine::start_workers`] and [`Engine::start_scheduler`].
     pub async fn build(self) -> Result<Engine, EngineError> {
@@ -204,6 +212,7 @@ impl EngineBuilder {
             ctx.http = http;
         }
         ctx.endpoints = self.endpoints;
+        ctx.outbound = Arc::new(self.outbound);
         let retry = RetryPolicy {
             retry_for: self.config.delivery_retry_for,
             base: self.config.retry_base,
@@ -271,6 +280,7 @@ impl Engine {
             redis_url: None,
             limiter: None,
             http: None,
+            outbound: OutboundPolicy::strict(),
         }
     }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 use synkro_core::{
     Keyring, Secret, Store, StoreError, ValidationError,
-    connector::{CheckReport, Connector, ConnectorSpec, FieldSpec, FieldType, run_check},
+    connector::{CheckReport, Connector, ConnectorConfig, ConnectorSpec, FieldSpec, FieldType, run_check},
     domain::{ConnectorKind, IntegrationConfig, IntegrationStatus, NewIntegrationConfig},
     ids::TenantId,
     secrets::SecretMap,
@@ -182,6 +182,49 @@ fn public_changes(before: &Map<String, Value>, after: &Map<String, Value>) -> BT
     changes
 }
 
+/// Refuses URL fields whose host outbound requests may not reach (the operator's policy): a
+/// non-public address, plain http, credentials in the URL, or a name that resolves only to
+/// refused addresses. A name that does not resolve here is left to the check.
+async fn validate_hosts(engine: &Engine, spec: &ConnectorSpec, public: &Map<String, Value>) -> Result<(), EngineError> {
+    let policy = &engine.connector_context().outbound;
+    for field in spec.public_fields.iter().filter(|f| f.field_type == FieldType::Url) {
+        let Some(text) = public.get(field.name).and_then(Value::as_str) else { continue };
+        let refused = |why: String| EngineError::from(ValidationError::new(field.name, why));
+        let url = url::Url::parse(text).map_err(|e| refused(format!("is not a valid URL ({e})")))?;
+        policy.check_url(&url).map_err(|e| refused(e.to_string()))?;
+        let Some(url::Host::Domain(host)) = url.host() else { continue };
+        let lookup = tokio::time::timeout(HOST_LOOKUP_TIMEOUT, tokio::net::lookup_host((host, 0))).await;
+        if let Ok(Ok(addresses)) = lookup {
+            let addresses: Vec<_> = addresses.map(|a| a.ip()).collect();
+            if !addresses.is_empty() {
+                policy.filter_addresses(host, addresses).map_err(|e| refused(e.to_string()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How long saving waits to resolve a URL's host.
+const HOST_LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// A settings error the connector found while building from the new settings, named after the
+/// field its message starts with (connectors word config errors as "field: what is wrong").
+fn build_refusal(spec: &ConnectorSpec, e: synkro_core::connector::ConnectorError) -> ValidationError {
+    let first = e.message.split([' ', ':']).next().unwrap_or_default();
+    let field = spec
+        .public_fields
+        .iter()
+        .chain(spec.secret_fields)
+        .find(|f| f.name == first)
+        .map_or("public_config", |f| f.name);
+    let text = match &e.hint {
+        Some(hint) => format!("{} ({hint})", e.message),
+        None => e.message,
+    };
+    let text = text.strip_prefix(field).map(|rest| rest.trim_start_matches(':').trim_start()).unwrap_or(&text);
+    ValidationError::new(field, text.to_owned())
+}
+
 /// The names of the secret fields that hold a value (never the values).
 pub fn secrets_set(keyring: &Keyring, integration: &IntegrationConfig) -> Result<Vec<String>, EngineError> {
     Ok(wiring::stored_secrets(keyring, integration)?.field_names().map(str::to_owned).collect())
@@ -214,6 +257,12 @@ pub async fn save_integration(
         None => SecretMap::new(),
     };
     let (public, secrets, secret_changes) = merge(spec, before_secrets, update)?;
+    validate_hosts(engine, spec, &public).await?;
+    let config = ConnectorConfig::new(Value::Object(public), secrets);
+    if let Err(e) = connector(engine, kind.as_str())?.build(&config, engine.connector_context()) {
+        return Err(build_refusal(spec, e).into());
+    }
+    let ConnectorConfig { public, secrets } = config;
     let public_changes = public_changes(&before_public, &public);
     let secrets_set: Vec<String> = secrets.field_names().map(str::to_owned).collect();
     let token = (!secrets.is_empty()).then(|| keyring.encrypt(&secrets));

@@ -74,10 +74,8 @@ fn classify(resp: &HttpResponse) -> Option<ConnectorError> {
     } else {
         return None;
     };
-    Some(
-        ConnectorError { class, retryable: false, message: format!("HTTP {}: {message}", resp.status), ..base }
-            .with_hint(hint),
-    )
+    // The provider's own message stays out: it is the upstream's text, not Synkro's words.
+    Some(ConnectorError { class, retryable: false, ..base }.with_hint(hint))
 }
 
 pub(crate) async fn list_models(http: &HttpClient, config: &AiConfig) -> Result<Vec<String>, ConnectorError> {

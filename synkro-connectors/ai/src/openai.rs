@@ -48,7 +48,6 @@ fn classify(resp: &HttpResponse) -> Option<ConnectorError> {
     let error = body.get("error")?;
     let code = error.get("code").and_then(Value::as_str).unwrap_or_default();
     let kind = error.get("type").and_then(Value::as_str).unwrap_or_default();
-    let message = error.get("message").and_then(Value::as_str).unwrap_or_default();
     let base = default_classify(resp);
     let (class, retryable, hint) = match (resp.status, code, kind) {
         (_, "insufficient_quota", _) | (_, _, "insufficient_quota") => (
@@ -64,10 +63,8 @@ fn classify(resp: &HttpResponse) -> Option<ConnectorError> {
         ),
         _ => return None,
     };
-    Some(
-        ConnectorError { class, retryable, message: format!("HTTP {}: {message}", resp.status), ..base }
-            .with_hint(hint),
-    )
+    // The provider's own message stays out: it is the upstream's text, not Synkro's words.
+    Some(ConnectorError { class, retryable, ..base }.with_hint(hint))
 }
 
 pub(crate) async fn list_models(http: &HttpClient, config: &AiConfig) -> Result<Vec<String>, ConnectorError> {

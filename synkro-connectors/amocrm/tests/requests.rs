@@ -32,7 +32,8 @@ const TOKEN: &str = "amo-long-lived-token-0123456789";
 fn ctx(server: &MockServer) -> ConnectorContext {
     let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()))
         .with_endpoint("amocrm", server.uri())
-        .with_endpoint("amocrm_oauth", server.uri());
+        .with_endpoint("amocrm_oauth", server.uri())
+        .with_outbound(synkro_core::connector::OutboundPolicy::loopback());
     ctx.http.backoff_base = Duration::from_millis(5);
     ctx
 }

@@ -27,7 +27,8 @@ use synkro_sandbox::{Fault, Sandbox, SandboxConfig, Service};
 fn ctx(sandbox: &Sandbox) -> ConnectorContext {
     let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()))
         .with_endpoint("amocrm", sandbox.url(Service::Amocrm))
-        .with_endpoint("amocrm_oauth", sandbox.url(Service::AmocrmOauth));
+        .with_endpoint("amocrm_oauth", sandbox.url(Service::AmocrmOauth))
+        .with_outbound(synkro_core::connector::OutboundPolicy::loopback());
     ctx.http.backoff_base = Duration::from_millis(20);
     ctx
 }

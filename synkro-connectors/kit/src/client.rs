@@ -8,10 +8,14 @@ use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 use synkro_core::{
     Secret,
-    connector::{ConnectorContext, ConnectorError, ConnectorMetrics, FailureClass, HttpSettings, Rate, RateLimiter},
+    connector::{
+        ConnectorContext, ConnectorError, ConnectorMetrics, FailureClass, HttpSettings, OutboundPolicy,
+        OutboundRefusal, Rate, RateLimiter,
+    },
 };
 
 use crate::{
+    guard::GuardedResolver,
     redact::Redactor,
     retry::{backoff_delay, parse_retry_after},
 };
@@ -82,26 +86,31 @@ impl HttpResponse {
         (200..300).contains(&self.status)
     }
 
-    /// The body parsed as JSON; a malformed body is a retryable upstream error.
+    /// The body parsed as JSON; a malformed body is a retryable upstream error. The error
+    /// names where the body went wrong, never what it holds (serde's own message may quote it).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ConnectorError> {
         serde_json::from_slice(&self.body).map_err(|e| {
-            ConnectorError::new(FailureClass::Upstream, format!("malformed response body (HTTP {}): {e}", self.status))
+            let what = match e.classify() {
+                serde_json::error::Category::Io => "unreadable",
+                serde_json::error::Category::Syntax => "not valid JSON",
+                serde_json::error::Category::Data => "JSON of an unexpected shape",
+                serde_json::error::Category::Eof => "cut short",
+            };
+            ConnectorError::new(
+                FailureClass::Upstream,
+                format!(
+                    "malformed response body (HTTP {}): {what} at line {} column {}",
+                    self.status,
+                    e.line(),
+                    e.column()
+                ),
+            )
         })
     }
 
     /// The body as text, lossily decoded.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    /// The first `max` characters of the body with whitespace collapsed, for error messages.
-    pub fn snippet(&self, max: usize) -> String {
-        let text = self.text();
-        let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        match collapsed.char_indices().nth(max) {
-            Some((cut, _)) => format!("{}…", &collapsed[..cut]),
-            None => collapsed,
-        }
     }
 }
 
@@ -110,10 +119,17 @@ impl HttpResponse {
 pub type Classifier = Arc<dyn Fn(&HttpResponse) -> Option<ConnectorError> + Send + Sync>;
 
 /// The shared reading of an error status: 401 auth, 403 permission, 404 and other 4xx config
-/// (not retryable), 408 network, 429 rate limited, 5xx upstream (both retryable), with the
-/// server's delay hint when it gave one.
+/// (not retryable), 408 network, 429 rate limited, 5xx upstream (both retryable), 3xx config
+/// (redirects are never followed), with the server's delay hint when it gave one.
+///
+/// The message is the status and Synkro's own words, never the response body: a tenant who
+/// pointed a URL somewhere else must not read that server's answers through Synkro. The body
+/// goes to the server log at debug level, redacted ([`HttpClient`] does that).
 pub fn default_classify(resp: &HttpResponse) -> ConnectorError {
     let (class, hint) = match resp.status {
+        300..=399 => {
+            (FailureClass::Config, "the service answered with a redirect, which Synkro does not follow: check the URL")
+        }
         401 => (FailureClass::Auth, "check the credentials: they were refused"),
         403 => (FailureClass::Permission, "the credentials are valid but lack access (scope, role or IP allow-list)"),
         404 => (FailureClass::Config, "check the account, URL or id settings: the service has no such resource"),
@@ -123,7 +139,7 @@ pub fn default_classify(resp: &HttpResponse) -> ConnectorError {
         400..=499 => (FailureClass::Config, "the service rejected the request; check the integration settings"),
         _ => (FailureClass::Upstream, "unexpected answer from the service"),
     };
-    ConnectorError::new(class, format!("HTTP {}: {}", resp.status, resp.snippet(200)))
+    ConnectorError::new(class, format!("HTTP {}", resp.status))
         .with_hint(hint)
         .with_status(resp.status)
         .with_retry_after(parse_retry_after(&resp.headers))
@@ -140,10 +156,14 @@ pub struct HttpClient {
     rate: Option<(String, Rate)>,
     redactor: Redactor,
     classifier: Option<Classifier>,
+    outbound: Arc<OutboundPolicy>,
 }
 
 impl HttpClient {
-    /// A client for connector `kind` with the context's timeouts, limiter and counters.
+    /// A client for connector `kind` with the context's timeouts, limiter, counters and
+    /// outbound policy: redirects are not followed, no `Referer` is sent, and only the
+    /// addresses the policy allows are connected to (checked on the resolved addresses, so a
+    /// name that resolves differently later gains nothing).
     ///
     /// Every client built from one context (and its clones: every job of an engine) shares one
     /// connection pool: building a TLS client costs milliseconds of CPU, which a report job
@@ -159,6 +179,7 @@ impl HttpClient {
             rate: None,
             redactor: Redactor::new(),
             classifier: None,
+            outbound: ctx.outbound.clone(),
         })
     }
 
@@ -221,7 +242,7 @@ impl HttpClient {
             let started = Instant::now();
             let outcome = match self.once(&spec).await {
                 Ok(resp) if resp.is_success() || spec.accept.contains(&resp.status) => parse(&resp),
-                Ok(resp) => Err(self.classify(&resp)),
+                Ok(resp) => Err(self.classify(&resp, &what)),
                 Err(e) => Err(e),
             };
             let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -257,7 +278,12 @@ impl HttpClient {
     }
 
     async fn once(&self, spec: &RequestSpec) -> Result<HttpResponse, ConnectorError> {
-        let mut request = self.inner.request(spec.method.clone(), &spec.url).query(&spec.query);
+        let url = reqwest::Url::parse(&spec.url).map_err(|e| {
+            ConnectorError::new(FailureClass::Config, format!("the URL is not valid: {e}"))
+                .with_hint("check the integration's URL settings")
+        })?;
+        self.outbound.check_url(&url).map_err(refused)?;
+        let mut request = self.inner.request(spec.method.clone(), url).query(&spec.query);
         for (name, value) in &spec.headers {
             request = request.header(name.as_str(), value.as_str());
         }
@@ -271,7 +297,14 @@ impl HttpClient {
         Ok(HttpResponse { status, headers, body })
     }
 
-    fn classify(&self, resp: &HttpResponse) -> ConnectorError {
+    /// Reads an error response; its body goes to the debug log only, redacted first and cut
+    /// after.
+    fn classify(&self, resp: &HttpResponse, what: &str) -> ConnectorError {
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let body = self.redactor.redact(&resp.text());
+            let body: String = body.chars().take(2_000).collect();
+            tracing::debug!(kind = self.kind, request = %what, status = resp.status, body = %body, "error response");
+        }
         self.classifier.as_ref().and_then(|c| c(resp)).unwrap_or_else(|| default_classify(resp))
     }
 }
@@ -285,7 +318,8 @@ impl std::fmt::Debug for HttpClient {
 /// The context's reqwest client for its timeouts, built on first use and kept in the context's
 /// shared cache.
 fn shared_client(ctx: &ConnectorContext) -> Result<reqwest::Client, ConnectorError> {
-    let key = format!("kit:reqwest-client:{:?}:{:?}", ctx.http.connect_timeout, ctx.http.request_timeout);
+    let key =
+        format!("kit:reqwest-client:{:?}:{:?}:{}", ctx.http.connect_timeout, ctx.http.request_timeout, ctx.outbound);
     if let Some(client) = ctx.cache.get::<reqwest::Client>(&key, std::time::Duration::MAX) {
         return Ok((*client).clone());
     }
@@ -293,14 +327,31 @@ fn shared_client(ctx: &ConnectorContext) -> Result<reqwest::Client, ConnectorErr
         .connect_timeout(ctx.http.connect_timeout)
         .timeout(ctx.http.request_timeout)
         .user_agent(concat!("synkro/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
+        .dns_resolver(Arc::new(GuardedResolver::new(ctx.outbound.clone())))
         .build()
         .map_err(|e| ConnectorError::new(FailureClass::Config, format!("cannot build the HTTP client: {e}")))?;
     ctx.cache.put(&key, Arc::new(client.clone()));
     Ok(client)
 }
 
+/// A request the outbound policy refused: a setting to fix, not a failure to retry.
+fn refused(refusal: OutboundRefusal) -> ConnectorError {
+    ConnectorError::new(FailureClass::Config, format!("refused to connect: {refusal}"))
+        .with_hint("point the integration at the service's public https address")
+        .with_retryable(false)
+}
+
 /// A transport failure: never includes the URL (which may carry a token).
 fn network_error(e: reqwest::Error) -> ConnectorError {
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        if let Some(refusal) = s.downcast_ref::<OutboundRefusal>() {
+            return refused(refusal.clone());
+        }
+        source = s.source();
+    }
     let what = if e.is_timeout() {
         "timed out".to_owned()
     } else if e.is_connect() {

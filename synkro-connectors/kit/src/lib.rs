@@ -5,12 +5,15 @@
 //! delay hints (`Retry-After`, `retry-after-ms`, or a connector-parsed value such as Telegram's
 //! `retry_after`) honoured up to a cap; pacing through the host's per-account
 //! [`RateLimiter`](synkro_core::connector::RateLimiter); request, retry and 429 counters per
-//! connector kind; and secrets stripped from every error and log line.
+//! connector kind; secrets stripped from every error and log line; and the host's
+//! [`OutboundPolicy`](synkro_core::connector::OutboundPolicy) enforced on the addresses
+//! actually connected to, with no redirects followed and no upstream body in any error.
 //!
 //! amoCRM gets [`ReadOnlyClient`], which can only send GET requests: it has no other method,
 //! and never hands out the client inside it.
 
 mod client;
+mod guard;
 mod limiter;
 mod readonly;
 mod redact;
@@ -18,7 +21,7 @@ mod retry;
 mod token;
 
 pub use client::{Classifier, HttpClient, HttpResponse, Method, RequestSpec, default_classify};
-pub use limiter::InProcessRateLimiter;
+pub use limiter::{DEFAULT_MARGIN, InProcessRateLimiter};
 pub use readonly::ReadOnlyClient;
 pub use redact::Redactor;
 pub use retry::{backoff_delay, parse_retry_after};

@@ -56,16 +56,20 @@ impl ReadOnlyClient {
         &self.base_url
     }
 
-    /// Starts a GET of `path` (relative to the base URL), or of an absolute URL that starts
-    /// with the base URL (such as a `_links.next.href`). Any other absolute URL is refused, so
-    /// a link in a response cannot send our credentials elsewhere.
+    /// Starts a GET of `path` (relative to the base URL), or of an absolute URL on the base
+    /// URL's own origin (such as a `_links.next.href`): the parsed scheme, host and port must
+    /// be the base URL's, the path must be under its path, and the link may carry no user
+    /// name. Any other absolute URL is refused, so a link in a response cannot send our
+    /// credentials elsewhere (`https://acme.amocrm.ru.evil.com/` and
+    /// `https://acme.amocrm.ru@evil.com/` share the base URL's first characters, not its host).
     pub fn get(&self, path_or_url: &str) -> Result<GetRequest, ConnectorError> {
         let url = if path_or_url.starts_with("http://") || path_or_url.starts_with("https://") {
-            if !path_or_url.starts_with(&self.base_url) {
+            if !self.same_origin(path_or_url) {
                 return Err(ConnectorError::new(
                     synkro_core::connector::FailureClass::Upstream,
-                    format!("refusing to follow a link outside {}: {}", self.base_url, self.http.redact(path_or_url)),
-                ));
+                    format!("refusing to follow a link outside {}", self.base_url),
+                )
+                .with_retryable(false));
             }
             path_or_url.to_owned()
         } else {
@@ -75,6 +79,17 @@ impl ReadOnlyClient {
         let mut spec = RequestSpec::new(Method::GET, url);
         spec.query = query;
         Ok(GetRequest { spec })
+    }
+
+    /// Whether absolute `link` is on the base URL's origin and under its path.
+    fn same_origin(&self, link: &str) -> bool {
+        let (Ok(base), Ok(link)) = (url::Url::parse(&self.base_url), url::Url::parse(link)) else { return false };
+        link.scheme() == base.scheme()
+            && link.host() == base.host()
+            && link.port_or_known_default() == base.port_or_known_default()
+            && link.username().is_empty()
+            && link.password().is_none()
+            && link.path().starts_with(base.path().trim_end_matches('/'))
     }
 
     /// Sends a GET; returns 2xx responses (including 204 No Content).
@@ -108,5 +123,43 @@ fn split_query(url: &str) -> (String, Vec<(String, String)>) {
                 url::form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
             (base.to_owned(), pairs)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use synkro_core::connector::ConnectorContext;
+
+    use super::*;
+    use crate::InProcessRateLimiter;
+
+    fn client(base: &str) -> ReadOnlyClient {
+        let ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()));
+        ReadOnlyClient::new(HttpClient::new("amocrm", &ctx).expect("a client"), base)
+    }
+
+    #[test]
+    fn links_are_followed_only_on_the_base_urls_own_origin() {
+        let amo = client("https://acme.amocrm.ru");
+        for evil in [
+            "https://acme.amocrm.ru.evil.com/api/v4/leads?page=2",
+            "https://acme.amocrm.ru@evil.com/api/v4/leads?page=2",
+            "https://acme.amocrm.ru:444/api/v4/leads",
+            "http://acme.amocrm.ru/api/v4/leads",
+            "https://user@acme.amocrm.ru/api/v4/leads",
+            "https://evil.com/https://acme.amocrm.ru/",
+        ] {
+            let refused = amo.get(evil).err().unwrap_or_else(|| panic!("{evil} was followed"));
+            assert!(!refused.retryable, "{evil}");
+        }
+        let next = amo.get("https://acme.amocrm.ru:443/api/v4/leads?page=2&limit=250").expect("same origin");
+        assert_eq!(next.spec.url, "https://acme.amocrm.ru:443/api/v4/leads");
+        assert_eq!(next.spec.query, vec![("page".into(), "2".into()), ("limit".into(), "250".into())]);
+
+        let sandbox = client("http://127.0.0.1:9000/amocrm");
+        assert!(sandbox.get("http://127.0.0.1:9000/amocrm/api/v4/leads").is_ok());
+        assert!(sandbox.get("http://127.0.0.1:9000/other/api/v4/leads").is_err(), "outside the base path");
     }
 }

@@ -20,7 +20,8 @@ use wiremock::{
 };
 
 fn ctx() -> ConnectorContext {
-    let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()));
+    let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()))
+        .with_outbound(synkro_core::connector::OutboundPolicy::loopback());
     ctx.http.backoff_base = Duration::from_millis(10);
     ctx.http.backoff_cap = Duration::from_secs(2);
     ctx.http.max_attempts = 4;
@@ -192,4 +193,92 @@ async fn the_read_only_client_sends_only_gets_and_stays_on_its_host() {
     let seen = server.received_requests().await.unwrap();
     assert!(seen.iter().all(|r| r.method.as_str() == "GET"));
     assert_eq!(seen[0].url.query(), Some("page=2&limit=250"));
+}
+
+/// A context with the default (strict) outbound policy.
+fn strict_ctx() -> ConnectorContext {
+    let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()));
+    ctx.http.max_attempts = 3;
+    ctx.http.backoff_base = Duration::from_millis(10);
+    ctx
+}
+
+#[tokio::test]
+async fn by_default_no_request_reaches_a_non_public_address_in_any_spelling() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    let port = server.address().port();
+    let ctx = strict_ctx();
+    for url in [
+        format!("https://127.0.0.1:{port}/x"),
+        format!("https://2130706433:{port}/x"),
+        format!("https://0x7f.0.0.1:{port}/x"),
+        format!("https://[::ffff:127.0.0.1]:{port}/x"),
+        format!("https://[::1]:{port}/x"),
+        // A name is checked on what it resolves to, when the connection is made.
+        format!("https://localhost:{port}/x"),
+        format!("http://127.0.0.1:{port}/x"),
+        "https://169.254.169.254/latest/meta-data/".to_owned(),
+    ] {
+        let err = client(&ctx).send(RequestSpec::new(Method::GET, url.clone())).await.unwrap_err();
+        assert_eq!((err.class, err.retryable), (FailureClass::Config, false), "{url}: {err:?}");
+        assert!(err.message.contains("refused to connect") && err.message.contains("SYNKRO_OUTBOUND_ALLOW"), "{err}");
+    }
+    assert!(server.received_requests().await.unwrap().is_empty(), "nothing reached the server");
+    // The operator's allowance opens exactly what it names.
+    let allowed = ctx.clone().with_outbound(synkro_core::connector::OutboundPolicy::parse("127.0.0.1").unwrap());
+    client(&allowed).send(RequestSpec::new(Method::GET, format!("http://127.0.0.1:{port}/x"))).await.unwrap();
+    let err =
+        client(&allowed).send(RequestSpec::new(Method::GET, format!("https://[::1]:{port}/x"))).await.unwrap_err();
+    assert_eq!(err.class, FailureClass::Config, "{err}");
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed_and_no_referer_is_sent() {
+    let server = MockServer::start().await;
+    Mock::given(path("/start"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", format!("{}/elsewhere", server.uri())))
+        .mount(&server)
+        .await;
+    Mock::given(path("/elsewhere")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    let ctx = ctx();
+    let err = client(&ctx)
+        .send(RequestSpec::new(Method::POST, format!("{}/start", server.uri())).json(json!({"a": 1})))
+        .await
+        .unwrap_err();
+    assert_eq!((err.class, err.retryable, err.status), (FailureClass::Config, false, Some(302)), "{err:?}");
+    assert!(err.hint.as_deref().unwrap().contains("redirect"), "{err:?}");
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(received.len(), 1, "the redirect was not followed");
+    assert!(received.iter().all(|r| !r.headers.contains_key("referer")));
+}
+
+#[tokio::test]
+async fn no_part_of_an_upstream_answer_reaches_the_error() {
+    let server = MockServer::start().await;
+    Mock::given(path("/error"))
+        .respond_with(ResponseTemplate::new(404).set_body_string("<html>internal admin page: db-password=42</html>"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/shape"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": "internal admin page"})))
+        .mount(&server)
+        .await;
+    let ctx = ctx();
+    let err = client(&ctx).send(RequestSpec::new(Method::GET, format!("{}/error", server.uri()))).await.unwrap_err();
+    assert_eq!(err.status, Some(404));
+    assert!(!format!("{err:?}").contains("internal admin page"), "{err:?}");
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Expected {
+        ok: u32,
+    }
+    let err = client(&ctx)
+        .send_json::<Expected>(RequestSpec::new(Method::GET, format!("{}/shape", server.uri())))
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, FailureClass::Upstream);
+    assert!(err.message.contains("unexpected shape"), "{err}");
+    assert!(!format!("{err:?}").contains("internal admin page"), "serde's message quotes the body: {err:?}");
 }

@@ -10,7 +10,8 @@ use synkro_core::{Secret, connector::ConnectorContext};
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
 
 fn ctx() -> ConnectorContext {
-    let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()));
+    let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()))
+        .with_outbound(synkro_core::connector::OutboundPolicy::loopback());
     ctx.http.backoff_base = std::time::Duration::from_millis(5);
     ctx.http.max_attempts = 3;
     ctx

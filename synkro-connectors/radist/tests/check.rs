@@ -53,7 +53,7 @@ async fn a_wrong_key_is_an_auth_failure_that_is_not_retried_and_never_shown() {
 }
 
 #[tokio::test]
-async fn a_key_echoed_back_by_the_server_is_stripped_from_the_error() {
+async fn the_servers_answer_never_reaches_the_error() {
     let key = "rk_live_echoedechoedechoedechoed42";
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -62,7 +62,8 @@ async fn a_key_echoed_back_by_the_server_is_stripped_from_the_error() {
         .await;
     let err = RadistConnector.check(&config(key, json!({})), &ctx(&format!("{}/v2", server.uri()))).await.unwrap_err();
     assert_eq!(err.class, FailureClass::Auth);
-    assert!(err.message.contains("Invalid API key ***"), "the body is kept, the key is not: {}", err.message);
+    assert!(err.message.ends_with("HTTP 401"), "the status, not the body: {}", err.message);
+    assert!(!format!("{err:?}").contains("Invalid API key"), "{err:?}");
     assert_redacted(&err, key);
 }
 

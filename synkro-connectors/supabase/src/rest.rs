@@ -103,7 +103,6 @@ fn classify(resp: &HttpResponse) -> Option<ConnectorError> {
     }
     let body: Value = serde_json::from_slice(&resp.body).ok()?;
     let code = body.get("code").and_then(Value::as_str).unwrap_or_default();
-    let message = body.get("message").and_then(Value::as_str).unwrap_or_default();
     let base = default_classify(resp);
     let (class, retryable, hint) = match code {
         "PGRST205" | "42P01" => {
@@ -121,9 +120,10 @@ fn classify(resp: &HttpResponse) -> Option<ConnectorError> {
         _ if resp.status == 401 => (FailureClass::Auth, false, "Supabase refused the key: copy the service key again"),
         _ => return None,
     };
+    // Only codes recognised above are named; the server's message stays out of the error.
     let message = match code {
-        "" => format!("HTTP {}: {message}", resp.status),
-        _ => format!("HTTP {} {code}: {message}", resp.status),
+        "" => format!("HTTP {}", resp.status),
+        _ => format!("HTTP {} {code}", resp.status),
     };
     Some(ConnectorError { class, retryable, message, ..base }.with_hint(hint))
 }

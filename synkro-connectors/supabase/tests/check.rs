@@ -66,7 +66,7 @@ async fn a_wrong_key_of_either_kind_is_an_auth_failure_that_is_not_retried_and_n
         sandbox.reset_counters();
         let err = SupabaseConnector.check(&config(wrong, json!({})), &ctx).await.unwrap_err();
         assert_eq!((err.class, err.retryable, err.status), (FailureClass::Auth, false, Some(401)), "{err:?}");
-        assert!(err.message.ends_with("HTTP 401: Invalid API key"), "the gateway's reason is kept: {}", err.message);
+        assert!(err.message.ends_with("HTTP 401"), "the status, not the gateway's words: {}", err.message);
         assert!(err.hint.as_deref().unwrap().contains("key"), "{err:?}");
         assert_redacted(&err, wrong);
         assert_eq!(sandbox.request_count(Service::Supabase), 1, "no retry can fix a wrong key");

@@ -84,14 +84,15 @@ async fn a_key_without_privileges_on_the_table_is_a_permission_failure() {
             .await;
         let err = SupabaseConnector.check(&config(KEY, json!({})), &ctx(&server.uri())).await.unwrap_err();
         assert_eq!((err.class, err.retryable, err.status), (FailureClass::Permission, false, Some(status)), "{err:?}");
-        assert!(err.message.contains("permission denied for table deals"), "{}", err.message);
+        assert!(err.message.ends_with(&format!("HTTP {status} 42501")), "{}", err.message);
+        assert!(!err.message.contains("permission denied"), "the server's words stay out: {}", err.message);
         assert!(err.hint.as_deref().unwrap().contains("service key"), "{err:?}");
         assert_eq!(server.received_requests().await.unwrap().len(), 1, "no retry can grant a privilege");
     }
 }
 
 #[tokio::test]
-async fn a_key_echoed_back_by_the_server_is_stripped_from_every_error_text() {
+async fn the_servers_answer_never_reaches_an_error_text() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(
@@ -103,7 +104,7 @@ async fn a_key_echoed_back_by_the_server_is_stripped_from_every_error_text() {
     let ctx = ctx(&server.uri());
     let err = SupabaseConnector.check(&config(KEY, json!({})), &ctx).await.unwrap_err();
     assert_eq!(err.class, FailureClass::Auth);
-    assert!(err.message.contains("Invalid API key ***"), "the reason is kept, the key is not: {}", err.message);
+    assert!(!format!("{err:?}").contains("Invalid API key"), "the server's words stay out: {err:?}");
     assert_redacted(&err, KEY);
     let report = run_check(&SupabaseConnector, &config(KEY, json!({})), &ctx).await;
     assert_eq!(report.class, Some(FailureClass::Auth));
@@ -142,7 +143,7 @@ async fn writes_the_table_refuses_are_config_failures_that_say_what_to_fix_and_a
         let warehouse = warehouse(&config(KEY, json!({})), &ctx(&server.uri()));
         let err = warehouse.upsert_deals(&[deal("acme", 1, None, None)]).await.unwrap_err();
         assert_eq!((err.class, err.retryable, err.status), (FailureClass::Config, false, Some(status)), "{code}");
-        assert!(err.message.contains(code) && err.message.contains(message), "{}", err.message);
+        assert!(err.message.contains(code) && !err.message.contains(message), "{}", err.message);
         assert!(err.hint.as_deref().unwrap().contains(hint), "{code}: {err:?}");
         assert_eq!(server.received_requests().await.unwrap().len(), 1, "{code} is not retried");
     }

@@ -75,10 +75,7 @@ fn result<T: DeserializeOwned>(resp: &HttpResponse) -> Result<T, ConnectorError>
     let envelope: Envelope<T> = resp.json()?;
     match (envelope.ok, envelope.result) {
         (true, Some(result)) => Ok(result),
-        _ => Err(ConnectorError::new(
-            FailureClass::Upstream,
-            format!("Telegram answered without a result: {}", envelope.description.unwrap_or_default()),
-        )),
+        _ => Err(ConnectorError::new(FailureClass::Upstream, "Telegram answered without a result")),
     }
 }
 
@@ -90,27 +87,37 @@ fn classify(resp: &HttpResponse) -> Option<ConnectorError> {
     let code = envelope.error_code.unwrap_or(resp.status);
     let description = envelope.description.unwrap_or_default();
     let params = envelope.parameters.unwrap_or_default();
-    let (class, hint) = match code {
-        401 | 404 => (FailureClass::Auth, "Telegram refused the bot token: copy it again from @BotFather"),
-        403 => (FailureClass::Permission, "the bot may not write to this chat: add it to the chat (or unblock it)"),
+    // Telegram's description is read, never repeated: the message is Synkro's own words.
+    let (class, what, hint) = match code {
+        401 | 404 => {
+            (FailureClass::Auth, "bot token refused", "Telegram refused the bot token: copy it again from @BotFather")
+        }
+        403 => (
+            FailureClass::Permission,
+            "not allowed in this chat",
+            "the bot may not write to this chat: add it to the chat (or unblock it)",
+        ),
         409 => (
             FailureClass::Config,
+            "another reader of this bot's updates",
             "something else reads this bot's updates: delete its webhook, or stop the other program polling with \
              the same token",
         ),
-        429 => (FailureClass::RateLimited, "Telegram asked to slow down; it will be retried"),
-        400 if description.contains("chat not found") => {
-            (FailureClass::Config, "the bot cannot see this chat: add the bot to it and check chat_id")
-        }
-        400 => (FailureClass::Config, "Telegram rejected the request"),
-        500..=599 => (FailureClass::Upstream, "Telegram failed; it will be retried"),
+        429 => (FailureClass::RateLimited, "too many requests", "Telegram asked to slow down; it will be retried"),
+        400 if description.contains("chat not found") => (
+            FailureClass::Config,
+            "chat not found",
+            "the bot cannot see this chat: add the bot to it and check chat_id",
+        ),
+        400 => (FailureClass::Config, "request rejected", "Telegram rejected the request"),
+        500..=599 => (FailureClass::Upstream, "Telegram failed", "Telegram failed; it will be retried"),
         _ => return None,
     };
     let retry_after = params.retry_after.or_else(|| {
         description.rsplit("retry after ").next().and_then(|n| n.trim().parse().ok()).filter(|_| code == 429)
     });
     Some(
-        ConnectorError::new(class, format!("HTTP {code}: {description}"))
+        ConnectorError::new(class, format!("HTTP {code}: {what}"))
             .with_hint(hint)
             .with_status(code)
             .with_retry_after(retry_after.map(Duration::from_secs)),

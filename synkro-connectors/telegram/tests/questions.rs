@@ -150,7 +150,7 @@ async fn a_second_reader_of_the_bots_updates_is_a_config_error_naming_the_cause(
         .await;
     let err = messenger(&config(token, "-100555"), &ctx(&server.uri())).questions(None).await.unwrap_err();
     assert_eq!(err.class, FailureClass::Config);
-    assert!(err.message.contains("terminated by other getUpdates request"), "{err}");
+    assert!(err.message.contains("HTTP 409: another reader of this bot's updates"), "{err}");
     assert!(err.hint.as_deref().unwrap().contains("webhook"), "{err:?}");
     assert_redacted(&err, token);
     let polls =

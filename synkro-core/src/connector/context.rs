@@ -10,7 +10,7 @@ use std::{
 use async_trait::async_trait;
 use serde::Serialize;
 
-use super::ConnectorError;
+use super::{ConnectorError, OutboundPolicy};
 use crate::secrets::SecretMap;
 
 /// A request rate: at most `per_second` requests per second, evenly spaced.
@@ -207,6 +207,8 @@ pub struct ConnectorContext {
     /// Base URLs that replace a connector's real endpoint, by kind (the sandbox and tests use
     /// this; production leaves it empty).
     pub endpoints: HashMap<String, String>,
+    /// Which hosts outbound requests may reach (public addresses over https only by default).
+    pub outbound: Arc<OutboundPolicy>,
 }
 
 impl ConnectorContext {
@@ -221,7 +223,15 @@ impl ConnectorContext {
             cache: Arc::new(SharedCache::default()),
             http: HttpSettings::default(),
             endpoints: HashMap::new(),
+            outbound: Arc::new(OutboundPolicy::strict()),
         }
+    }
+
+    /// Lets outbound requests reach what `policy` allows beyond public https addresses (the
+    /// operator's setting; the sandbox and tests allow loopback).
+    pub fn with_outbound(mut self, policy: OutboundPolicy) -> Self {
+        self.outbound = Arc::new(policy);
+        self
     }
 
     /// Routes `kind`'s requests to `base_url` instead of the real service.
@@ -244,6 +254,10 @@ impl ConnectorContext {
 
 impl std::fmt::Debug for ConnectorContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectorContext").field("http", &self.http).field("endpoints", &self.endpoints).finish()
+        f.debug_struct("ConnectorContext")
+            .field("http", &self.http)
+            .field("endpoints", &self.endpoints)
+            .field("outbound", &self.outbound)
+            .finish()
     }
 }

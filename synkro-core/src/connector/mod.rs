@@ -8,6 +8,7 @@
 mod capability;
 mod context;
 mod error;
+mod outbound;
 mod phone;
 mod registry;
 mod spec;
@@ -23,6 +24,7 @@ pub use context::{
     SharedCache, TokenSink,
 };
 pub use error::{CheckReport, ConnectorError, FailureClass};
+pub use outbound::{OutboundPolicy, OutboundRefusal, is_public};
 pub use phone::normalize_phone;
 pub use registry::{Registration, Registry, RegistryError};
 pub use spec::{Capability, ConnectorSpec, FieldSpec, FieldType};

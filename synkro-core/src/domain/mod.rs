@@ -21,7 +21,7 @@ pub use report::{
 };
 pub use runtime::{ReportMode, TenantRuntimeConfig};
 pub use tenant::{NewTenant, Slug, Tenant, TenantStatus, TenantUpdate};
-pub use user::{NewUser, NewUserRole, PasswordHash, Role, User, UserProfile, UserRole, UserUpdate};
+pub use user::{NewUser, NewUserRole, PasswordHash, Role, User, UserProfile, UserRole, UserUpdate, check_password};
 
 /// Declares a string-valued enum: snake_case names in JSON, in the database and in `Display`,
 /// with `FromStr` errors that list the accepted values.

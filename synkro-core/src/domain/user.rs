@@ -69,6 +69,87 @@ pub struct User {
     pub created_at: Timestamp,
     /// When it was last changed.
     pub updated_at: Timestamp,
+    /// Who created it through the API, if anyone (a tenant's `super_admin` may grant roles to
+    /// accounts they created that hold no role yet).
+    #[serde(skip)]
+    pub created_by: Option<UserId>,
+    /// Created by the TEMP_LOGIN fallback: deleted when the server starts without it.
+    #[serde(skip)]
+    pub is_temporary: bool,
+}
+
+/// Passwords refused however long they are: the most common ones in leaked-password lists
+/// (and this product's name), compared without case and surrounding spaces.
+const COMMON_PASSWORDS: &[&str] = &[
+    "password",
+    "password1",
+    "password12",
+    "password123",
+    "passw0rd",
+    "p@ssw0rd",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "0123456789",
+    "87654321",
+    "11111111",
+    "00000000",
+    "12341234",
+    "11223344",
+    "qwertyui",
+    "qwerty123",
+    "qwertyuiop",
+    "1q2w3e4r",
+    "1q2w3e4r5t",
+    "qazwsxedc",
+    "asdfghjkl",
+    "zxcvbnm1",
+    "iloveyou",
+    "sunshine",
+    "princess",
+    "football",
+    "baseball",
+    "welcome1",
+    "welcome123",
+    "letmein1",
+    "trustno1",
+    "superman",
+    "starwars",
+    "whatever",
+    "changeme",
+    "administrator",
+    "admin123",
+    "admin1234",
+    "abc12345",
+    "abcd1234",
+    "aa123456",
+    "synkro123",
+    "synkro1234",
+    "qwerty12",
+    "monkey123",
+    "dragon123",
+    "master123",
+];
+
+/// The password rule every way of setting one shares (API, CLI, the fallback login): 8 to 1024
+/// characters, not blank, not one of the most common passwords. `field` names the setting.
+pub fn check_password(field: &'static str, password: &str) -> Result<(), ValidationError> {
+    let n = password.chars().count();
+    if n < 8 {
+        return Err(ValidationError::new(field, "must have at least 8 characters"));
+    }
+    if n > 1024 {
+        return Err(ValidationError::new(field, "must have at most 1024 characters"));
+    }
+    if password.trim().is_empty() {
+        return Err(ValidationError::new(field, "must not be blank"));
+    }
+    let folded = password.trim().to_lowercase();
+    let one_character = folded.chars().all(|c| folded.starts_with(c));
+    if COMMON_PASSWORDS.contains(&folded.as_str()) || one_character {
+        return Err(ValidationError::new(field, "is one of the most common passwords; choose another"));
+    }
+    Ok(())
 }
 
 fn check_username(username: &str) -> Result<(), ValidationError> {
@@ -104,6 +185,10 @@ pub struct NewUser {
     pub is_superuser: bool,
     /// Can sign in.
     pub is_active: bool,
+    /// Who creates it, if a signed-in user does.
+    pub created_by: Option<UserId>,
+    /// The TEMP_LOGIN fallback's own account.
+    pub is_temporary: bool,
 }
 
 impl NewUser {
@@ -116,6 +201,8 @@ impl NewUser {
             email: None,
             is_superuser: false,
             is_active: true,
+            created_by: None,
+            is_temporary: false,
         })
     }
 
@@ -208,6 +295,22 @@ impl UserProfile {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_short_and_common_passwords_are_refused() {
+        for (bad, why) in [
+            ("short", "at least 8"),
+            ("        ", "blank"),
+            ("password", "common"),
+            (" Password123 ", "common"),
+            ("zzzzzzzzzzzz", "common"),
+        ] {
+            let err = check_password("password", bad).unwrap_err();
+            assert!(err.field == "password" && err.message.contains(why), "{bad:?}: {err}");
+        }
+        check_password("password", "correct horse battery").unwrap();
+        check_password("password", "a sturdy pass phrase with spaces").unwrap();
+    }
 
     #[test]
     fn usernames_and_emails_are_checked() {

@@ -16,6 +16,7 @@ mod page;
 mod reports;
 mod telegram;
 mod tenants;
+mod throttle;
 mod tokens;
 mod users;
 mod warehouse;
@@ -36,6 +37,7 @@ pub use integrations::SecretsCheck;
 pub use jobs::JobCreated;
 pub use page::{Cursor, Page, PageRequest};
 pub use telegram::TelegramPoller;
+pub use throttle::LoginCounter;
 pub use tokens::{ApiToken, NewApiToken};
 pub use warehouse::BuiltinWarehouse;
 
@@ -84,6 +86,44 @@ pub struct Store {
     pub(crate) backend: Backend,
 }
 
+/// Bytes the SQLite WAL is truncated to after a checkpoint (64 MiB).
+const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// Makes the SQLite database at `path` readable by its owner only, whatever the umask: created
+/// with mode 0600 when missing, tightened when it (or its WAL and shared-memory files) allows
+/// anyone else. SQLite gives the WAL and shared-memory files the database's mode.
+fn owner_only(path: &std::path::Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let failed = |e: std::io::Error| StoreError::Connect(format!("cannot secure {}: {e}", path.display()));
+        if !path.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path)
+                .map_err(failed)?;
+        }
+        let mut files = vec![path.to_path_buf()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            files.push(name.into());
+        }
+        for file in files.iter().filter(|f| f.exists()) {
+            let mode = std::fs::metadata(file).map_err(failed)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).map_err(failed)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 impl Store {
     /// Opens the database at `url` (`sqlite:...` or `postgres://...`) with default options.
     /// Does not apply migrations: call [`Store::migrate`].
@@ -110,6 +150,9 @@ impl Store {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
+                    // The WAL is truncated back to this after each checkpoint, so a burst of
+                    // writes (a login flood's audit rows) cannot leave a huge file behind.
+                    .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
                     // A whole page (and its look-ahead row) crosses from SQLite's thread at once.
                     .row_buffer_size(256)
                     .busy_timeout(options.acquire_timeout);
@@ -119,6 +162,9 @@ impl Store {
                 {
                     std::fs::create_dir_all(dir)
                         .map_err(|e| StoreError::Connect(format!("cannot create {}: {e}", dir.display())))?;
+                }
+                if let Some(path) = path.as_deref() {
+                    owner_only(path)?;
                 }
                 let pool = SqlitePoolOptions::new()
                     .max_connections(options.max_connections.unwrap_or(4))
@@ -193,5 +239,36 @@ impl Store {
     /// Closes every connection; later calls fail.
     pub async fn close(&self) {
         on_pool!(self, |pool| pool.close().await)
+    }
+}
+
+#[cfg(all(test, unix))]
+mod file_mode_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &std::path::Path) -> u32 {
+        std::fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn the_sqlite_database_and_its_wal_are_for_the_owner_only() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = dir.path().join("synkro.db");
+        let url = DatabaseUrl::parse(&format!("sqlite://{}?mode=rwc", db.display())).expect("a url");
+        let store = Store::connect_with(&url, StoreOptions::default()).await.expect("opens");
+        store.migrate().await.expect("migrates");
+        let wal = dir.path().join("synkro.db-wal");
+        assert_eq!(mode(&db), 0o600, "the database");
+        assert!(wal.exists(), "WAL mode writes a WAL");
+        assert_eq!(mode(&wal), 0o600, "the WAL");
+        store.close().await;
+
+        // A database left readable by others is tightened when opened.
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let store = Store::connect_with(&url, StoreOptions::default()).await.expect("opens");
+        assert_eq!(mode(&db), 0o600);
+        store.close().await;
     }
 }

@@ -134,6 +134,15 @@ impl Store {
         found(row.map_err(map)?, "token")
     }
 
+    /// Revokes every live token of a user (a password reset, deactivation); returns how many.
+    pub async fn revoke_user_api_tokens(&self, user: UserId) -> Result<u64, StoreError> {
+        const SQL: &str = "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL";
+        on_pool!(self, |pool| {
+            sqlx::query(SQL).bind(user).bind(Timestamp::now()).execute(pool).await.map(|r| r.rows_affected())
+        })
+        .map_err(map)
+    }
+
     /// Records that a token was used at `now`.
     pub async fn touch_api_token(&self, id: ApiTokenId, now: Timestamp) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1";

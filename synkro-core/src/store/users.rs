@@ -15,7 +15,8 @@ impl Store {
     /// Creates a user. A taken username is `Conflict(Username)`.
     pub async fn create_user(&self, new: &NewUser) -> Result<User, StoreError> {
         const SQL: &str = "INSERT INTO users (id, username, password_hash, email, is_superuser, is_active, \
-                           created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING *";
+                           created_at, updated_at, created_by, is_temporary) \
+                           VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) RETURNING *";
         on_pool!(self, |pool| {
             sqlx::query_as::<_, User>(SQL)
                 .bind(UserId::new())
@@ -25,10 +26,24 @@ impl Store {
                 .bind(new.is_superuser)
                 .bind(new.is_active)
                 .bind(Timestamp::now())
+                .bind(new.created_by)
+                .bind(new.is_temporary)
                 .fetch_one(pool)
                 .await
         })
         .map_err(map)
+    }
+
+    /// Deletes the accounts the TEMP_LOGIN fallback created (with their sessions, tokens and
+    /// roles); returns how many.
+    pub async fn delete_temporary_users(&self) -> Result<u64, StoreError> {
+        const SQL: &str = "SELECT id FROM users WHERE is_temporary";
+        let ids: Vec<UserId> =
+            on_pool!(self, |pool| sqlx::query_scalar::<_, UserId>(SQL).fetch_all(pool).await).map_err(map)?;
+        for id in &ids {
+            self.delete_user(*id).await?;
+        }
+        Ok(ids.len() as u64)
     }
 
     /// A user by id.

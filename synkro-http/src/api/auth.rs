@@ -32,16 +32,9 @@ fn me(caller: &Caller) -> Me {
     }
 }
 
-/// Checks a new password's length (the only rule: at least 8, at most 1024 characters).
+/// Checks a new password against the shared rule ([`synkro_core::domain::check_password`]).
 pub(crate) fn check_password(field: &'static str, password: &str) -> ApiResult<()> {
-    let n = password.chars().count();
-    if n < 8 {
-        return Err(ValidationError::new(field, "must have at least 8 characters").into());
-    }
-    if n > 1024 {
-        return Err(ValidationError::new(field, "must have at most 1024 characters").into());
-    }
-    Ok(())
+    Ok(synkro_core::domain::check_password(field, password)?)
 }
 
 #[derive(ApiResponse)]
@@ -114,7 +107,7 @@ impl AuthApi {
         let ChangePassword { current_password, new_password } = body.0;
         let user = &caller.0.user;
         let hash = user.password_hash.clone();
-        if !password::verify_async(current_password, hash).await {
+        if !password::verify_async(current_password, hash).await? {
             return Err(ValidationError::new("current_password", "is not your current password").into());
         }
         check_password("new_password", &new_password)?;

@@ -8,7 +8,7 @@ use poem_openapi::{
 };
 use synkro_core::{
     ValidationError,
-    domain::JobRun,
+    domain::{JobRun, TriggerType},
     ids::{JobEventId, JobId, TenantId},
     time::Timestamp,
 };
@@ -88,6 +88,7 @@ impl JobsApi {
                 return Err(ValidationError::new("window_start", "give both ends of the window").into());
             }
         }
+        state.limits().take(caller.0.user.id, crate::limits::Costly::Run)?;
         let job = state.engine.enqueue_report(request).await?;
         self.audit(&state, req, "job.start", "started a manual report", &job, &caller).await;
         Ok(Started::Accepted(Json(job.into())))
@@ -136,7 +137,9 @@ impl JobsApi {
         Ok(Json(events.into_iter().map(EventOut::from).collect()))
     }
 
-    /// Ask a job to stop: a pending job stops at once, a running one at its next step.
+    /// Ask a job to stop: a pending job stops at once, a running one at its next step. A
+    /// `user` stops manual jobs only; scheduled and system jobs need `admin_lite` or above
+    /// (403).
     #[oai(path = "/jobs/:id/stop", method = "post")]
     async fn stop_job(
         &self,
@@ -146,6 +149,9 @@ impl JobsApi {
         id: Path<Uuid>,
     ) -> ApiResult<Json<JobOut>> {
         let job = self.job(&state, &caller, id.0, Action::UseReports).await?;
+        if job.trigger_type != TriggerType::Manual {
+            authorize(&caller.0, job.tenant_id, Action::ManageSettings, "job")?;
+        }
         let job = state.engine.stop(job.id).await?;
         self.audit(&state, req, "job.stop", "asked a job to stop", &job, &caller).await;
         Ok(Json(job.into()))
@@ -166,6 +172,7 @@ impl JobsApi {
         last_event_id: Header<Option<Uuid>>,
     ) -> ApiResult<JobStream> {
         let job = self.job(&state, &caller, id.0, Action::Read).await?;
-        Ok(job_stream(&state, job, last_event_id.0.map(JobEventId::from_uuid)))
+        let place = state.limits().open_stream(caller.0.user.id)?;
+        Ok(job_stream(&state, job, last_event_id.0.map(JobEventId::from_uuid), place))
     }
 }

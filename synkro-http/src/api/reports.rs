@@ -107,6 +107,7 @@ impl ReportsApi {
             return Err(ValidationError::new("question", "must be 1-2000 characters").into());
         }
         let user = caller.0.user.id;
+        state.limits().take(user, crate::limits::Costly::Question)?;
         let message =
             synkro_pipeline::followup::ask(&state.engine, report.id, Some(user), &question, MessageSource::Web).await?;
         let metadata = serde_json::json!({ "report_id": report.id.as_uuid() });

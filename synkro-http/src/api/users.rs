@@ -151,6 +151,7 @@ impl UsersApi {
         }
         new.is_superuser = is_superuser;
         new.is_active = is_active.unwrap_or(true);
+        new.created_by = Some(caller.0.user.id);
         if let Some(pw) = pw {
             check_password("password", &pw)?;
             new.password_hash = Some(password::hash_async(pw).await?);
@@ -173,7 +174,8 @@ impl UsersApi {
     }
 
     /// Change a user's e-mail, password, active flag or superuser flag. A new password or
-    /// deactivation ends the user's sessions. Nobody changes their own active or superuser flag.
+    /// deactivation ends the user's sessions and revokes their API tokens. Nobody changes their
+    /// own active or superuser flag.
     #[oai(path = "/users/:id", method = "patch")]
     async fn update_user(
         &self,
@@ -206,11 +208,12 @@ impl UsersApi {
             update.password_hash = Some(password::hash_async(pw).await?);
         }
         let after = state.store.update_user(user.id, &update).await?;
-        state.forget_user(after.id);
-        let mut sessions_ended = 0;
+        let (mut sessions_ended, mut tokens_revoked) = (0, 0);
         if password_changed || !after.is_active {
             sessions_ended = state.store.revoke_user_sessions(after.id).await?;
+            tokens_revoked = state.store.revoke_user_api_tokens(after.id).await?;
         }
+        state.forget_user(after.id);
         let mut changes = Map::new();
         let mut diff = |field: &str, b: Value, a: Value| {
             if b != a {
@@ -225,7 +228,7 @@ impl UsersApi {
         }
         let metadata = json!({
             "user_id": after.id.as_uuid(), "username": after.username, "changes": changes,
-            "sessions_ended": sessions_ended,
+            "sessions_ended": sessions_ended, "tokens_revoked": tokens_revoked,
         });
         audit::by(&state, req, &caller.0, "user.update", format!("changed user {}", after.username), None, metadata)
             .await;
@@ -273,7 +276,10 @@ impl UsersApi {
     }
 
     /// Grant a role on a tenant (`super_admin` of the tenant) or on every tenant (superusers and
-    /// global `super_admin`s). 409 when the user already has a role there.
+    /// global `super_admin`s). A tenant's `super_admin` may grant only to people whose every
+    /// role is on tenants they manage, or to accounts they created that hold no role yet (404
+    /// for users they cannot see, 403 for those they only see). 409 when the user already has a
+    /// role there.
     #[oai(path = "/roles", method = "post")]
     async fn grant_role(
         &self,
@@ -289,7 +295,11 @@ impl UsersApi {
             None if access::is_global_admin(&caller.0) => {}
             None => return Err(ApiError::Forbidden),
         }
-        let user = state.store.get_user(UserId::from_uuid(user_id)).await?;
+        let user = if access::is_global_admin(&caller.0) {
+            state.store.get_user(UserId::from_uuid(user_id)).await?
+        } else {
+            target(&state, &caller.0, user_id, UserAccess::Manage).await?.0
+        };
         let granted = state.store.grant_role(&NewUserRole { user_id: user.id, tenant_id, role: role.into() }).await?;
         state.forget_user(user.id);
         let scope = tenant_id.map_or_else(|| "every tenant".to_owned(), |t| format!("tenant {t}"));

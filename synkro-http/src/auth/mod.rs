@@ -19,7 +19,7 @@ use synkro_core::{
     time::Timestamp,
 };
 
-pub use self::login::{LoggedIn, login, logout};
+pub use self::login::{LoggedIn, audit_refusals, login, logout, settle_temp_login};
 use crate::{
     AppState,
     error::{ApiError, ApiResult},

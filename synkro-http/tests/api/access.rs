@@ -17,7 +17,33 @@ use synkro_core::{
 
 use crate::support::{CANARY, Login, PASSWORD, World};
 
-crate::on_both_backends!(the_access_matrix, other_tenants_objects_look_missing, tenant_lists_show_only_visible_tenants);
+crate::on_both_backends!(
+    the_access_matrix,
+    other_tenants_objects_look_missing,
+    tenant_lists_show_only_visible_tenants,
+    a_user_stops_manual_jobs_only
+);
+
+/// DESIGN.md section 4: a `user` starts and stops manual report jobs; the scheduled ones are
+/// for the tenant's admins.
+async fn a_user_stops_manual_jobs_only(w: &World) {
+    let start = synkro_core::time::Timestamp::from_unix_seconds(1_700_000_000).unwrap();
+    let end = synkro_core::time::Timestamp::from_unix_seconds(1_700_086_400).unwrap();
+    let request = synkro_pipeline::ReportRequest {
+        trigger: synkro_core::domain::TriggerType::Scheduled,
+        ..synkro_pipeline::ReportRequest::manual(w.cast.acme.id)
+    }
+    .window(start, end);
+    let scheduled = w.state.engine.enqueue_report(request).await.unwrap();
+    let path = format!("/api/v1/jobs/{}/stop", scheduled.id.as_uuid());
+    let plain = w.login("plain").await;
+    let refused = w.call("POST", &path, Some(&plain), None, &[]).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert_eq!(w.store.get_job(scheduled.id).await.unwrap().status, synkro_core::domain::JobStatus::Pending);
+    let lite = w.login("lite").await;
+    let stopped = w.call("POST", &path, Some(&lite), None, &[]).await;
+    assert_eq!(stopped.status, 200, "{}", stopped.text);
+}
 
 /// The callers, in the order of every expectation row.
 const WHO: [&str; 8] = ["root", "gadmin", "tadmin", "lite", "plain", "stranger", "nobody", "anonymous"];
@@ -159,7 +185,11 @@ async fn prepare(w: &World, who: &str, n: usize) -> Option<(Rule, Call)> {
         18 => (Rule::AcmeUser, call("DELETE", "/users/{id}", format!("/api/v1/users/{}", user_id().await), None)),
         19 => (Rule::Access, call("GET", "/tenants/{id}/roles", format!("/api/v1/tenants/{t}/roles"), None)),
         20 => {
-            let loner = w.store.create_user(&NewUser::new(&fresh("loner")).unwrap()).await.unwrap();
+            // An account tadmin created and that holds no role yet: the one kind of outsider a
+            // tenant's super_admin may bring in (a_tenant_admin_grants_roles_only_to_their_own_people).
+            let tadmin = w.store.get_user_by_username("tadmin").await.unwrap();
+            let new = NewUser { created_by: Some(tadmin.id), ..NewUser::new(&fresh("loner")).unwrap() };
+            let loner = w.store.create_user(&new).await.unwrap();
             let body = json!({"user_id": loner.id.as_uuid(), "tenant_id": t, "role": "user"});
             (Rule::Access, call("POST", "/roles", "/api/v1/roles".into(), Some(body)))
         }

@@ -10,8 +10,9 @@ crate::on_both_backends!(
     cookie_is_secure_only_when_a_trusted_proxy_says_https,
     state_changes_need_the_csrf_token,
     logout_revokes_the_session,
-    failed_logins_are_throttled_per_username_and_audited_with_the_ip,
+    failed_logins_are_held_back_per_username_and_address_and_audited_once,
     failed_logins_are_throttled_per_address,
+    every_api_node_shares_the_login_counters,
     another_api_node_sees_a_revocation_within_its_cache_lifetime,
 );
 
@@ -89,25 +90,43 @@ async fn logout_revokes_the_session(w: &World) {
     assert_eq!(w.get("/api/v1/auth/me", Some(&other)).await.status, 200, "other sessions live on");
 }
 
-async fn failed_logins_are_throttled_per_username_and_audited_with_the_ip(w: &World) {
+/// Five wrong passwords hold the username back from that address only (growing delays, no
+/// lockout from everywhere: anyone could otherwise lock out any admin), and the held-back
+/// attempts make one audit entry with their count, not one each.
+async fn failed_logins_are_held_back_per_username_and_address_and_audited_once(w: &World) {
     let from = [("x-forwarded-for", "203.0.113.5")];
     for _ in 0..5 {
         assert_eq!(w.try_login("lite", "wrong password", &from).await.status, 401);
     }
-    let blocked = w.try_login("lite", PASSWORD, &from).await;
-    assert_eq!((blocked.status, blocked.json()["code"].as_str()), (429, Some("too_many_attempts")), "{}", blocked.text);
-    let retry: u64 = blocked.header("retry-after").unwrap().parse().unwrap();
-    assert!((1..=900).contains(&retry), "{retry}");
+    for _ in 0..30 {
+        let blocked = w.try_login("lite", PASSWORD, &from).await;
+        assert_eq!(
+            (blocked.status, blocked.json()["code"].as_str()),
+            (429, Some("too_many_attempts")),
+            "{}",
+            blocked.text
+        );
+        let retry: u64 = blocked.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=900).contains(&retry), "{retry}");
+    }
     assert_eq!(w.try_login("plain", PASSWORD, &from).await.status, 200, "other usernames still sign in");
+    let elsewhere = w.try_login("lite", PASSWORD, &[("x-forwarded-for", "203.0.113.99")]).await;
+    assert_eq!(elsewhere.status, 200, "the account is not locked from everywhere: {}", elsewhere.text);
+    assert_eq!(synkro_http::auth::audit_refusals(&w.state).await, 1, "one summary for the held-back attempts");
 
     let audit = w.store.list_audit(&AuditFilter::default(), &PageRequest::first(200).unwrap()).await.unwrap().items;
     let failed: Vec<_> = audit.iter().filter(|a| a.action == "auth.login_failed").collect();
     assert_eq!(failed.len(), 5);
     assert!(failed.iter().all(|a| a.ip_address.as_deref() == Some("203.0.113.5") && a.metadata["username"] == "lite"));
-    assert!(audit.iter().any(|a| a.action == "auth.login_throttled"));
-    let ok = audit.iter().find(|a| a.action == "auth.login").unwrap();
-    assert_eq!(ok.ip_address.as_deref(), Some("203.0.113.5"));
-    assert!(ok.actor_id.is_some());
+    let held: Vec<_> = audit.iter().filter(|a| a.action == "auth.login_throttled").collect();
+    assert_eq!(held.len(), 1, "30 held-back attempts, one entry");
+    assert_eq!((held[0].metadata["count"].as_u64(), held[0].metadata["username"].as_str()), (Some(30), Some("lite")));
+    assert_eq!(held[0].ip_address.as_deref(), Some("203.0.113.5"));
+    let logins: Vec<_> = audit.iter().filter(|a| a.action == "auth.login").collect();
+    let from: Vec<_> = logins.iter().map(|a| (a.metadata["username"].as_str(), a.ip_address.as_deref())).collect();
+    assert!(from.contains(&(Some("plain"), Some("203.0.113.5"))), "{from:?}");
+    assert!(from.contains(&(Some("lite"), Some("203.0.113.99"))), "{from:?}");
+    assert!(logins.iter().all(|a| a.actor_id.is_some()));
     assert!(audit.iter().all(|a| !a.metadata.to_string().contains(PASSWORD)), "passwords are never audited");
 }
 
@@ -136,12 +155,54 @@ async fn temp_login_works_only_when_both_variables_are_set_and_is_audited() {
     let audit = w.store.list_audit(&AuditFilter::default(), &PageRequest::first(50).unwrap()).await.unwrap().items;
     let used = audit.iter().find(|e| e.action == "auth.temp_login").expect("the fallback's use is audited");
     assert_eq!(used.ip_address.as_deref(), Some("192.0.2.77"));
+    // Started again without the variables, the server deletes the fallback's account.
+    synkro_http::auth::settle_temp_login(&w.store, None).await.unwrap();
+    assert!(w.store.get_user_by_username("rescue").await.is_err(), "the account went with the variables");
+    w.finish().await;
+
+    // Variables naming an ordinary account give it no second password, and serving refuses them.
+    let temp = TempLogin { username: "plain".into(), password: Secret::new("second-pass-1234".to_owned()) };
+    let config = HttpConfig { temp_login: Some(temp.clone()), ..HttpConfig::default() };
+    let w = World::start_with("sqlite", "temp_login_taken", config).await.unwrap();
+    assert_eq!(w.try_login("plain", "second-pass-1234", &[]).await.status, 401, "no second password");
+    let refused = synkro_http::auth::settle_temp_login(&w.store, Some(&temp)).await.unwrap_err();
+    assert!(refused.contains("TEMP_LOGIN_USER") && refused.contains("plain"), "{refused}");
+    assert!(!refused.contains("second-pass-1234"), "{refused}");
     w.finish().await;
 
     let w = World::start("sqlite", "temp_login_off").await.unwrap();
     assert_eq!(w.try_login("rescue", "rescue-pass-8841", &[]).await.status, 401, "off unless configured");
     assert!(w.store.get_user_by_username("rescue").await.is_err(), "no account appears");
     w.finish().await;
+}
+
+/// The counters live in the database: failures through one API node hold the next attempt
+/// back on another.
+async fn every_api_node_shares_the_login_counters(w: &World) {
+    let other = synkro_http::AppState::new(
+        w.store.clone(),
+        w.state.engine.clone(),
+        w.state.keyring.clone(),
+        synkro_http::HttpConfig::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let node_b = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(synkro_http::serve(listener, other, async move {
+        let _ = stopped.await;
+    }));
+    // Node B sees the client's own address (loopback), as node A does without the header.
+    for _ in 0..5 {
+        assert_eq!(w.try_login("tadmin", "wrong password", &[]).await.status, 401);
+    }
+    let on_b = reqwest::Client::new()
+        .post(format!("{node_b}/api/v1/auth/login"))
+        .json(&json!({"username": "tadmin", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_b.status().as_u16(), 429, "node B holds back what node A counted");
+    let _ = stop.send(());
 }
 
 async fn another_api_node_sees_a_revocation_within_its_cache_lifetime(w: &World) {

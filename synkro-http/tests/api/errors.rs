@@ -4,7 +4,92 @@ use serde_json::json;
 
 use crate::support::World;
 
-crate::on_both_backends!(bad_input_answers_4xx_with_code_and_field, an_active_job_conflict_names_the_job);
+crate::on_both_backends!(
+    bad_input_answers_4xx_with_code_and_field,
+    an_active_job_conflict_names_the_job,
+    a_nul_character_is_a_4xx_naming_the_field_anywhere,
+    stored_markup_comes_back_as_json_data_only
+);
+
+/// Text the dashboard will render is stored as sent and served only as JSON string data: the
+/// dashboard escapes it on output, and no API answer is ever HTML.
+async fn stored_markup_comes_back_as_json_data_only(w: &World) {
+    let root = w.login("root").await;
+    let markup = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+    let made =
+        w.call("POST", "/api/v1/tenants", Some(&root), Some(json!({"name": markup, "slug": "markup"})), &[]).await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let id = made.json()["id"].as_str().unwrap().to_owned();
+    let token = w.call("POST", "/api/v1/auth/tokens", Some(&root), Some(json!({"name": markup})), &[]).await;
+    assert_eq!(token.status, 201, "{}", token.text);
+    for (path, pointer) in [
+        (format!("/api/v1/tenants/{id}"), "/name"),
+        ("/api/v1/auth/tokens".to_owned(), "/0/name"),
+        ("/api/v1/audit?action=tenant.create".to_owned(), "/items/0/metadata/name"),
+    ] {
+        let answer = w.get(&path, Some(&root)).await;
+        assert_eq!(answer.status, 200, "{path}: {}", answer.text);
+        let content_type = answer.header("content-type").unwrap_or_default().to_owned();
+        assert!(content_type.starts_with("application/json"), "{path}: {content_type}");
+        let value = answer.json();
+        let text = value.pointer(pointer).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        assert!(text.contains(markup), "{path}: the text comes back as it was stored: {text}");
+    }
+}
+
+/// PostgreSQL cannot store a NUL character: every text that could carry one, anonymous login
+/// included, is refused by name instead of failing inside the database.
+async fn a_nul_character_is_a_4xx_naming_the_field_anywhere(w: &World) {
+    let root = w.login("root").await;
+    let t = w.cast.acme.id.as_uuid();
+    let raw_login = w
+        .request(reqwest::Method::POST, "/api/v1/auth/login")
+        .header("content-type", "application/json")
+        .body(r#"{"username": "ro\u0000ot", "password": "x"}"#);
+    let cases = vec![
+        (w.send(raw_login).await, "username"),
+        (
+            w.call("POST", "/api/v1/tenants", Some(&root), Some(json!({"name": "a\u{0}b", "slug": "nul"})), &[]).await,
+            "name",
+        ),
+        (w.call("POST", "/api/v1/auth/tokens", Some(&root), Some(json!({"name": "ci\u{0}"})), &[]).await, "name"),
+        (
+            w.call("POST", "/api/v1/users", Some(&root), Some(json!({"username": "z", "email": "a\u{0}@b.c"})), &[])
+                .await,
+            "email",
+        ),
+        (
+            w.call(
+                "PATCH",
+                &format!("/api/v1/tenants/{t}/runtime-config"),
+                Some(&root),
+                Some(json!({"metadata": {"prompt": "hello\u{0}"}})),
+                &[],
+            )
+            .await,
+            "metadata.prompt",
+        ),
+        (
+            w.call(
+                "PUT",
+                &format!("/api/v1/tenants/{t}/integrations/telegram"),
+                Some(&root),
+                Some(json!({
+                    "public_config": {"chat_id": "-100"},
+                    "secrets": {"bot_token": {"action": "replace", "value": "12:ab\u{0}c"}},
+                })),
+                &[],
+            )
+            .await,
+            "secrets.bot_token.value",
+        ),
+        (w.get("/api/v1/audit?action=job%00start", Some(&root)).await, "action"),
+    ];
+    for (i, (answer, field)) in cases.into_iter().enumerate() {
+        assert!((400..500).contains(&answer.status), "case {i}: {} {}", answer.status, answer.text);
+        assert_eq!(answer.json()["fields"][0]["field"], field, "case {i}: {}", answer.text);
+    }
+}
 
 async fn bad_input_answers_4xx_with_code_and_field(w: &World) {
     let plain = w.login("plain").await;
@@ -165,4 +250,46 @@ async fn raw_exchange(base: &str, bytes: &[u8]) -> String {
     let mut out = Vec::new();
     let _ = stream.read_to_end(&mut out).await;
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What costs money or messages has a per-user allowance: manual runs (each posts to
+/// Telegram), follow-up questions (each is an AI call) and open live-progress streams. Over
+/// it, a 429 with `Retry-After`; another user is not affected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_user_allowances_answer_429_with_retry_after() {
+    let limits = synkro_http::limits::UserLimitConfig { streams: 1, questions_per_hour: 6, runs_per_hour: 6 };
+    let config = synkro_http::HttpConfig { user_limits: limits, ..synkro_http::HttpConfig::default() };
+    let w = World::start_with("sqlite", "user_limits", config).await.unwrap();
+    let plain = w.login("plain").await;
+    let t = w.cast.acme.id.as_uuid();
+    let limited = |a: &crate::support::Answer, what: &str| {
+        assert_eq!((a.status, a.json()["code"].as_str()), (429, Some("rate_limited")), "{what}: {}", a.text);
+        let retry: u64 = a.header("retry-after").unwrap().parse().unwrap();
+        assert!(retry >= 1, "{what}: {retry}");
+    };
+
+    let first = w.call("POST", &format!("/api/v1/tenants/{t}/jobs"), Some(&plain), Some(json!({})), &[]).await;
+    assert_ne!(first.status, 429, "{}", first.text);
+    let second = w.call("POST", &format!("/api/v1/tenants/{t}/jobs"), Some(&plain), Some(json!({})), &[]).await;
+    limited(&second, "manual runs");
+
+    let ask = format!("/api/v1/reports/{}/questions", w.cast.acme_report.id.as_uuid());
+    let first = w.call("POST", &ask, Some(&plain), Some(json!({"question": "How did we do?"})), &[]).await;
+    assert_ne!(first.status, 429, "{}", first.text);
+    limited(&w.call("POST", &ask, Some(&plain), Some(json!({"question": "And now?"})), &[]).await, "questions");
+
+    // A pending job's stream stays open (no worker runs here).
+    let now = synkro_core::time::Timestamp::now().unix_seconds();
+    let start = synkro_core::time::Timestamp::from_unix_seconds(now - 7200).unwrap();
+    let end = synkro_core::time::Timestamp::from_unix_seconds(now - 3600).unwrap();
+    let request = synkro_pipeline::ReportRequest::manual(w.cast.other.id).window(start, end);
+    let pending = w.state.engine.enqueue_report(request).await.unwrap();
+    let stranger = w.login("stranger").await;
+    let stream = format!("/api/v1/jobs/{}/stream", pending.id.as_uuid());
+    let held = w.request(reqwest::Method::GET, &stream).header("cookie", &stranger.cookie).send().await.unwrap();
+    assert_eq!(held.status().as_u16(), 200, "the first stream stays open");
+    let refused = w.send(w.request(reqwest::Method::GET, &stream).header("cookie", &stranger.cookie)).await;
+    limited(&refused, "streams");
+    drop(held);
+    w.finish().await;
 }

@@ -4,7 +4,30 @@ use serde_json::{Value, json};
 
 use crate::support::World;
 
-crate::on_both_backends!(health_readiness_and_metrics, the_openapi_document_lists_every_route);
+crate::on_both_backends!(
+    health_readiness_and_metrics,
+    the_openapi_document_lists_every_route,
+    unknown_paths_share_one_metrics_label
+);
+
+/// 2,100 anonymous requests to paths that exist nowhere add one series, not 2,100, and the real
+/// routes keep their own labels afterwards.
+async fn unknown_paths_share_one_metrics_label(w: &World) {
+    for i in 0..2_100 {
+        let answer = w.get(&format!("/probe/{i}/x{i}"), None).await;
+        assert_eq!(answer.status, 404);
+    }
+    w.get("/healthz", None).await;
+    let text = w.get("/metrics", None).await.text;
+    assert!(
+        text.contains("synkro_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 2100"),
+        "{text}"
+    );
+    assert!(text.contains("synkro_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"), "{text}");
+    assert!(!text.contains("/probe/"), "no path of a request becomes a label");
+    let series = text.lines().filter(|l| l.starts_with("synkro_http_requests_total{")).count();
+    assert!(series <= 3, "{series} series after one real route and many unknown paths:\n{text}");
+}
 
 async fn health_readiness_and_metrics(w: &World) {
     let health = w.get("/healthz", None).await;
@@ -32,11 +55,11 @@ async fn health_readiness_and_metrics(w: &World) {
     let text = metrics.text;
     for line in [
         "# TYPE synkro_http_requests_total counter",
-        "synkro_http_requests_total{method=\"GET\",route=\"/api/v1/jobs/:id\",status=\"200\"} 1",
+        "synkro_http_requests_total{method=\"GET\",route=\"/api/v1/jobs/{id}\",status=\"200\"} 1",
         "synkro_http_requests_total{method=\"POST\",route=\"/api/v1/auth/login\",status=\"200\"} 1",
         "# TYPE synkro_http_request_seconds histogram",
-        "synkro_http_request_seconds_bucket{method=\"GET\",route=\"/api/v1/jobs/:id\",status=\"200\",le=\"+Inf\"} 1",
-        "synkro_http_request_seconds_count{method=\"GET\",route=\"/api/v1/jobs/:id\",status=\"200\"} 1",
+        "synkro_http_request_seconds_bucket{method=\"GET\",route=\"/api/v1/jobs/{id}\",status=\"200\",le=\"+Inf\"} 1",
+        "synkro_http_request_seconds_count{method=\"GET\",route=\"/api/v1/jobs/{id}\",status=\"200\"} 1",
         "# TYPE synkro_jobs gauge",
         "synkro_jobs{status=\"running\"} 0",
         "# TYPE synkro_jobs_finished_total counter",
@@ -79,4 +102,30 @@ async fn the_openapi_document_lists_every_route(w: &World) {
     assert_eq!(login["writeOnly"], true);
     let docs = w.get("/api/docs/", None).await;
     assert_eq!(docs.status, 200, "the Swagger UI is served");
+}
+
+/// A connection that sends no request is closed once the header deadline passes; one that
+/// sends its request in time is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_closed_after_the_header_deadline() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let config = synkro_http::HttpConfig {
+        header_read_timeout: std::time::Duration::from_millis(300),
+        ..synkro_http::HttpConfig::default()
+    };
+    let w = World::start_with("sqlite", "header_deadline", config).await.unwrap();
+    let address = w.base.trim_start_matches("http://").to_owned();
+    let mut idle = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let mut buf = [0_u8; 64];
+    // A hang guard, not a speed assertion: the server closes the connection (EOF or reset).
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(60), idle.read(&mut buf)).await;
+    assert!(matches!(closed, Ok(Ok(0) | Err(_))), "the idle connection was closed: {closed:?}");
+
+    let mut busy = tokio::net::TcpStream::connect(&address).await.unwrap();
+    busy.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut answer = String::new();
+    busy.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    w.finish().await;
 }

@@ -168,6 +168,39 @@ async fn integration_input_is_checked_against_the_connectors_fields(w: &World) {
             "unknown variant",
         ),
         (ai.clone(), json!({"public_config": [1]}), 422, "public_config", "object"),
+        // Outbound requests reach public addresses over https only (this server allows loopback,
+        // as the sandbox needs), checked when the settings are saved.
+        (
+            ai.clone(),
+            json!({"public_config": {"provider": "openai", "model": "m", "base_url": "https://169.254.169.254/v1"}}),
+            422,
+            "base_url",
+            "non-public",
+        ),
+        (
+            ai.clone(),
+            json!({"public_config": {"provider": "openai", "model": "m", "base_url": "https://167772161/v1"}}),
+            422,
+            "base_url",
+            "non-public",
+        ),
+        (
+            ai.clone(),
+            json!({"public_config": {"provider": "openai", "model": "m", "base_url": "http://api.example.com/v1"}}),
+            422,
+            "base_url",
+            "https",
+        ),
+        (
+            format!("/api/v1/tenants/{t}/integrations/amocrm"),
+            json!({
+                "public_config": {"domain": "acme.amocrm.ru.evil.com"},
+                "secrets": {"long_lived_token": {"action": "replace", "value": "token-value"}},
+            }),
+            422,
+            "domain",
+            "amocrm.ru",
+        ),
         (ai.clone(), json!({"settings": {}}), 400, "settings", "unknown field"),
         (
             format!("/api/v1/tenants/{t}/integrations/telegram"),

@@ -193,6 +193,7 @@ impl World {
         .await;
         let mut builder = Engine::builder(store.clone(), registry, keyring.clone())
             .http(HttpSettings { max_attempts: 1, ..Default::default() })
+            .outbound(synkro_core::connector::OutboundPolicy::loopback())
             .config(synkro_pipeline::EngineConfig { workers: 2, ..Default::default() });
         for (kind, url) in sandbox.endpoints() {
             builder = builder.endpoint(kind, url);

@@ -10,7 +10,53 @@ crate::on_both_backends!(
     superusers_and_self_are_protected,
     tenants_are_created_changed_and_deleted_with_an_audit_trail,
     people_endpoints_refuse_bad_input_by_field,
+    a_tenant_admin_grants_roles_only_to_their_own_people,
 );
+
+/// A tenant's `super_admin` cannot pull anyone else into their tenant (and then read their
+/// details or reset their password): not another tenant's user, not a superuser, not an
+/// account with no role that someone else created. Their own new account works.
+async fn a_tenant_admin_grants_roles_only_to_their_own_people(w: &World) {
+    let tadmin = w.login("tadmin").await;
+    let root = w.login("root").await;
+    let t = w.cast.acme.id.as_uuid();
+    let elsewhere = w.store.create_user(&synkro_core::domain::NewUser::new("elsewhere").unwrap()).await.unwrap();
+    let grant = synkro_core::domain::NewUserRole {
+        user_id: elsewhere.id,
+        tenant_id: Some(w.cast.other.id),
+        role: synkro_core::domain::Role::SuperAdmin,
+    };
+    w.store.grant_role(&grant).await.unwrap();
+    let made = w.call("POST", "/api/v1/users", Some(&root), Some(json!({"username": "nobodys"})), &[]).await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let nobodys = made.json()["id"].as_str().unwrap().to_owned();
+    let superuser = w.store.get_user_by_username("root").await.unwrap();
+    for (who, id, status) in [
+        ("another tenant's user", elsewhere.id.as_uuid().to_string(), 404),
+        ("a superuser", superuser.id.as_uuid().to_string(), 404),
+        ("an account someone else created", nobodys.clone(), 404),
+    ] {
+        let grant = json!({"user_id": id, "tenant_id": t, "role": "user"});
+        let answer = w.call("POST", "/api/v1/roles", Some(&tadmin), Some(grant), &[]).await;
+        assert_eq!(answer.status, status, "{who}: {}", answer.text);
+        let reset = w
+            .call("PATCH", &format!("/api/v1/users/{id}"), Some(&tadmin), Some(json!({"password": "taken over!"})), &[])
+            .await;
+        assert_eq!(reset.status, 404, "{who}: {}", reset.text);
+    }
+    assert!(
+        w.store.list_user_roles(elsewhere.id).await.unwrap().iter().all(|r| r.tenant_id == Some(w.cast.other.id)),
+        "nothing was granted"
+    );
+
+    let own = w.call("POST", "/api/v1/users", Some(&tadmin), Some(json!({"username": "own-hire"})), &[]).await;
+    let own_id = own.json()["id"].as_str().unwrap().to_owned();
+    let grant = json!({"user_id": own_id, "tenant_id": t, "role": "user"});
+    assert_eq!(w.call("POST", "/api/v1/roles", Some(&tadmin), Some(grant), &[]).await.status, 201);
+    // The global admin still grants to anyone.
+    let grant = json!({"user_id": nobodys, "tenant_id": t, "role": "user"});
+    assert_eq!(w.call("POST", "/api/v1/roles", Some(&root), Some(grant), &[]).await.status, 201);
+}
 
 async fn login_as(w: &World, username: &str, password: &str) -> crate::support::Login {
     let a = w.try_login(username, password, &[]).await;
@@ -58,12 +104,19 @@ async fn a_tenant_admin_runs_their_tenants_people_and_no_one_else(w: &World) {
     users.sort();
     assert_eq!(users, ["anna", "lite", "plain", "tadmin"], "a tenant admin lists their tenant's people only");
 
-    // A new password ends anna's sessions; the old password stops working.
+    // A new password ends anna's sessions and revokes her API tokens; the old password stops
+    // working.
+    let made = w.call("POST", "/api/v1/auth/tokens", Some(&anna_login), Some(json!({"name": "ci"})), &[]).await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let anna_token = made.json()["token"].as_str().unwrap().to_owned();
+    assert_eq!(w.with_token("GET", "/api/v1/auth/me", &anna_token, None).await.status, 200);
     let patch = json!({"password": "second password", "email": "anna@example.com"});
     let changed = w.call("PATCH", &format!("/api/v1/users/{anna_id}"), Some(&tadmin), Some(patch), &[]).await;
     assert_eq!(changed.status, 200, "{}", changed.text);
     assert_eq!(changed.json()["email"], "anna@example.com");
     assert_eq!(w.get("/api/v1/auth/me", Some(&anna_login)).await.status, 401, "sessions end with a new password");
+    let with_token = w.with_token("GET", "/api/v1/auth/me", &anna_token, None).await;
+    assert_eq!(with_token.status, 401, "so do API tokens");
     assert_eq!(w.try_login("anna", "first password", &[]).await.status, 401);
     let anna_login = login_as(w, "anna", "second password").await;
 

@@ -1,37 +1,67 @@
-//! The rate limiter shared by every worker process: GCRA in one Lua script on Redis's clock.
+//! The rate limiter shared by every worker process: one Lua script on Redis's clock.
 
 use std::{
+    collections::HashMap,
     sync::Mutex,
     time::{Duration, Instant},
 };
 
 use async_trait::async_trait;
-use redis::{Script, aio::ConnectionManager};
-use synkro_connector_kit::InProcessRateLimiter;
+use redis::{FromRedisValue, Script, ScriptInvocation, aio::ConnectionManager};
+use synkro_connector_kit::{DEFAULT_MARGIN, InProcessRateLimiter};
 use synkro_core::connector::{Rate, RateLimiter};
 
-/// Reserves the next slot of a key. GCRA with no burst allowance: the key holds the theoretical
-/// arrival time of the next request (microseconds on Redis's own clock), so every process
-/// agrees on it whatever its own clock says. Returns how long the caller waits, in microseconds.
-/// The key expires a second after its slot passes (a missing key means "free now").
+/// Claims the key's slot if it has come. `KEYS[1]` holds when the key is next free
+/// (microseconds on Redis's own clock, so every process agrees whatever its own clock says);
+/// `KEYS[2]` holds when this prefix's limiter state began (it has no expiry, so if it is
+/// missing Redis lost its data). `ARGV[1]` is the interval, `ARGV[2]` the caller's floor: the
+/// latest "next free" it was told, which a flush cannot make it forget.
+///
+/// A missing slot after the state began is an idle key: free now. A missing slot while the
+/// state is younger than one interval may be one Redis forgot, claimed at the latest when the
+/// loss was noticed: free one interval after that. So a flush or a restart never lets two
+/// claims come closer than the interval.
+///
+/// Returns `{0, claimed_at}` when the caller claimed the slot, else `{wait, next_free}`; the
+/// caller sleeps `wait` and asks again, so a caller that wakes late claims late, and the
+/// requests behind it keep their spacing. The slot key expires a second after it frees.
 const ACQUIRE: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local slot = math.max(tonumber(redis.call('GET', KEYS[1])) or now, now)
-local after = slot + tonumber(ARGV[1])
-redis.call('SET', KEYS[1], string.format('%.0f', after),
-  'PX', string.format('%.0f', math.ceil((after - now) / 1000) + 1000))
-return slot - now
+local interval = tonumber(ARGV[1])
+local stored = tonumber(redis.call('GET', KEYS[1]))
+local next = stored
+if not next then
+  local began = tonumber(redis.call('GET', KEYS[2]))
+  if not began then
+    began = now
+    redis.call('SET', KEYS[2], string.format('%.0f', now))
+  end
+  next = math.max(now, began + interval)
+end
+next = math.max(next, tonumber(ARGV[2]))
+if next <= now then
+  local after = now + interval
+  redis.call('SET', KEYS[1], string.format('%.0f', after),
+    'PX', string.format('%.0f', math.ceil(interval / 1000) + 1000))
+  return {0, now}
+end
+if stored ~= next then
+  redis.call('SET', KEYS[1], string.format('%.0f', next),
+    'PX', string.format('%.0f', math.ceil((next - now) / 1000) + 1000))
+end
+return {next - now, next}
 ";
 
-/// Holds a key: its next slot becomes at least now + pause (microseconds).
+/// Holds a key: its next slot becomes at least now + `ARGV[1]` (microseconds). Returns when
+/// the key is next free.
 const PENALIZE: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local slot = math.max(tonumber(redis.call('GET', KEYS[1])) or now, now + tonumber(ARGV[1]))
-redis.call('SET', KEYS[1], string.format('%.0f', slot),
-  'PX', string.format('%.0f', math.ceil((slot - now) / 1000) + 1000))
-return 0
+local next = math.max(tonumber(redis.call('GET', KEYS[1])) or now, now + tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], string.format('%.0f', next),
+  'PX', string.format('%.0f', math.ceil((next - now) / 1000) + 1000))
+return next
 ";
 
 /// Longest wait for Redis before a call paces in-process instead.
@@ -41,14 +71,21 @@ const RETRY_REDIS_AFTER: Duration = Duration::from_secs(1);
 /// At most one warning per this period while Redis keeps failing.
 const WARN_EVERY: Duration = Duration::from_secs(60);
 
-/// A rate limiter shared by every process that uses the same Redis and prefix: GCRA in one Lua
-/// script (the script reads Redis's own TIME, so clocks of different machines do not matter; it
-/// reserves the next slot atomically and returns how long the caller must wait). Keys:
-/// `"{prefix}:rate:{key}"`, expiring shortly after their slot passes. N workers together keep
-/// every key at or under its rate.
+/// A rate limiter shared by every process that uses the same Redis and prefix: one Lua script
+/// (it reads Redis's own TIME, so clocks of different machines do not matter) claims a key's
+/// slot when it has come and otherwise says how long to wait. Keys: `"{prefix}:rate:{key}"`,
+/// expiring a second after they free, and `"{prefix}:rate-began"`, which tells an idle key
+/// from one Redis forgot. N workers together keep every key at or under its rate.
 ///
-/// Pacing matches the in-process limiter: requests under a key are evenly spaced at
-/// `(1 - margin)` of the rate (margin 1.5 % by default), and keys never wait for each other.
+/// Pacing matches the in-process limiter: requests under a key are spaced at `(1 - margin)` of
+/// the rate (margin [`DEFAULT_MARGIN`] unless set), a slot is claimed only when its caller
+/// wakes (so a caller that wakes late never brings the next request closer), and keys never
+/// wait for each other.
+///
+/// Redis losing its data (`FLUSHDB`, a restart without persistence) never raises the rate:
+/// the first claims of a key after the loss wait one interval, and each process passes the
+/// latest "next free" it was told (including holds after a 429) as a floor that the script
+/// honours and writes back.
 ///
 /// When Redis fails or is slower than 300 ms, the call logs a warning (at most once a minute)
 /// and paces with an in-process limiter instead; for the next second calls go straight to it,
@@ -71,6 +108,9 @@ pub struct RedisRateLimiter {
     fallback: InProcessRateLimiter,
     acquire: Script,
     penalize: Script,
+    /// Per key, the latest time (µs on Redis's clock) this process was told the key is next
+    /// free: passed to the script as a floor, so a flush cannot make the key free sooner.
+    floors: Mutex<HashMap<String, i64>>,
     health: Mutex<Health>,
 }
 
@@ -82,41 +122,80 @@ struct Health {
     last_warning: Option<Instant>,
 }
 
+/// Floors kept before the ones already past are dropped.
+const FLOORS_KEPT: usize = 1024;
+
 impl RedisRateLimiter {
     /// A limiter on `conn` whose keys start with `prefix` (e.g. `synkro`).
     pub fn new(conn: ConnectionManager, prefix: impl Into<String>) -> Self {
         Self {
             conn,
             prefix: prefix.into(),
-            margin: 0.015,
-            fallback: InProcessRateLimiter::new(0.015),
+            margin: DEFAULT_MARGIN,
+            fallback: InProcessRateLimiter::new(DEFAULT_MARGIN),
             acquire: Script::new(ACQUIRE),
             penalize: Script::new(PENALIZE),
+            floors: Mutex::new(HashMap::new()),
             health: Mutex::new(Health::default()),
         }
     }
 
-    /// Paces at `(1 - margin)` of each requested rate (default 0.015; clamped to 0..=0.5).
+    /// Paces at `(1 - margin)` of each requested rate (default [`DEFAULT_MARGIN`]; clamped to
+    /// 0..=0.5).
     pub fn with_margin(mut self, margin: f64) -> Self {
         self.margin = margin.clamp(0.0, 0.5);
         self.fallback = InProcessRateLimiter::new(self.margin);
         self
     }
 
+    /// Like [`RateLimiter::acquire`], and says when the slot was claimed: microseconds since
+    /// the Unix epoch on Redis's clock, the one clock every process shares; `None` when Redis
+    /// was unavailable and the call paced in-process instead.
+    pub async fn acquire_slot(&self, key: &str, rate: Rate) -> Option<i64> {
+        let interval = micros(rate.interval().div_f64(1.0 - self.margin)).max(1);
+        loop {
+            let floor = self.floor(key);
+            let mut invocation = self.acquire.prepare_invoke();
+            invocation.key(self.redis_key(key)).key(format!("{}:rate-began", self.prefix)).arg(interval).arg(floor);
+            let Some((wait, at)) = self.run::<(i64, i64)>(&invocation).await else {
+                self.fallback.acquire(key, rate).await;
+                return None;
+            };
+            if wait <= 0 {
+                self.raise_floor(key, at.saturating_add_unsigned(interval), at);
+                return Some(at);
+            }
+            self.raise_floor(key, at, at - wait);
+            tokio::time::sleep(Duration::from_micros(wait.unsigned_abs())).await;
+        }
+    }
+
     fn redis_key(&self, key: &str) -> String {
         format!("{}:rate:{key}", self.prefix)
     }
 
-    /// Runs `script` on `key` with one argument in microseconds; `None` when Redis is being
-    /// avoided or failed (the failure is recorded).
-    async fn run(&self, script: &Script, key: &str, micros: u64) -> Option<i64> {
+    fn floor(&self, key: &str) -> i64 {
+        self.floors.lock().unwrap_or_else(|e| e.into_inner()).get(key).copied().unwrap_or(0)
+    }
+
+    /// Remembers that `key` is not free before `next` (`now` is Redis's time of that answer).
+    fn raise_floor(&self, key: &str, next: i64, now: i64) {
+        let mut floors = self.floors.lock().unwrap_or_else(|e| e.into_inner());
+        if floors.len() >= FLOORS_KEPT && !floors.contains_key(key) {
+            floors.retain(|_, floor| *floor > now);
+        }
+        let floor = floors.entry(key.to_owned()).or_insert(next);
+        *floor = (*floor).max(next);
+    }
+
+    /// Runs a prepared script; `None` when Redis is being avoided or failed (the failure is
+    /// recorded).
+    async fn run<T: FromRedisValue>(&self, invocation: &ScriptInvocation<'_>) -> Option<T> {
         if !self.redis_usable() {
             return None;
         }
-        let mut invocation = script.prepare_invoke();
-        invocation.key(self.redis_key(key)).arg(micros);
         let mut conn = self.conn.clone();
-        match tokio::time::timeout(REDIS_TIMEOUT, invocation.invoke_async::<i64>(&mut conn)).await {
+        match tokio::time::timeout(REDIS_TIMEOUT, invocation.invoke_async::<T>(&mut conn)).await {
             Ok(Ok(value)) => {
                 self.recovered();
                 Some(value)
@@ -183,16 +262,16 @@ fn micros(duration: Duration) -> u64 {
 #[async_trait]
 impl RateLimiter for RedisRateLimiter {
     async fn acquire(&self, key: &str, rate: Rate) {
-        let interval = rate.interval().div_f64(1.0 - self.margin);
-        match self.run(&self.acquire, key, micros(interval).max(1)).await {
-            Some(wait) => tokio::time::sleep(Duration::from_micros(wait.max(0).unsigned_abs())).await,
-            None => self.fallback.acquire(key, rate).await,
-        }
+        self.acquire_slot(key, rate).await;
     }
 
     async fn penalize(&self, key: &str, pause: Duration) {
         // The local limiter learns every penalty too, so it holds even if Redis fails next.
         self.fallback.penalize(key, pause).await;
-        self.run(&self.penalize, key, micros(pause)).await;
+        let mut invocation = self.penalize.prepare_invoke();
+        invocation.key(self.redis_key(key)).arg(micros(pause));
+        if let Some(next) = self.run::<i64>(&invocation).await {
+            self.raise_floor(key, next, next.saturating_sub_unsigned(micros(pause)));
+        }
     }
 }

@@ -23,7 +23,9 @@ pub async fn sandbox() -> Sandbox {
 
 /// A context that sends AI requests to `base_url`, with a 10 ms backoff base.
 pub fn ctx(base_url: &str) -> ConnectorContext {
-    let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default())).with_endpoint("ai", base_url);
+    let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()))
+        .with_endpoint("ai", base_url)
+        .with_outbound(synkro_core::connector::OutboundPolicy::loopback());
     ctx.http.backoff_base = Duration::from_millis(10);
     ctx
 }

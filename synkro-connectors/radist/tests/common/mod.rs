@@ -31,7 +31,9 @@ pub fn ctx(base_url: &str) -> ConnectorContext {
 
 /// The same with another limiter.
 pub fn ctx_with(base_url: &str, limiter: Arc<dyn RateLimiter>) -> ConnectorContext {
-    let mut ctx = ConnectorContext::new(limiter).with_endpoint("radist", base_url);
+    let mut ctx = ConnectorContext::new(limiter)
+        .with_endpoint("radist", base_url)
+        .with_outbound(synkro_core::connector::OutboundPolicy::loopback());
     ctx.http.backoff_base = Duration::from_millis(10);
     ctx
 }

@@ -25,7 +25,9 @@ pub const DAY_START: i64 = 1_772_323_200;
 
 /// A context that sends Supabase requests to `base_url`, with a 10 ms backoff base.
 pub fn ctx(base_url: &str) -> ConnectorContext {
-    let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default())).with_endpoint("supabase", base_url);
+    let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()))
+        .with_endpoint("supabase", base_url)
+        .with_outbound(synkro_core::connector::OutboundPolicy::loopback());
     ctx.http.backoff_base = Duration::from_millis(10);
     ctx
 }
