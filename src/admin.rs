@@ -28,7 +28,8 @@ pub enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Set a user's password from the first line of standard input and end their sessions.
+    /// Set a user's password from the first line of standard input, end their sessions and
+    /// revoke their API tokens.
     SetPassword {
         /// Login name.
         username: String,
@@ -71,8 +72,8 @@ fn read_password() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
-    if password.chars().count() < 8 {
-        bail!("the password must have at least 8 characters");
+    if let Err(e) = synkro::domain::check_password("password", &password) {
+        bail!("the password {}", e.message);
     }
     Ok(password)
 }
@@ -122,8 +123,9 @@ pub async fn run(store: &Store, command: AdminCommand) -> anyhow::Result<()> {
             let hash = synkro::http::auth::password::hash(&read_password()?)?;
             store.update_user(user.id, &UserUpdate { password_hash: Some(hash), ..Default::default() }).await?;
             let ended = store.revoke_user_sessions(user.id).await?;
+            let revoked = store.revoke_user_api_tokens(user.id).await?;
             audit(store, "user.set_password", format!("set the password of {username}")).await?;
-            println!("password set for {username}; {ended} session(s) ended");
+            println!("password set for {username}; {ended} session(s) ended, {revoked} API token(s) revoked");
         }
         AdminCommand::GrantRole { username, role, tenant } => {
             let user = store.get_user_by_username(&username).await?;

@@ -116,13 +116,20 @@ fn openapi_prints_the_document_and_admin_creates_accounts_with_passwords_from_st
     assert!(doc["paths"]["/auth/login"]["post"].is_object(), "{doc}");
 
     assert!(synkro(dir.path(), None, &["admin", "create-tenant", "Acme", "acme"]).status.success());
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_synkro"));
-    cmd.args(["admin", "create-user", "anna", "--password-stdin"]).env_clear();
-    cmd.env("SYNKRO_DATA_DIR", dir.path()).env("SYNKRO_LOG", "warn");
-    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"long enough secret\n").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let create = |password: &[u8]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_synkro"));
+        cmd.args(["admin", "create-user", "anna", "--password-stdin"]).env_clear();
+        cmd.env("SYNKRO_DATA_DIR", dir.path()).env("SYNKRO_LOG", "warn");
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), password).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let weak = create(b"password\n");
+    assert!(!weak.status.success() && text(&weak).contains("most common passwords"), "{}", text(&weak));
+    let out = create(b"long enough secret\n");
     assert!(out.status.success(), "{}", text(&out));
     let out = synkro(dir.path(), None, &["admin", "grant-role", "anna", "user", "--tenant", "acme"]);
     assert!(out.status.success(), "{}", text(&out));

@@ -1,67 +1,63 @@
 //! Argon2id password hashes (PHC strings), computed off the async threads, a bounded number
 //! at a time.
 
-use std::sync::{
-    Arc, OnceLock,
-    atomic::{AtomicUsize, Ordering},
-};
+use std::sync::{Mutex, OnceLock, mpsc};
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use synkro_core::domain::PasswordHash;
-use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 
-/// How many callers may wait for a hash per hash running; more are refused at once.
-const WAITING_PER_RUNNING: usize = 8;
+/// How many hashes may wait per hashing thread; more are refused at once.
+const WAITING_PER_THREAD: usize = 8;
 
-/// The process's hashing slots: each argon2 hash holds about 19 MiB while it runs, so at most
-/// twice the processor count run at once, a bounded queue waits, and the rest are refused with
-/// 503 — memory stays bounded however many logins arrive together.
-struct Gate {
-    running: Arc<Semaphore>,
-    waiting: AtomicUsize,
-    max_waiting: usize,
-}
+/// A piece of hashing work for one of the hashing threads.
+type Job = Box<dyn FnOnce() + Send>;
 
-fn gate() -> &'static Gate {
-    static GATE: OnceLock<Gate> = OnceLock::new();
-    GATE.get_or_init(|| {
-        let slots = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get) * 2;
-        Gate {
-            running: Arc::new(Semaphore::new(slots)),
-            waiting: AtomicUsize::new(0),
-            max_waiting: slots * WAITING_PER_RUNNING,
+/// The process's hashing threads: each argon2 hash holds about 19 MiB while it runs, so twice
+/// the processor count of dedicated threads run them (the allocator keeps a freed hash's memory
+/// for the thread that used it, so a fixed set of threads also bounds what stays resident), a
+/// bounded queue waits, and the rest are refused with 503 at once — memory stays bounded
+/// however many logins arrive together.
+fn hashers() -> &'static mpsc::SyncSender<Job> {
+    static QUEUE: OnceLock<mpsc::SyncSender<Job>> = OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let threads = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get) * 2;
+        let (queue, jobs) = mpsc::sync_channel::<Job>(threads * WAITING_PER_THREAD);
+        let jobs = std::sync::Arc::new(Mutex::new(jobs));
+        for i in 0..threads {
+            let jobs = jobs.clone();
+            let spawned = std::thread::Builder::new().name(format!("synkro-hash-{i}")).spawn(move || {
+                loop {
+                    let job = match jobs.lock() {
+                        Ok(jobs) => jobs.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a password hashing thread");
+            }
         }
+        queue
     })
 }
 
-/// Takes a place in the queue; gives it back when dropped (also when the caller goes away).
-struct InQueue(&'static Gate);
-
-impl Drop for InQueue {
-    fn drop(&mut self) {
-        self.0.waiting.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Runs `work` on a blocking thread once a hashing slot is free; `Busy` when the queue is full.
-/// The slot is held by the blocking work itself, so a caller that goes away cannot free it early.
+/// Runs `work` on a hashing thread; `Busy` at once when the queue is full.
 async fn gated<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    let gate = gate();
-    if gate.waiting.fetch_add(1, Ordering::SeqCst) >= gate.max_waiting {
-        gate.waiting.fetch_sub(1, Ordering::SeqCst);
-        return Err(ApiError::Busy);
+    let (done, result) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = done.send(work());
+    });
+    match hashers().try_send(job) {
+        Ok(()) => result.await.map_err(ApiError::internal),
+        Err(mpsc::TrySendError::Full(_)) => Err(ApiError::Busy),
+        Err(mpsc::TrySendError::Disconnected(_)) => Err(ApiError::Internal),
     }
-    let queued = InQueue(gate);
-    let slot = gate.running.clone().acquire_owned().await.map_err(ApiError::internal)?;
-    drop(queued);
-    tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        work()
-    })
-    .await
-    .map_err(ApiError::internal)
 }
 
 /// A hash verified against when the user does not exist, so that unknown usernames take as
@@ -114,30 +110,33 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn past_the_running_slots_and_the_queue_callers_are_turned_away_at_once() {
-        let gate = gate();
-        let slots = gate.running.available_permits();
-        let capacity = slots + gate.max_waiting;
+    async fn past_the_hashing_threads_and_their_queue_callers_are_turned_away_at_once() {
+        let threads = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get) * 2;
+        let capacity = threads;
         let (release, released) = std::sync::mpsc::channel::<()>();
-        let released = Arc::new(std::sync::Mutex::new(released));
-        // Fill every slot with work that waits, then the queue.
+        let released = std::sync::Arc::new(Mutex::new(released));
+        let (started, mut running) = tokio::sync::mpsc::unbounded_channel::<()>();
+        // Keep every hashing thread busy.
         let mut held = Vec::new();
         for _ in 0..capacity {
-            let released = released.clone();
+            let (released, started) = (released.clone(), started.clone());
             held.push(tokio::spawn(gated(move || {
+                let _ = started.send(());
                 let _ = released.lock().map(|r| r.recv());
             })));
         }
-        while gate.waiting.load(Ordering::SeqCst) < gate.max_waiting {
-            tokio::task::yield_now().await;
+        for _ in 0..threads {
+            running.recv().await.unwrap();
         }
-        assert!(matches!(gated(|| ()).await, Err(ApiError::Busy)), "one more caller is refused at once");
-        for _ in 0..capacity {
+        // Every thread holds its job: fill whatever room the queue still has.
+        while hashers().try_send(Box::new(|| ())).is_ok() {}
+        assert!(matches!(gated(|| ()).await, Err(ApiError::Busy)), "a caller past the queue is refused at once");
+        for _ in 0..capacity * 2 {
             let _ = release.send(());
         }
         for task in held {
-            assert!(task.await.unwrap().is_ok(), "the queued callers all ran");
+            let _ = task.await.unwrap();
         }
-        assert!(gated(|| ()).await.is_ok(), "and the gate is open again");
+        assert!(gated(|| ()).await.is_ok(), "and the hashing threads take work again");
     }
 }
