@@ -153,7 +153,8 @@ async fn redis_node(w: &World, node: &str, workers: usize, redis: &str, margin: 
         .outbound(OutboundPolicy::loopback());
     if let Some(margin) = margin {
         let conn = synkro::pipeline::redis::connect(redis).await.unwrap();
-        let limiter = synkro::pipeline::redis::RedisRateLimiter::new(conn, "synkro").with_margin(margin);
+        let limiter = synkro::pipeline::redis::RedisRateLimiter::new(conn, synkro::pipeline::redis::KEY_PREFIX)
+            .with_margin(margin);
         builder = builder.rate_limiter(Arc::new(limiter));
     }
     for (kind, url) in w.sandbox.endpoints() {

@@ -201,9 +201,10 @@ impl EngineBuilder {
         let (limiter, hub, waker): (Arc<dyn RateLimiter>, EventHub, Option<RedisWaker>) = match &self.redis_url {
             Some(url) => {
                 let conn = crate::redis::connect(url).await.map_err(|e| EngineError::Other(e.to_string()))?;
-                let bus = RedisBus::start(url, "synkro").await.map_err(|e| EngineError::Other(e.to_string()))?;
-                let waker = RedisWaker::start(url, "synkro").await.map_err(|e| EngineError::Other(e.to_string()))?;
-                (Arc::new(RedisRateLimiter::new(conn, "synkro")), EventHub::with_redis(node, bus), Some(waker))
+                let prefix = crate::redis::KEY_PREFIX;
+                let bus = RedisBus::start(url, prefix).await.map_err(|e| EngineError::Other(e.to_string()))?;
+                let waker = RedisWaker::start(url, prefix).await.map_err(|e| EngineError::Other(e.to_string()))?;
+                (Arc::new(RedisRateLimiter::new(conn, prefix)), EventHub::with_redis(node, bus), Some(waker))
             }
             None => (Arc::new(InProcessRateLimiter::default()), EventHub::local(node), None),
         };
@@ -357,7 +358,7 @@ impl Engine {
         let job = self.store().request_job_cancel(job).await?;
         if job.status == JobStatus::Cancelled {
             let event = NewJobEvent::info(job.id, "engine", "stopped on request before it started");
-            let _ = self.store().append_job_event(&event).await;
+            log_event(self.store(), &event).await;
         }
         self.publish_final(&job).await;
         Ok(job)
@@ -533,7 +534,7 @@ impl Engine {
         match self.store().retry_job_later(job.id, worker, Timestamp::now(), message).await {
             Ok(true) => {
                 let event = NewJobEvent { level: EventLevel::Warn, ..NewJobEvent::info(job.id, "engine", message) };
-                let _ = self.store().append_job_event(&event).await;
+                log_event(self.store(), &event).await;
                 tracing::info!(job = %job.id, worker, "{message}");
             }
             Ok(false) => {}
@@ -586,7 +587,7 @@ impl Engine {
         let finished = match outcome {
             Ok(()) => store.finish_owned_job(job.id, worker, JobStatus::Success, None).await?,
             Err(JobFailure::Cancelled) => {
-                let _ = store.append_job_event(&event(EventLevel::Warn, "stopped on request".into())).await;
+                log_event(store, &event(EventLevel::Warn, "stopped on request".into())).await;
                 store.finish_owned_job(job.id, worker, JobStatus::Cancelled, Some("stopped on request")).await?
             }
             Err(JobFailure::LeaseLost) => {
@@ -596,7 +597,7 @@ impl Engine {
                     job.attempt
                 );
                 tracing::warn!(job = %job.id, worker, "lease lost; the job goes on elsewhere");
-                let _ = store.append_job_event(&event(EventLevel::Warn, text)).await;
+                log_event(store, &event(EventLevel::Warn, text)).await;
                 return Ok(None);
             }
             Err(JobFailure::Retry { message, after }) if job.attempt < job.max_attempts => {
@@ -605,7 +606,7 @@ impl Engine {
                 let delay = after.map_or(backoff, |a| a.max(Duration::from_secs(1)));
                 let run_after = Timestamp::now() + time::Duration::try_from(delay).unwrap_or(time::Duration::ZERO);
                 let text = format!("attempt {} failed, retrying in {}s: {message}", job.attempt, delay.as_secs());
-                let _ = store.append_job_event(&event(EventLevel::Warn, text)).await;
+                log_event(store, &event(EventLevel::Warn, text)).await;
                 store.retry_job_later(job.id, worker, run_after, &message).await?;
                 self.inner.counters.retried.fetch_add(1, Ordering::Relaxed);
                 let job = store.get_job(job.id).await?;
@@ -614,11 +615,11 @@ impl Engine {
             }
             Err(JobFailure::Retry { message, .. }) => {
                 let text = format!("gave up after {} attempts: {message}", job.attempt);
-                let _ = store.append_job_event(&event(EventLevel::Error, text.clone())).await;
+                log_event(store, &event(EventLevel::Error, text.clone())).await;
                 store.finish_owned_job(job.id, worker, JobStatus::Failed, Some(&text)).await?
             }
             Err(JobFailure::Fatal { message }) => {
-                let _ = store.append_job_event(&event(EventLevel::Error, message.clone())).await;
+                log_event(store, &event(EventLevel::Error, message.clone())).await;
                 store.finish_owned_job(job.id, worker, JobStatus::Failed, Some(&message)).await?
             }
         };
@@ -652,5 +653,13 @@ impl Engine {
                 origin: String::new(),
             })
             .await;
+    }
+}
+
+/// Appends a step-log line; a failure to write it is logged (the job's own outcome does not
+/// depend on it), never silently dropped.
+async fn log_event(store: &Store, event: &NewJobEvent) {
+    if let Err(e) = store.append_job_event(event).await {
+        tracing::warn!(job = %event.job_id, error = %e, message = %event.message, "job event not written");
     }
 }

@@ -174,8 +174,7 @@ macro_rules! claim_sql {
 const CLAIM_POSTGRES: &str = claim_sql!(" FOR UPDATE SKIP LOCKED");
 const CLAIM_SQLITE: &str = claim_sql!("");
 
-const INSERT_EVENT: &str = "INSERT INTO job_run_events (id, job_id, level, step, message, data, created_at) \
-                            VALUES ($1, $2, $3, $4, $5, $6, $7)";
+use super::jobs::INSERT_EVENT;
 
 const INSERT_AUDIT: &str = "INSERT INTO audit_logs (id, tenant_id, actor_id, action, message, metadata, ip_address, \
                             created_at) VALUES ($1, $2, NULL, $3, $4, $5, NULL, $6)";

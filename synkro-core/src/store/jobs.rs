@@ -37,6 +37,20 @@ impl JobCreated {
     }
 }
 
+/// The statement that appends a step-log line, followed by `tail`.
+macro_rules! insert_event_sql {
+    ($tail:literal) => {
+        concat!(
+            "INSERT INTO job_run_events (id, job_id, level, step, message, data, created_at) ",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            $tail
+        )
+    };
+}
+
+/// Appends a step-log line (the engine's transactions use it too).
+pub(super) const INSERT_EVENT: &str = insert_event_sql!("");
+
 impl Store {
     /// Creates a pending job. Idempotent: when a job with the same idempotency key exists (even
     /// one created concurrently) that job is returned as [`JobCreated::Existing`]. A second
@@ -181,8 +195,7 @@ impl Store {
     /// Appends a line to a job's step log.
     pub async fn append_job_event(&self, new: &NewJobEvent) -> Result<JobRunEvent, StoreError> {
         new.validate()?;
-        const SQL: &str = "INSERT INTO job_run_events (id, job_id, level, step, message, data, created_at) \
-                           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *";
+        const SQL: &str = insert_event_sql!(" RETURNING *");
         on_pool!(self, |pool| {
             sqlx::query_as::<_, JobRunEvent>(SQL)
                 .bind(JobEventId::new())

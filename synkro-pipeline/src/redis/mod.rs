@@ -15,6 +15,10 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 pub use bus::{RedisBus, RedisWaker};
 pub use limiter::RedisRateLimiter;
 
+/// The prefix of every key and channel the engine's Redis parts use (`synkro:rate:…`,
+/// `synkro:events`, `synkro:wake`).
+pub const KEY_PREFIX: &str = "synkro";
+
 /// Longest wait for one connection attempt.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Longest wait for one reply on an established connection.
