@@ -1,4 +1,5 @@
-//! Synkro's HTTP layer: the JSON API under `/api/v1`, authentication and the web dashboard.
+//! Synkro's HTTP layer: the JSON API under `/api/v1`, authentication, the OpenAPI document and
+//! the operations endpoints (the web dashboard is not built yet).
 //!
 //! It holds no business rules: handlers call the pipeline and the store. See ARCHITECTURE.md.
 //!

@@ -170,7 +170,9 @@ fn merge(spec: &ConnectorSpec, mut secrets: SecretMap, update: IntegrationUpdate
     Ok((public, secrets, changes))
 }
 
-fn public_changes(before: &Map<String, Value>, after: &Map<String, Value>) -> BTreeMap<String, (Value, Value)> {
+/// The fields of two JSON objects that differ: name → (before, after), `null` for a field one
+/// side lacks. Settings audits (integrations and runtime configs) record these.
+pub fn public_changes(before: &Map<String, Value>, after: &Map<String, Value>) -> BTreeMap<String, (Value, Value)> {
     let mut changes = BTreeMap::new();
     for name in before.keys().chain(after.keys()) {
         let (b, a) =

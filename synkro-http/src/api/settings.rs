@@ -79,11 +79,14 @@ fn runtime_json(c: &TenantRuntimeConfig) -> Value {
 
 /// `{field: {before, after}}` for the fields of two JSON objects that differ.
 fn diff(before: &Value, after: &Value) -> Map<String, Value> {
-    let (Some(b), Some(a)) = (before.as_object(), after.as_object()) else { return Map::new() };
-    a.iter()
-        .filter(|(k, v)| b.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), json!({ "before": b.get(k).cloned().unwrap_or(Value::Null), "after": v })))
-        .collect()
+    let empty = Map::new();
+    let (b, a) = (before.as_object().unwrap_or(&empty), after.as_object().unwrap_or(&empty));
+    before_after(&settings::public_changes(b, a))
+}
+
+/// The audit shape of a field diff: `{field: {before, after}}`.
+fn before_after(changes: &std::collections::BTreeMap<String, (Value, Value)>) -> Map<String, Value> {
+    changes.iter().map(|(k, (b, a))| (k.clone(), json!({ "before": b, "after": a }))).collect()
 }
 
 #[OpenApi(tag = "Tag::Settings")]
@@ -163,8 +166,7 @@ impl SettingsApi {
         }
         let update = IntegrationUpdate { public_config, secrets: changes };
         let saved = settings::save_integration(&state.engine, tenant, kind.as_str(), update).await?;
-        let public: Map<String, Value> =
-            saved.public_changes.iter().map(|(k, (b, a))| (k.clone(), json!({ "before": b, "after": a }))).collect();
+        let public = before_after(&saved.public_changes);
         let secret_changes: Map<String, Value> =
             saved.secret_changes.iter().map(|(k, what)| (k.clone(), json!(format!("secret {what}")))).collect();
         let metadata =
