@@ -191,14 +191,7 @@ async fn summarize_login_refusals(state: AppState) {
     loop {
         tick.tick().await;
         auth::audit_refusals(&state).await;
-        let window = state.throttle().window();
-        let now = synkro_core::time::Timestamp::now();
-        let cutoff = synkro_core::time::Timestamp::from_unix_micros(
-            now.unix_micros() - i64::try_from(window.as_micros()).unwrap_or(i64::MAX),
-        );
-        if let Some(cutoff) = cutoff
-            && let Err(e) = state.store.delete_stale_login_counters(cutoff).await
-        {
+        if let Err(e) = state.throttle().forget_stale(&state.store).await {
             tracing::warn!(error = %e, "cannot delete old login counters");
         }
     }

@@ -219,12 +219,17 @@ fn build_refusal(spec: &ConnectorSpec, e: synkro_core::connector::ConnectorError
         .chain(spec.secret_fields)
         .find(|f| f.name == first)
         .map_or("public_config", |f| f.name);
-    let text = match &e.hint {
-        Some(hint) => format!("{} ({hint})", e.message),
-        None => e.message,
-    };
+    let text = with_hint(&e.message, e.hint.as_deref());
     let text = text.strip_prefix(field).map(|rest| rest.trim_start_matches(':').trim_start()).unwrap_or(&text);
     ValidationError::new(field, text.to_owned())
+}
+
+/// A connector's message with its hint for people, as settings errors and `last_error` show it.
+fn with_hint(message: &str, hint: Option<&str>) -> String {
+    match hint {
+        Some(hint) => format!("{message} ({hint})"),
+        None => message.to_owned(),
+    }
 }
 
 /// The names of the secret fields that hold a value (never the values).
@@ -298,11 +303,7 @@ pub async fn check_integration(
     let (status, error) = if report.ok {
         (IntegrationStatus::Ok, None)
     } else {
-        let text = match &report.hint {
-            Some(hint) => format!("{} ({hint})", report.message),
-            None => report.message.clone(),
-        };
-        (IntegrationStatus::Error, Some(text))
+        (IntegrationStatus::Error, Some(with_hint(&report.message, report.hint.as_deref())))
     };
     let integration = store.record_integration_check(integration.id, status, error.as_deref()).await?;
     tracing::info!(tenant = %tenant, kind, ok = report.ok, class = ?report.class, "integration checked");

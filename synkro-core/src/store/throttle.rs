@@ -6,10 +6,8 @@ use crate::time::Timestamp;
 /// One throttle key's failures in its current window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct LoginCounter {
-    /// Failed (or not yet verified) attempts since `window_start`.
+    /// Failed (or not yet verified) attempts in the window.
     pub failures: i64,
-    /// When the current window began.
-    pub window_start: Timestamp,
     /// The latest attempt.
     pub last_at: Timestamp,
 }
@@ -17,8 +15,7 @@ pub struct LoginCounter {
 impl Store {
     /// `key`'s counter, unless its window began before `window_from` (then it has none).
     pub async fn login_counter(&self, key: &str, window_from: Timestamp) -> Result<Option<LoginCounter>, StoreError> {
-        const SQL: &str =
-            "SELECT failures, window_start, last_at FROM login_throttle WHERE key = $1 AND window_start >= $2";
+        const SQL: &str = "SELECT failures, last_at FROM login_throttle WHERE key = $1 AND window_start >= $2";
         on_pool!(self, |pool| {
             sqlx::query_as::<_, LoginCounter>(SQL).bind(key).bind(window_from).fetch_optional(pool).await
         })
@@ -26,21 +23,20 @@ impl Store {
     }
 
     /// Counts one attempt against `key` at `now`, in a new window when the current one began
-    /// before `window_from`; returns the counter after.
+    /// before `window_from`.
     pub async fn count_login_attempt(
         &self,
         key: &str,
         now: Timestamp,
         window_from: Timestamp,
-    ) -> Result<LoginCounter, StoreError> {
+    ) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO login_throttle (key, failures, window_start, last_at) VALUES ($1, 1, $2, $2) \
             ON CONFLICT (key) DO UPDATE SET \
             failures = CASE WHEN login_throttle.window_start < $3 THEN 1 ELSE login_throttle.failures + 1 END, \
             window_start = CASE WHEN login_throttle.window_start < $3 THEN $2 ELSE login_throttle.window_start END, \
-            last_at = $2 \
-            RETURNING failures, window_start, last_at";
+            last_at = $2";
         on_pool!(self, |pool| {
-            sqlx::query_as::<_, LoginCounter>(SQL).bind(key).bind(now).bind(window_from).fetch_one(pool).await
+            sqlx::query(SQL).bind(key).bind(now).bind(window_from).execute(pool).await.map(|_| ())
         })
         .map_err(map)
     }

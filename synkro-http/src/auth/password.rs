@@ -22,7 +22,7 @@ type Job = Box<dyn FnOnce() + Send>;
 fn hashers() -> &'static mpsc::SyncSender<Job> {
     static QUEUE: OnceLock<mpsc::SyncSender<Job>> = OnceLock::new();
     QUEUE.get_or_init(|| {
-        let threads = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get) * 2;
+        let threads = hashing_threads();
         let (queue, jobs) = mpsc::sync_channel::<Job>(threads * WAITING_PER_THREAD);
         let jobs = std::sync::Arc::new(Mutex::new(jobs));
         for i in 0..threads {
@@ -45,6 +45,11 @@ fn hashers() -> &'static mpsc::SyncSender<Job> {
         }
         queue
     })
+}
+
+/// Twice the processor count.
+fn hashing_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get) * 2
 }
 
 /// Runs `work` on a hashing thread; `Busy` at once when the queue is full.
@@ -73,7 +78,7 @@ pub fn hash(password: &str) -> Result<PasswordHash, ApiError> {
     Ok(PasswordHash::from_phc(hash.to_string()))
 }
 
-/// [`hash`] on a blocking thread, in a hashing slot (`Busy` when too many wait).
+/// [`hash`] on a hashing thread (`Busy` when too many wait).
 pub async fn hash_async(password: String) -> Result<PasswordHash, ApiError> {
     gated(move || hash(&password)).await?
 }
@@ -88,7 +93,7 @@ pub fn verify(password: &str, hash: Option<&PasswordHash>) -> bool {
     ok && hash.is_some()
 }
 
-/// [`verify`] on a blocking thread, in a hashing slot (`Busy` when too many wait).
+/// [`verify`] on a hashing thread (`Busy` when too many wait).
 pub async fn verify_async(password: String, hash: Option<PasswordHash>) -> Result<bool, ApiError> {
     gated(move || verify(&password, hash.as_ref())).await
 }
@@ -111,14 +116,13 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn past_the_hashing_threads_and_their_queue_callers_are_turned_away_at_once() {
-        let threads = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get) * 2;
-        let capacity = threads;
+        let threads = hashing_threads();
         let (release, released) = std::sync::mpsc::channel::<()>();
         let released = std::sync::Arc::new(Mutex::new(released));
         let (started, mut running) = tokio::sync::mpsc::unbounded_channel::<()>();
         // Keep every hashing thread busy.
         let mut held = Vec::new();
-        for _ in 0..capacity {
+        for _ in 0..threads {
             let (released, started) = (released.clone(), started.clone());
             held.push(tokio::spawn(gated(move || {
                 let _ = started.send(());
@@ -131,7 +135,7 @@ mod tests {
         // Every thread holds its job: fill whatever room the queue still has.
         while hashers().try_send(Box::new(|| ())).is_ok() {}
         assert!(matches!(gated(|| ()).await, Err(ApiError::Busy)), "a caller past the queue is refused at once");
-        for _ in 0..capacity * 2 {
+        for _ in 0..threads * 2 {
             let _ = release.send(());
         }
         for task in held {

@@ -73,7 +73,7 @@ impl Throttle {
     /// `Some` when this login must wait: the longer of its two keys' remaining delays.
     pub async fn held(&self, store: &Store, username: &str, address: Option<&str>) -> Result<Option<Held>, StoreError> {
         let now = Timestamp::now();
-        let window_from = before(now, self.limits.window);
+        let window_from = self.window_start(now);
         let mut held: Option<Held> = None;
         for (key, refused, free) in self.keys(username, address) {
             let Some(counter) = store.login_counter(&key, window_from).await? else { continue };
@@ -94,7 +94,7 @@ impl Throttle {
     /// Counts an attempt against both keys, before its password is checked.
     pub async fn count(&self, store: &Store, username: &str, address: Option<&str>) -> Result<(), StoreError> {
         let now = Timestamp::now();
-        let window_from = before(now, self.limits.window);
+        let window_from = self.window_start(now);
         for (key, _, _) in self.keys(username, address) {
             store.count_login_attempt(&key, now, window_from).await?;
         }
@@ -121,16 +121,16 @@ impl Throttle {
         refusals.drain().collect()
     }
 
-    /// How long counters are kept after their latest attempt.
-    pub fn window(&self) -> Duration {
-        self.limits.window
+    /// Deletes the counters whose latest attempt is older than the window.
+    pub async fn forget_stale(&self, store: &Store) -> Result<u64, StoreError> {
+        store.delete_stale_login_counters(self.window_start(Timestamp::now())).await
     }
-}
 
-/// `now` less `span` (the Unix epoch when that is before it).
-fn before(now: Timestamp, span: Duration) -> Timestamp {
-    let micros = now.unix_micros().saturating_sub(i64::try_from(span.as_micros()).unwrap_or(i64::MAX));
-    Timestamp::from_unix_micros(micros.max(0)).unwrap_or(now)
+    /// When a window that ends `now` began (the Unix epoch when that is before it).
+    fn window_start(&self, now: Timestamp) -> Timestamp {
+        let span = i64::try_from(self.limits.window.as_micros()).unwrap_or(i64::MAX);
+        Timestamp::from_unix_micros(now.unix_micros().saturating_sub(span).max(0)).unwrap_or(now)
+    }
 }
 
 #[cfg(test)]

@@ -153,10 +153,10 @@ impl RedisRateLimiter {
     /// was unavailable and the call paced in-process instead.
     pub async fn acquire_slot(&self, key: &str, rate: Rate) -> Option<i64> {
         let interval = micros(rate.interval().div_f64(1.0 - self.margin)).max(1);
+        let (slot_key, began_key) = (self.redis_key(key), format!("{}:rate-began", self.prefix));
         loop {
-            let floor = self.floor(key);
             let mut invocation = self.acquire.prepare_invoke();
-            invocation.key(self.redis_key(key)).key(format!("{}:rate-began", self.prefix)).arg(interval).arg(floor);
+            invocation.key(&slot_key).key(&began_key).arg(interval).arg(self.floor(key));
             let Some((wait, at)) = self.run::<(i64, i64)>(&invocation).await else {
                 self.fallback.acquire(key, rate).await;
                 return None;
