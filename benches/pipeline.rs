@@ -42,7 +42,7 @@ use synkro::{
     connector::OutboundPolicy,
     domain::{JobRun, JobStatus, ReportMode, ReportStatus, TenantRuntimeConfig, TriggerType},
     ids::TenantId,
-    pipeline::{Engine, EngineConfig, ReportRequest, scheduler, summary::Summary, window::latest_due},
+    pipeline::{ReportRequest, WorkerConfig, Workers, scheduler, summary::Summary, window::latest_due},
     time::{TimeZoneName, Timestamp},
 };
 use synkro_sandbox::{
@@ -113,11 +113,12 @@ async fn run_scenario(name: &str) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The world: a sandbox process, a SQLite store, an engine routed to the sandbox.
+// The world: a sandbox process, a SQLite store, a service routed to the sandbox and workers.
 
 struct World {
     sandbox: RemoteSandbox,
-    engine: Engine,
+    service: synkro::pipeline::Service,
+    workers: Workers,
     keyring: Keyring,
     _dir: tempfile::TempDir,
 }
@@ -132,23 +133,23 @@ async fn world(config: SandboxConfig, workers: usize) -> World {
     let keyring = Keyring::generate();
     let registry = synkro::pipeline::connectors::registry().unwrap();
     // Production settings (timeouts, retries, lease, pacing) except the number of workers.
-    let mut builder = Engine::builder(store, registry, keyring.clone())
-        .outbound(OutboundPolicy::loopback())
-        .config(EngineConfig { workers, node: "bench".into(), ..Default::default() });
+    let mut builder = synkro::pipeline::Service::builder(store, registry, keyring.clone())
+        .node("bench")
+        .outbound(OutboundPolicy::loopback());
     for (kind, url) in sandbox.endpoints() {
         builder = builder.endpoint(kind, url);
     }
-    let engine = builder.build().await.unwrap();
-    World { sandbox, engine, keyring, _dir: dir }
+    let service = builder.build().await.unwrap();
+    let workers = Workers::new(&service, WorkerConfig { workers, ..Default::default() });
+    World { sandbox, service, workers, keyring, _dir: dir }
 }
 
-/// Another engine node on `w`'s store and sandbox, pacing and waking through `redis`; its
+/// Another node on `w`'s store and sandbox, pacing and waking through `redis`; its
 /// limiter paces at the default margin unless `margin` says otherwise.
-async fn redis_node(w: &World, node: &str, workers: usize, redis: &str, margin: Option<f64>) -> Engine {
+async fn redis_node(w: &World, node: &str, workers: usize, redis: &str, margin: Option<f64>) -> Workers {
     let registry = synkro::pipeline::connectors::registry().unwrap();
-    let config = EngineConfig { workers, node: node.into(), ..Default::default() };
-    let mut builder = Engine::builder(w.engine.store().clone(), registry, w.keyring.clone())
-        .config(config)
+    let mut builder = synkro::pipeline::Service::builder(w.service.store().clone(), registry, w.keyring.clone())
+        .node(node)
         .redis(redis)
         .outbound(OutboundPolicy::loopback());
     if let Some(margin) = margin {
@@ -160,15 +161,15 @@ async fn redis_node(w: &World, node: &str, workers: usize, redis: &str, margin: 
     for (kind, url) in w.sandbox.endpoints() {
         builder = builder.endpoint(kind, url);
     }
-    builder.build().await.unwrap()
+    Workers::new(&builder.build().await.unwrap(), WorkerConfig { workers, ..Default::default() })
 }
 
 impl World {
     /// A tenant set up as `setup`, scheduled as one that has existed for long: windows due
     /// before it was created here count (scenarios b and e tick the scheduler for one).
     async fn tenant(&self, setup: TenantSetup) -> TenantId {
-        let id = self.sandbox.provision_tenant(self.engine.store(), &self.keyring, &setup).await.unwrap().id;
-        synkro::testing::backdate_schedule(self.engine.store(), id, Timestamp::from_unix_seconds(0).unwrap()).await;
+        let id = self.sandbox.provision_tenant(self.service.store(), &self.keyring, &setup).await.unwrap().id;
+        synkro::testing::backdate_schedule(self.service.store(), id, Timestamp::from_unix_seconds(0).unwrap()).await;
         id
     }
 
@@ -180,15 +181,15 @@ impl World {
     /// Enqueues a system report for the sandbox's window, its end moved by `shift` seconds (a
     /// distinct window is a distinct job).
     async fn enqueue(&self, tenant: TenantId, shift: i64) -> JobRun {
-        self.enqueue_on(&self.engine, tenant, shift).await
+        self.enqueue_on(&self.service, tenant, shift).await
     }
 
     /// [`World::enqueue`] through another node.
-    async fn enqueue_on(&self, engine: &Engine, tenant: TenantId, shift: i64) -> JobRun {
+    async fn enqueue_on(&self, service: &synkro::pipeline::Service, tenant: TenantId, shift: i64) -> JobRun {
         let (start, end) = self.window();
         let request = ReportRequest { trigger: TriggerType::System, ..ReportRequest::manual(tenant) }
             .window(start, end + time::Duration::seconds(shift));
-        engine.enqueue_report(request).await.unwrap()
+        service.enqueue_report(request).await.unwrap()
     }
 
     fn stats(&self) -> Stats {
@@ -198,13 +199,13 @@ impl World {
     /// Waits until no job is pending or running, then returns every job.
     async fn drain(&self) -> Vec<JobRun> {
         loop {
-            let depth = self.engine.store().queue_depth(Timestamp::now()).await.unwrap();
+            let depth = self.service.store().queue_depth(Timestamp::now()).await.unwrap();
             if depth.pending_due + depth.pending_later + depth.running == 0 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let store = self.engine.store();
+        let store = self.service.store();
         let mut jobs = Vec::new();
         let mut page = store.list_jobs(None, &PageRequest::first(200).unwrap()).await.unwrap();
         loop {
@@ -217,7 +218,7 @@ impl World {
 
     /// The summary of `job`'s report, which no cap may have cut.
     async fn summary(&self, job: &JobRun) -> Summary {
-        let report = self.engine.store().report_for_job(job.id).await.unwrap().expect("the job saved a report");
+        let report = self.service.store().report_for_job(job.id).await.unwrap().expect("the job saved a report");
         let cuts = &report.metadata["truncations"];
         assert!(cuts.as_array().is_some_and(Vec::is_empty), "the whole window was read: {cuts}");
         serde_json::from_value(report.metadata["summary"].clone()).unwrap()
@@ -226,7 +227,7 @@ impl World {
     async fn assert_succeeded(&self, jobs: &[JobRun]) {
         for job in jobs {
             if job.status != JobStatus::Success {
-                let events = self.engine.store().list_job_events(job.id, None, 100).await.unwrap();
+                let events = self.service.store().list_job_events(job.id, None, 100).await.unwrap();
                 let log: Vec<String> = events.iter().map(|e| format!("{} {}", e.level, e.message)).collect();
                 panic!("job {} ended {:?}: {:?}", job.id, job.status, log);
             }
@@ -298,17 +299,17 @@ async fn one_tenant_day() {
     // Caps high enough for the whole day (the defaults would cut at 300 chats, and say so).
     let settings = [("radist".to_owned(), serde_json::json!({"max_chats": 10_000, "max_chat_pages": 1_000}))].into();
     let acme = w.tenant(TenantSetup { ai: true, settings, ..setup("acme", ReportMode::AmocrmRadist) }).await;
-    w.engine.start_workers().await;
+    w.workers.start().await;
     let started = Instant::now();
     let job = w.enqueue(acme, 0).await;
-    let job = w.engine.wait(job.id).await.unwrap();
+    let job = w.service.wait(job.id).await.unwrap();
     let wall = started.elapsed();
     w.assert_succeeded(std::slice::from_ref(&job)).await;
     let stats = w.stats();
     let summary = w.summary(&job).await;
 
     // Phases from the job's events.
-    let events = w.engine.store().list_job_events(job.id, None, 1000).await.unwrap();
+    let events = w.service.store().list_job_events(job.id, None, 1000).await.unwrap();
     let at = |needle: &str| events.iter().find(|e| e.message.contains(needle)).map(|e| e.created_at).unwrap();
     let amocrm_phase = between(at("configuration complete"), at("deals read"));
     let radist_phase = between(at("deals read"), at("dialogs read"));
@@ -366,23 +367,23 @@ async fn thousand_tenants_due_at_once() {
 
     // One tenant alone first: the time a job takes when nothing else runs.
     let baseline = w.tenant(utc("baseline")).await;
-    w.engine.start_workers().await;
+    w.workers.start().await;
     let (_, window_end) = w.window();
     let job = w
-        .engine
+        .service
         .enqueue_report(
             ReportRequest { trigger: TriggerType::System, ..ReportRequest::manual(baseline) }
                 .window(window_start, window_end),
         )
         .await
         .unwrap();
-    let alone = w.engine.wait(job.id).await.unwrap();
+    let alone = w.service.wait(job.id).await.unwrap();
     w.assert_succeeded(std::slice::from_ref(&alone)).await;
     let alone = run_time(&alone);
     // It has run its window: switch its schedule off so the tick below is the 1,000.
-    let mut config = w.engine.store().get_runtime_config(baseline).await.unwrap();
+    let mut config = w.service.store().get_runtime_config(baseline).await.unwrap();
     config.is_schedule_enabled = false;
-    w.engine.store().put_runtime_config(&config).await.unwrap();
+    w.service.store().put_runtime_config(&config).await.unwrap();
 
     let provisioning = Instant::now();
     for i in 0..TENANTS {
@@ -394,7 +395,7 @@ async fn thousand_tenants_due_at_once() {
 
     let started = Instant::now();
     let tick_began = Timestamp::now();
-    let tick = scheduler::tick(&w.engine, now).await.unwrap();
+    let tick = scheduler::tick(&w.service, now, scheduler::DEFAULT_CATCH_UP).await.unwrap();
     let tick_time = started.elapsed();
     assert_eq!(tick.created, TENANTS, "{tick:?}");
     let jobs: Vec<JobRun> = w.drain().await.into_iter().filter(|j| j.trigger_type == TriggerType::Scheduled).collect();
@@ -448,11 +449,11 @@ async fn hundred_thousand_deal_window() {
     // max_pages: the default 200 pages of 250 leads would cut the window at 50,000 deals.
     let settings = [("amocrm".to_owned(), serde_json::json!({"max_pages": 2_000}))].into();
     let acme = w.tenant(TenantSetup { ai: true, settings, ..setup("acme", ReportMode::AmocrmOnly) }).await;
-    w.engine.start_workers().await;
+    w.workers.start().await;
     let rss_before = peak_rss();
     let started = Instant::now();
     let job = w.enqueue(acme, 0).await;
-    let job = w.engine.wait(job.id).await.unwrap();
+    let job = w.service.wait(job.id).await.unwrap();
     let wall = started.elapsed();
     let rss = peak_rss();
     w.assert_succeeded(std::slice::from_ref(&job)).await;
@@ -496,7 +497,7 @@ async fn runs_per_second_over_twenty_accounts() {
             w.tenant(TenantSetup { amocrm_account: Some(slug.clone()), ..setup(&slug, ReportMode::AmocrmOnly) }).await,
         );
     }
-    w.engine.start_workers().await;
+    w.workers.start().await;
 
     // Warm-up: each account's first run also reads its stage and manager names (cached 10 min).
     let warm_started = Instant::now();
@@ -506,7 +507,7 @@ async fn runs_per_second_over_twenty_accounts() {
     }
     let mut warm_jobs = Vec::new();
     for job in first {
-        warm_jobs.push(w.engine.wait(job.id).await.unwrap());
+        warm_jobs.push(w.service.wait(job.id).await.unwrap());
     }
     let warm_wall = warm_started.elapsed();
     w.assert_succeeded(&warm_jobs).await;
@@ -524,7 +525,7 @@ async fn runs_per_second_over_twenty_accounts() {
                 let mut jobs = Vec::new();
                 for run in 1..=RUNS_PER_TENANT {
                     let job = w.enqueue(t, run as i64).await;
-                    jobs.push(w.engine.wait(job.id).await.unwrap());
+                    jobs.push(w.service.wait(job.id).await.unwrap());
                 }
                 jobs
             })
@@ -579,15 +580,15 @@ async fn agency_shares_one_account_and_one_chat() {
         })
         .await;
     }
-    w.engine.start_workers().await;
+    w.workers.start().await;
     let started = Instant::now();
-    let tick = scheduler::tick(&w.engine, now).await.unwrap();
+    let tick = scheduler::tick(&w.service, now, scheduler::DEFAULT_CATCH_UP).await.unwrap();
     assert_eq!(tick.created, TENANTS, "{tick:?}");
     let jobs = w.drain().await;
     let wall = started.elapsed();
     w.assert_succeeded(&jobs).await;
     let stats = w.stats();
-    let store = w.engine.store();
+    let store = w.service.store();
     let mut sent = 0;
     let mut messages = 0;
     for job in &jobs {
@@ -643,7 +644,7 @@ async fn agency_on_redis_through_flushes_and_load() {
     };
     let redis = with_redis_db(&redis, 12);
 
-    // The world's own engine runs no workers; the nodes do, and the drivers use them.
+    // The world's own pool runs no workers; the nodes do, and the drivers use them.
     let w = Arc::new(world(SandboxConfig::default(), 0).await);
     let mut tenants = Vec::new();
     for i in 0..TENANTS {
@@ -652,7 +653,7 @@ async fn agency_on_redis_through_flushes_and_load() {
     let mut nodes = Vec::new();
     for n in 0..NODES {
         let node = redis_node(&w, &format!("node-{n}"), 8, &redis, margin).await;
-        node.start_workers().await;
+        node.start().await;
         nodes.push(node);
     }
     let nodes = Arc::new(nodes);
@@ -687,8 +688,8 @@ async fn agency_on_redis_through_flushes_and_load() {
                 let mut run = 0;
                 while Instant::now() < deadline {
                     run += 1;
-                    let job = w.enqueue_on(node, t, run).await;
-                    jobs.push(node.wait(job.id).await.unwrap());
+                    let job = w.enqueue_on(node.service(), t, run).await;
+                    jobs.push(node.service().wait(job.id).await.unwrap());
                 }
                 jobs
             })

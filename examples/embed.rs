@@ -1,5 +1,5 @@
-//! Synkro as a library, without the HTTP server: open a store, build the engine from the store
-//! and the connector registry, enqueue a report, follow its progress and wait for it — here
+//! Synkro as a library, without the HTTP server: open a store, build the service from the store
+//! and the connector registry, start workers, enqueue a report, follow its progress and wait for it — here
 //! against the sandbox of fake services, so it runs anywhere.
 //!
 //! `cargo run --example embed`
@@ -8,7 +8,7 @@
 
 use synkro::{
     Keyring, Store,
-    pipeline::{Engine, ReportRequest},
+    pipeline::{ReportRequest, Service, WorkerConfig, Workers},
 };
 use synkro_sandbox::{Sandbox, SandboxConfig, TenantSetup};
 
@@ -24,21 +24,23 @@ async fn main() -> anyhow::Result<()> {
     let sandbox = Sandbox::start(SandboxConfig::default()).await;
     let tenant = sandbox.provision_tenant(&store, &keyring, &TenantSetup::full("acme")).await?;
 
-    // The engine: no global state; everything it uses is passed in.
+    // The service: no global state; everything it uses is passed in.
     // The sandbox listens on loopback, which outbound requests reach only when allowed.
-    let mut builder = Engine::builder(store.clone(), synkro::pipeline::connectors::registry()?, keyring)
+    let mut builder = Service::builder(store.clone(), synkro::pipeline::connectors::registry()?, keyring)
         .outbound(synkro::connector::OutboundPolicy::loopback());
     for (kind, url) in sandbox.endpoints() {
         builder = builder.endpoint(kind, url);
     }
-    let engine = builder.build().await?;
-    engine.start_workers().await;
+    let service = builder.build().await?;
+    // Workers run the jobs, here in this process.
+    let workers = Workers::new(&service, WorkerConfig::default());
+    workers.start().await;
 
-    let mut updates = engine.subscribe();
+    let mut updates = service.subscribe();
     let window = (sandbox.config().window_start, sandbox.config().window_end());
     let request = ReportRequest { trigger: synkro::domain::TriggerType::System, ..ReportRequest::manual(tenant.id) }
         .window(window.0, window.1);
-    let job = engine.enqueue_report(request).await?;
+    let job = service.enqueue_report(request).await?;
     println!("job {} enqueued for {}", job.id, tenant.name);
 
     let printer = tokio::spawn(async move {
@@ -51,7 +53,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     });
-    let done = engine.wait(job.id).await?;
+    let done = service.wait(job.id).await?;
     let _ = printer.await;
     println!("job finished: {}", done.status);
     if let Some(report) = store.report_for_job(done.id).await? {
@@ -63,6 +65,6 @@ async fn main() -> anyhow::Result<()> {
             sandbox.telegram_sent().len()
         );
     }
-    engine.shutdown().await;
+    workers.shutdown().await;
     Ok(())
 }

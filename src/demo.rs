@@ -20,7 +20,7 @@ use synkro::{
     config::DEMO_DATA_DIR,
     domain::{NewUserRole, Role, TenantRuntimeConfig, TriggerType},
     ids::TenantId,
-    pipeline::{Engine, EngineConfig, ReportRequest, window::latest_due},
+    pipeline::{ReportRequest, Service, WorkerConfig, Workers, window::latest_due},
     time::{TimeZoneName, Timestamp},
 };
 use synkro_sandbox::{Sandbox, SandboxConfig, TenantSetup};
@@ -84,21 +84,22 @@ pub async fn run(config: &Config, opened: &Opened, serve: bool) -> anyhow::Resul
     record.write(&record_path)?;
     store.grant_role(&NewUserRole { user_id: client.user.id, tenant_id: Some(tenant.id), role: Role::User }).await?;
 
-    let mut builder = Engine::builder(store.clone(), synkro::pipeline::connectors::registry()?, opened.keyring.clone())
-        .config(EngineConfig { workers: 4, ..Default::default() })
-        // The fake services listen on loopback, which only the operator's allowance reaches.
-        .outbound(synkro::connector::OutboundPolicy::loopback());
+    let mut builder =
+        Service::builder(store.clone(), synkro::pipeline::connectors::registry()?, opened.keyring.clone())
+            // The fake services listen on loopback, which only the operator's allowance reaches.
+            .outbound(synkro::connector::OutboundPolicy::loopback());
     for (kind, url) in sandbox.endpoints() {
         builder = builder.endpoint(kind, url);
     }
-    let engine = builder.build().await?;
-    engine.start_workers().await;
+    let service = builder.build().await?;
+    let workers = Workers::new(&service, WorkerConfig { workers: 4, ..Default::default() });
+    workers.start().await;
 
     println!("Synkro demo: tenant {:?} with fake amoCRM, Radist, Supabase, AI and Telegram", tenant.name);
     println!("{}\n", describe_data(config));
-    let mut updates = engine.subscribe();
+    let mut updates = service.subscribe();
     let request = ReportRequest { trigger: TriggerType::Scheduled, ..ReportRequest::manual(tenant.id) };
-    let job = match engine.enqueue_report(request.window(day.start(), day.end())).await {
+    let job = match service.enqueue_report(request.window(day.start(), day.end())).await {
         Ok(job) => job,
         Err(synkro::pipeline::EngineError::ActiveJob(id)) => store.get_job(id).await?,
         Err(e) => return Err(e.into()),
@@ -116,7 +117,7 @@ pub async fn run(config: &Config, opened: &Opened, serve: bool) -> anyhow::Resul
             }
         }
     });
-    let done = tokio::time::timeout(Duration::from_secs(300), engine.wait(job.id))
+    let done = tokio::time::timeout(Duration::from_secs(300), service.wait(job.id))
         .await
         .context("the report took too long")??;
     let _ = tokio::time::timeout(Duration::from_secs(1), printer).await;
@@ -133,19 +134,19 @@ pub async fn run(config: &Config, opened: &Opened, serve: bool) -> anyhow::Resul
 
     print_logins(store, tenant.id, &[admin, client]).await?;
     if !serve {
-        engine.shutdown().await;
+        workers.shutdown().await;
         return Ok(());
     }
-    engine.start_scheduler().await;
+    workers.start_scheduler().await;
     let http = synkro::http::HttpConfig::from_config(config).context("HTTP settings")?;
-    let state = synkro::http::AppState::new(store.clone(), engine.clone(), opened.keyring.clone(), http);
+    let state = synkro::http::AppState::new(service.clone(), http);
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {} (set SYNKRO_BIND to a free address)", config.bind))?;
     let address = listener.local_addr()?;
     println!("\nServing http://{address}/api/docs (API: http://{address}/api/v1) — stop with Ctrl-C");
     synkro::http::serve(listener, state, crate::shutdown_signal()).await.context("http server")?;
-    engine.shutdown().await;
+    workers.shutdown().await;
     Ok(())
 }
 

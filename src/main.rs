@@ -164,15 +164,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys(keys::KeysCommand::Reencrypt { drop_old }) => keys::reencrypt(&config, &opened, drop_old).await?,
         Command::Report(ReportCommand::Run(args)) => {
-            let engine = worker_engine(&config, &opened, 2, 30).await?;
-            let result = report::run(&opened, &engine, args).await;
-            engine.shutdown().await;
+            let workers = worker_pool(&config, &opened, 2, 30).await?;
+            let result = report::run(&opened, &workers, args).await;
+            workers.shutdown().await;
             result?;
         }
         Command::Report(ReportCommand::Resend(args)) => {
-            let engine = worker_engine(&config, &opened, 1, 30).await?;
-            let result = report::resend(&opened, &engine, args).await;
-            engine.shutdown().await;
+            let workers = worker_pool(&config, &opened, 1, 30).await?;
+            let result = report::resend(&opened, &workers, args).await;
+            workers.shutdown().await;
             result?;
         }
         Command::Keys(keys::KeysCommand::Generate | keys::KeysCommand::Rotate)
@@ -182,17 +182,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { no_serve } => demo::run(&config, &opened, !no_serve).await?,
         Command::Admin(command) => admin::run(&opened.store, command).await?,
         Command::Serve { no_workers, workers, lease_seconds } => {
-            let engine = worker_engine(&config, &opened, workers, lease_seconds).await?;
+            let pool = worker_pool(&config, &opened, workers, lease_seconds).await?;
             if !no_workers {
-                engine.start_workers().await;
-                engine.start_scheduler().await;
-                engine.start_followups(followups(&config)).await;
+                pool.start().await;
+                pool.start_scheduler().await;
+                pool.start_followups(followups(&config)).await;
             }
             synkro::http::auth::settle_temp_login(&opened.store, config.temp_login.as_ref())
                 .await
                 .map_err(anyhow::Error::msg)?;
             let http = synkro::http::HttpConfig::from_config(&config).context("HTTP settings")?;
-            let state = synkro::http::AppState::new(opened.store.clone(), engine.clone(), opened.keyring.clone(), http);
+            let state = synkro::http::AppState::new(pool.service().clone(), http);
             let listener = tokio::net::TcpListener::bind(config.bind)
                 .await
                 .with_context(|| format!("cannot listen on {} (SYNKRO_BIND)", config.bind))?;
@@ -202,12 +202,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // running requests finish (at most 30 s).
             let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
             let stopper = tokio::spawn({
-                let engine = engine.clone();
+                let pool = pool.clone();
                 async move {
                     shutdown_signal().await;
                     let _ = stop_http.send(());
                     tracing::info!("shutting down: running jobs are handed back");
-                    engine.shutdown().await;
+                    pool.shutdown().await;
                 }
             });
             let served = synkro::http::serve(listener, state, async {
@@ -216,38 +216,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await;
             if served.is_err() {
                 stopper.abort();
-                engine.shutdown().await;
+                pool.shutdown().await;
             }
             let _ = stopper.await;
             served.context("http server")?;
         }
         Command::Worker { workers, lease_seconds, no_scheduler } => {
-            let engine = worker_engine(&config, &opened, workers, lease_seconds).await?;
-            engine.start_workers().await;
+            let pool = worker_pool(&config, &opened, workers, lease_seconds).await?;
+            pool.start().await;
             if !no_scheduler {
-                engine.start_scheduler().await;
-                engine.start_followups(followups(&config)).await;
+                pool.start_scheduler().await;
+                pool.start_followups(followups(&config)).await;
             }
             tracing::info!(workers, "workers running; stop with Ctrl-C or SIGTERM");
             shutdown_signal().await;
             tracing::info!("shutting down: running jobs are handed back");
-            engine.shutdown().await;
+            pool.shutdown().await;
         }
     }
     opened.store.close().await;
     Ok(())
 }
 
-/// The engine for `synkro worker`: Redis when configured, connector endpoints overridden by
-/// SYNKRO_CONNECTOR_ENDPOINTS (a JSON object of kind → base URL, for the sandbox and tests).
-async fn worker_engine(
+/// The service and a worker pool over it (not started): Redis when configured, connector
+/// endpoints overridden by SYNKRO_CONNECTOR_ENDPOINTS (a JSON object of kind → base URL, for the
+/// sandbox and tests).
+async fn worker_pool(
     config: &Config,
     opened: &bootstrap::Opened,
     workers: usize,
     lease_seconds: u64,
-) -> anyhow::Result<synkro::pipeline::Engine> {
+) -> anyhow::Result<synkro::pipeline::Workers> {
     let registry = synkro::pipeline::connectors::registry()?;
-    let defaults = synkro::pipeline::EngineConfig::default();
+    let defaults = synkro::pipeline::WorkerConfig::default();
     let delivery_retry_for = match std::env::var("SYNKRO_DELIVERY_RETRY_MINUTES") {
         Ok(text) => {
             let minutes = text.trim().parse::<u64>().ok().filter(|m| (1..=7 * 24 * 60).contains(m));
@@ -258,14 +259,13 @@ async fn worker_engine(
         }
         Err(_) => defaults.delivery_retry_for,
     };
-    let engine_config = synkro::pipeline::EngineConfig {
+    let worker_config = synkro::pipeline::WorkerConfig {
         workers: workers.max(1),
         lease: std::time::Duration::from_secs(lease_seconds.max(1)),
         delivery_retry_for,
         ..defaults
     };
-    let mut builder = synkro::pipeline::Engine::builder(opened.store.clone(), registry, opened.keyring.clone())
-        .config(engine_config)
+    let mut builder = synkro::pipeline::Service::builder(opened.store.clone(), registry, opened.keyring.clone())
         .outbound(config.outbound_allow.clone());
     if let Some(redis) = &config.redis_url {
         builder = builder.redis(redis.expose());
@@ -277,7 +277,7 @@ async fn worker_engine(
             builder = builder.endpoint(&kind, url);
         }
     }
-    Ok(builder.build().await?)
+    Ok(synkro::pipeline::Workers::new(&builder.build().await?, worker_config))
 }
 
 /// Telegram follow-ups: every 5 s, with replies linking to the dashboard at SYNKRO_PUBLIC_URL.

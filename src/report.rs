@@ -12,7 +12,7 @@ use synkro::{
     bootstrap::Opened,
     domain::{ReportMode, Slug},
     ids::{JobEventId, ReportId},
-    pipeline::{Engine, EngineError, ReportRequest},
+    pipeline::{EngineError, ReportRequest, Workers},
     store::DeliveryState,
     time::{TimeZoneName, Timestamp},
 };
@@ -59,7 +59,7 @@ pub fn parse_time(flag: &str, text: &str, zone: &TimeZoneName) -> anyhow::Result
 
 /// Runs the command; fails (exit code 1) unless the job succeeds.
 #[allow(clippy::print_stdout)]
-pub async fn run(opened: &Opened, engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
+pub async fn run(opened: &Opened, workers: &Workers, args: RunArgs) -> anyhow::Result<()> {
     let store = &opened.store;
     let slug = Slug::new(&args.tenant)?;
     let tenant = match store.get_tenant_by_slug(&slug).await {
@@ -75,15 +75,16 @@ pub async fn run(opened: &Opened, engine: &Engine, args: RunArgs) -> anyhow::Res
         request = request.window(parse_time("--from", from, &zone)?, parse_time("--to", to, &zone)?);
     }
     request.mode = args.mode.as_deref().map(ReportMode::from_str).transpose()?;
-    let mut updates = engine.subscribe();
-    let job = match engine.enqueue_report(request).await {
+    let service = workers.service();
+    let mut updates = service.subscribe();
+    let job = match service.enqueue_report(request).await {
         Ok(job) => job,
         Err(EngineError::ActiveJob(id)) => {
             bail!("tenant {slug} already has an active report job ({id}); wait for it, or stop it in the dashboard")
         }
         Err(e) => return Err(e.into()),
     };
-    engine.start_workers().await;
+    workers.start().await;
     // A progress bar on a terminal; plain lines when the output goes to a file or a pipe.
     let bar =
         if args.follow && std::io::stderr().is_terminal() { ProgressBar::new(100) } else { ProgressBar::hidden() };
@@ -122,7 +123,7 @@ pub async fn run(opened: &Opened, engine: &Engine, args: RunArgs) -> anyhow::Res
             _ = tokio::signal::ctrl_c(), if !stopping => {
                 stopping = true;
                 say("stopping the job (Ctrl-C)…".to_owned());
-                engine.stop(job.id).await?;
+                service.stop(job.id).await?;
             }
         }
     };
@@ -147,20 +148,21 @@ pub struct ResendArgs {
 /// Sends a report whose delivery is unknown or failed again, waits, and says how it ended;
 /// fails unless it was delivered.
 #[allow(clippy::print_stdout)]
-pub async fn resend(opened: &Opened, engine: &Engine, args: ResendArgs) -> anyhow::Result<()> {
+pub async fn resend(opened: &Opened, workers: &Workers, args: ResendArgs) -> anyhow::Result<()> {
     let id = ReportId::from_str(args.report.trim()).map_err(|_| {
         anyhow::anyhow!(
             "{:?} is not a report id: pass the report's UUID (GET /api/v1/tenants/{{id}}/reports lists them)",
             args.report
         )
     })?;
-    let job = match engine.resend_report(id, None).await {
+    let service = workers.service();
+    let job = match service.resend_report(id, None).await {
         Ok(job) => job,
         Err(EngineError::NotFound(_)) => bail!("no report {id}"),
         Err(e) => return Err(e.into()),
     };
-    engine.start_workers().await;
-    let done = engine.wait(job.id).await?;
+    workers.start().await;
+    let done = service.wait(job.id).await?;
     let delivery = opened.store.get_delivery(id).await?;
     let state = delivery.as_ref().map_or("not started".to_owned(), |d| d.state.to_string());
     println!("job {}: {}; delivery {state}", done.id, done.status);

@@ -189,8 +189,10 @@ async fn the_scheduler_does_not_post_the_demos_report_a_second_time() {
     let store = open(dir.path()).await;
     let (keyring, _) = synkro::Keyring::load_or_generate(None, dir.path()).unwrap();
     let registry = synkro::pipeline::connectors::registry().unwrap();
-    let engine = synkro::pipeline::Engine::builder(store.clone(), registry, keyring).build().await.unwrap();
-    let tick = synkro::pipeline::scheduler::tick(&engine, synkro::time::Timestamp::now()).await.unwrap();
+    let service = synkro::pipeline::Service::builder(store.clone(), registry, keyring).build().await.unwrap();
+    let now = synkro::time::Timestamp::now();
+    let tick =
+        synkro::pipeline::scheduler::tick(&service, now, synkro::pipeline::scheduler::DEFAULT_CATCH_UP).await.unwrap();
     assert_eq!(tick.created, 0, "{tick:?}");
 
     let tenant = store.get_tenant_by_slug(&Slug::new("demo").unwrap()).await.unwrap();

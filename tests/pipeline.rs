@@ -19,7 +19,7 @@ use synkro::{
     connector::HttpSettings,
     domain::{JobStatus, MessageSource, ReportMode, ReportStatus, Tenant, TriggerType},
     pipeline::{
-        Engine, EngineConfig, EngineError, ReportRequest,
+        EngineError, ReportRequest, WorkerConfig, Workers,
         followup::{TelegramFollowups, telegram_pass},
         scheduler,
         summary::Summary,
@@ -44,13 +44,14 @@ on_both_backends!(
 
 struct World {
     sandbox: Sandbox,
-    engine: Engine,
+    service: synkro::pipeline::Service,
+    workers: Workers,
     keyring: Keyring,
 }
 
-/// The engine settings of these tests: short leases, polls and retries.
-fn engine_config() -> EngineConfig {
-    EngineConfig {
+/// The worker settings of these tests: short leases, polls and retries.
+fn worker_config() -> WorkerConfig {
+    WorkerConfig {
         workers: 2,
         lease: Duration::from_secs(5),
         poll_interval: Duration::from_millis(100),
@@ -61,27 +62,27 @@ fn engine_config() -> EngineConfig {
 }
 
 async fn world(store: &Store, config: SandboxConfig) -> World {
-    world_with(store, config, engine_config()).await
+    world_with(store, config, worker_config()).await
 }
 
-async fn world_with(store: &Store, config: SandboxConfig, engine: EngineConfig) -> World {
+async fn world_with(store: &Store, config: SandboxConfig, workers: WorkerConfig) -> World {
     let sandbox = Sandbox::start(config).await;
     let keyring = Keyring::generate();
     let registry = synkro::pipeline::connectors::registry().unwrap();
-    let mut builder = Engine::builder(store.clone(), registry, keyring.clone())
-        .config(engine)
+    let mut builder = synkro::pipeline::Service::builder(store.clone(), registry, keyring.clone())
         .outbound(synkro::connector::OutboundPolicy::loopback());
     builder =
         builder.http(HttpSettings { backoff_base: Duration::from_millis(20), max_attempts: 4, ..Default::default() });
     for (kind, url) in sandbox.endpoints() {
         builder = builder.endpoint(kind, url);
     }
-    let engine = builder.build().await.unwrap();
-    World { sandbox, engine, keyring }
+    let service = builder.build().await.unwrap();
+    let workers = Workers::new(&service, workers);
+    World { sandbox, service, workers, keyring }
 }
 
 async fn tenant(w: &World, setup: TenantSetup) -> Tenant {
-    w.sandbox.provision_tenant(w.engine.store(), &w.keyring, &setup).await.unwrap()
+    w.sandbox.provision_tenant(w.service.store(), &w.keyring, &setup).await.unwrap()
 }
 
 fn setup(mode: ReportMode) -> TenantSetup {
@@ -92,15 +93,15 @@ fn setup(mode: ReportMode) -> TenantSetup {
 async fn run_day(w: &World, tenant: &Tenant) -> synkro::domain::JobRun {
     let c = w.sandbox.config();
     let job = w
-        .engine
+        .service
         .enqueue_report(
             ReportRequest { trigger: TriggerType::System, ..ReportRequest::manual(tenant.id) }
                 .window(c.window_start, c.window_end()),
         )
         .await
         .unwrap();
-    while w.engine.run_next("test-worker").await.unwrap().is_some_and(|j| j.id != job.id || !j.status.is_finished()) {}
-    w.engine.store().get_job(job.id).await.unwrap()
+    while w.workers.run_next("test-worker").await.unwrap().is_some_and(|j| j.id != job.id || !j.status.is_finished()) {}
+    w.service.store().get_job(job.id).await.unwrap()
 }
 
 fn summary_of(report: &synkro::domain::Report) -> Summary {
@@ -267,7 +268,7 @@ async fn manual_windows_are_validated_and_one_job_runs_per_tenant(store: &Store)
         (now + hours(-24 * 5), now + hours(-24 * 5 + 2), "window_start"),
     ];
     for (start, end, field) in bad {
-        match w.engine.enqueue_report(ReportRequest::manual(acme.id).window(start, end)).await {
+        match w.service.enqueue_report(ReportRequest::manual(acme.id).window(start, end)).await {
             Err(EngineError::Invalid(e)) => {
                 assert_eq!(e.field, field);
                 assert!(e.message.chars().any(|c| c.is_ascii_digit()), "the message names the limit: {e}");
@@ -275,15 +276,22 @@ async fn manual_windows_are_validated_and_one_job_runs_per_tenant(store: &Store)
             other => panic!("expected a validation error for {field}, got {other:?}"),
         }
     }
-    let first =
-        w.engine.enqueue_report(ReportRequest::manual(acme.id).window(now + hours(-3), now + hours(-1))).await.unwrap();
-    let second = w.engine.enqueue_report(ReportRequest::manual(acme.id).window(now + hours(-5), now + hours(-4))).await;
+    let first = w
+        .service
+        .enqueue_report(ReportRequest::manual(acme.id).window(now + hours(-3), now + hours(-1)))
+        .await
+        .unwrap();
+    let second =
+        w.service.enqueue_report(ReportRequest::manual(acme.id).window(now + hours(-5), now + hours(-4))).await;
     match second {
         Err(EngineError::ActiveJob(id)) => assert_eq!(id, first.id),
         other => panic!("expected the active job's id, got {other:?}"),
     }
-    let same =
-        w.engine.enqueue_report(ReportRequest::manual(acme.id).window(now + hours(-3), now + hours(-1))).await.unwrap();
+    let same = w
+        .service
+        .enqueue_report(ReportRequest::manual(acme.id).window(now + hours(-3), now + hours(-1)))
+        .await
+        .unwrap();
     assert_eq!(same.id, first.id, "the same request twice is one job");
 }
 
@@ -291,12 +299,12 @@ async fn a_pending_job_stops_at_once_and_a_running_one_promptly(store: &Store) {
     let w = world(store, SandboxConfig { latency: Duration::from_millis(300), ..Default::default() }).await;
     let acme = tenant(&w, setup(ReportMode::AmocrmRadist)).await;
     let c = w.sandbox.config();
-    let job = w.engine.enqueue_report(ReportRequest::manual(acme.id).window(c.window_start, c.window_end())).await;
+    let job = w.service.enqueue_report(ReportRequest::manual(acme.id).window(c.window_start, c.window_end())).await;
     // The sandbox's day is long past: enqueue it as a system job instead.
     let job = match job {
         Ok(job) => job,
         Err(_) => w
-            .engine
+            .service
             .enqueue_report(
                 ReportRequest { trigger: TriggerType::System, ..ReportRequest::manual(acme.id) }
                     .window(c.window_start, c.window_end()),
@@ -304,48 +312,51 @@ async fn a_pending_job_stops_at_once_and_a_running_one_promptly(store: &Store) {
             .await
             .unwrap(),
     };
-    let stopped = w.engine.stop(job.id).await.unwrap();
+    let stopped = w.service.stop(job.id).await.unwrap();
     assert_eq!(stopped.status, JobStatus::Cancelled, "a pending job stops at once");
 
     let running = w
-        .engine
+        .service
         .enqueue_report(
             ReportRequest { trigger: TriggerType::System, ..ReportRequest::manual(acme.id) }
                 .window(c.window_start, c.window_end() + time::Duration::seconds(1)),
         )
         .await
         .unwrap();
-    w.engine.start_workers().await;
-    let mut updates = w.engine.subscribe();
+    w.workers.start().await;
+    let mut updates = w.service.subscribe();
     loop {
         let u = updates.recv().await.unwrap();
         if u.job_id == running.id && u.progress >= 5 {
             break;
         }
     }
-    w.engine.stop(running.id).await.unwrap();
+    w.service.stop(running.id).await.unwrap();
     // A guard against a hang, not a speed assertion: the job stops at its next checkpoint.
-    let done = tokio::time::timeout(Duration::from_secs(120), w.engine.wait(running.id)).await.unwrap().unwrap();
+    let done = tokio::time::timeout(Duration::from_secs(120), w.service.wait(running.id)).await.unwrap().unwrap();
     assert_eq!(done.status, JobStatus::Cancelled);
     assert!(done.progress < 100, "it stopped before the end");
     assert!(events(store, &done).await.iter().any(|e| e.contains("stopped on request")));
     assert!(store.report_for_job(done.id).await.unwrap().is_none(), "a stopped job saves no report");
-    w.engine.shutdown().await;
+    w.workers.shutdown().await;
 }
 
 async fn two_schedulers_create_one_job_per_window(store: &Store) {
     let a = world(store, SandboxConfig::default()).await;
     let registry = synkro::pipeline::connectors::registry().unwrap();
-    let b = Engine::builder(store.clone(), registry, a.keyring.clone()).build().await.unwrap();
+    let b = synkro::pipeline::Service::builder(store.clone(), registry, a.keyring.clone()).build().await.unwrap();
     for slug in ["t-one", "t-two", "t-three"] {
         tenant(&a, TenantSetup { slug: slug.into(), ..setup(ReportMode::AmocrmOnly) }).await;
     }
     // The tenants were created just now: their first due run is the next one.
     let now = Timestamp::now() + time::Duration::hours(25);
-    let (ta, tb) = tokio::join!(scheduler::tick(&a.engine, now), scheduler::tick(&b, now));
+    let (ta, tb) = tokio::join!(
+        scheduler::tick(&a.service, now, scheduler::DEFAULT_CATCH_UP),
+        scheduler::tick(&b, now, scheduler::DEFAULT_CATCH_UP)
+    );
     let (ta, tb) = (ta.unwrap(), tb.unwrap());
     assert_eq!(ta.created + tb.created, 3, "one job per tenant and window: {ta:?} {tb:?}");
-    let again = scheduler::tick(&b, now + time::Duration::minutes(1)).await.unwrap();
+    let again = scheduler::tick(&b, now + time::Duration::minutes(1), scheduler::DEFAULT_CATCH_UP).await.unwrap();
     assert_eq!(again.created, 0, "a later pass finds the jobs: {again:?}");
     let jobs = store.list_jobs(None, &synkro::PageRequest::first(50).unwrap()).await.unwrap();
     assert_eq!(jobs.items.len(), 3);
@@ -359,10 +370,7 @@ async fn follow_ups_on_the_web_and_in_telegram(store: &Store) {
     let report = report_of(store, &job).await;
 
     for i in 0..8 {
-        let answer =
-            synkro::pipeline::followup::ask(&w.engine, report.id, None, &format!("question {i}?"), MessageSource::Web)
-                .await
-                .unwrap();
+        let answer = w.service.ask(report.id, None, &format!("question {i}?"), MessageSource::Web).await.unwrap();
         assert!(!answer.answer.is_empty());
     }
     let stored = store.recent_report_messages(report.id, 50).await.unwrap();
@@ -390,9 +398,9 @@ async fn follow_ups_on_the_web_and_in_telegram(store: &Store) {
     );
     let followups =
         TelegramFollowups::new(Duration::from_secs(5)).with_public_url(Some("https://synkro.example.com/".into()));
-    let pass = telegram_pass(&w.engine, &followups, Timestamp::now()).await.unwrap();
+    let pass = telegram_pass(&w.service, &followups, Timestamp::now()).await.unwrap();
     assert_eq!((pass.polled, pass.answered, pass.closed), (1, 1, 0));
-    let again = telegram_pass(&w.engine, &followups, Timestamp::now()).await.unwrap();
+    let again = telegram_pass(&w.service, &followups, Timestamp::now()).await.unwrap();
     assert_eq!((again.answered, again.closed), (0, 0), "updates are consumed once");
 
     w.sandbox.telegram_push_update(
@@ -402,7 +410,7 @@ async fn follow_ups_on_the_web_and_in_telegram(store: &Store) {
         &format!("@{} and now?", synkro_sandbox::TELEGRAM_BOT_USERNAME),
     );
     let later = Timestamp::now() + time::Duration::hours(3);
-    let closed = telegram_pass(&w.engine, &followups, later).await.unwrap();
+    let closed = telegram_pass(&w.service, &followups, later).await.unwrap();
     assert_eq!(closed.closed, 1, "after the deadline the bot says the window is closed");
     let replies: Vec<_> = w.sandbox.telegram_sent().into_iter().filter(|m| m.reply_to_message_id.is_some()).collect();
     assert_eq!(replies.len(), 2);
@@ -420,23 +428,23 @@ async fn shutdown_hands_a_running_job_back_and_another_worker_finishes_it(store:
     let acme = tenant(&w, setup(ReportMode::AmocrmRadist)).await;
     let c = w.sandbox.config();
     let request = ReportRequest { trigger: TriggerType::System, ..ReportRequest::manual(acme.id) };
-    let job = w.engine.enqueue_report(request.window(c.window_start, c.window_end())).await.unwrap();
-    w.engine.start_workers().await;
+    let job = w.service.enqueue_report(request.window(c.window_start, c.window_end())).await.unwrap();
+    w.workers.start().await;
     while store.get_job(job.id).await.unwrap().progress < 5 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    w.engine.shutdown().await;
+    w.workers.shutdown().await;
     let handed = store.get_job(job.id).await.unwrap();
     assert_eq!((handed.status, handed.lease_owner.as_deref()), (JobStatus::Pending, None), "back in the queue at once");
     assert!(events(store, &handed).await.iter().any(|e| e.contains("handed back")));
 
     let registry = synkro::pipeline::connectors::registry().unwrap();
-    let mut builder = Engine::builder(store.clone(), registry, w.keyring.clone())
+    let mut builder = synkro::pipeline::Service::builder(store.clone(), registry, w.keyring.clone())
         .outbound(synkro::connector::OutboundPolicy::loopback());
     for (kind, url) in w.sandbox.endpoints() {
         builder = builder.endpoint(kind, url);
     }
-    let other = builder.build().await.unwrap();
+    let other = Workers::new(&builder.build().await.unwrap(), worker_config());
     let done = loop {
         match other.run_next("other-node").await.unwrap() {
             Some(j) if j.id == job.id && j.status.is_finished() => break j,

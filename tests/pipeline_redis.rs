@@ -9,7 +9,7 @@ use std::{io::Write, time::Duration};
 use synkro::{
     Keyring, Store,
     domain::{JobStatus, ReportMode, TriggerType},
-    pipeline::{Engine, EngineConfig, ReportRequest},
+    pipeline::{ReportRequest, Service, WorkerConfig, Workers},
 };
 use synkro_sandbox::{Sandbox, SandboxConfig, TenantSetup};
 
@@ -39,22 +39,17 @@ async fn engine(
     redis: &str,
     node: &str,
     poll: Duration,
-) -> Engine {
+) -> Workers {
     let mut builder =
-        Engine::builder(store.clone(), synkro::pipeline::connectors::registry().unwrap(), keyring.clone())
-            .config(EngineConfig {
-                workers: 2,
-                poll_interval: poll,
-                node: node.into(),
-                lease: Duration::from_secs(5),
-                ..Default::default()
-            })
+        Service::builder(store.clone(), synkro::pipeline::connectors::registry().unwrap(), keyring.clone())
+            .node(node)
             .redis(redis)
             .outbound(synkro::connector::OutboundPolicy::loopback());
     for (kind, url) in sandbox.endpoints() {
         builder = builder.endpoint(kind, url);
     }
-    builder.build().await.unwrap()
+    let config = WorkerConfig { workers: 2, poll_interval: poll, lease: Duration::from_secs(5), ..Default::default() };
+    Workers::new(&builder.build().await.unwrap(), config)
 }
 
 async fn world() -> (tempfile::TempDir, Store, Keyring, Sandbox) {
@@ -81,11 +76,11 @@ async fn another_node_runs_the_job_and_progress_reaches_this_one() {
     // the API node can start the job before the hang guard below gives up.
     let api = engine(&store, &keyring, &sandbox, &redis, "api", Duration::from_secs(3600)).await;
     let worker = engine(&store, &keyring, &sandbox, &redis, "worker", Duration::from_secs(3600)).await;
-    worker.start_workers().await;
+    worker.start().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let mut updates = api.subscribe();
-    let job = api.enqueue_report(day(&sandbox, tenant.id)).await.unwrap();
+    let mut updates = api.service().subscribe();
+    let job = api.service().enqueue_report(day(&sandbox, tenant.id)).await.unwrap();
     let mut seen_steps = Vec::new();
     let finished = tokio::time::timeout(Duration::from_secs(300), async {
         loop {
@@ -117,10 +112,10 @@ async fn flushing_redis_mid_run_loses_and_duplicates_nothing() {
         tenants.push(sandbox.provision_tenant(&store, &keyring, &setup).await.unwrap());
     }
     let node = engine(&store, &keyring, &sandbox, &redis, "node", Duration::from_millis(500)).await;
-    node.start_workers().await;
+    node.start().await;
     let mut jobs = Vec::new();
     for t in &tenants {
-        jobs.push(node.enqueue_report(day(&sandbox, t.id)).await.unwrap());
+        jobs.push(node.service().enqueue_report(day(&sandbox, t.id)).await.unwrap());
     }
     // Flush while the first jobs are running.
     loop {
@@ -134,7 +129,7 @@ async fn flushing_redis_mid_run_loses_and_duplicates_nothing() {
     let _: () = redis::cmd("FLUSHDB").query_async(&mut conn).await.unwrap();
 
     for job in &jobs {
-        let done = tokio::time::timeout(Duration::from_secs(60), node.wait(job.id)).await.unwrap().unwrap();
+        let done = tokio::time::timeout(Duration::from_secs(60), node.service().wait(job.id)).await.unwrap().unwrap();
         assert_eq!(done.status, JobStatus::Success, "{:?}", done.error);
         assert!(store.report_for_job(job.id).await.unwrap().is_some());
     }

@@ -15,7 +15,7 @@ use synkro::{
     connector::HttpSettings,
     domain::{AuditFilter, ConnectorKind, JobStatus, ReportMode, Tenant, TenantStatus, TenantUpdate, TriggerType},
     pipeline::{
-        Engine, EngineConfig, ReportRequest,
+        ReportRequest, WorkerConfig, Workers,
         followup::{TelegramFollowups, telegram_pass},
     },
     time::Timestamp,
@@ -40,17 +40,17 @@ fn followups() -> TelegramFollowups {
     TelegramFollowups::new(Duration::from_secs(5))
 }
 
-async fn engine(store: &Store, sandbox: &Sandbox, keyring: &Keyring, node: &str) -> Engine {
+/// A node named `node`: its service and a one-worker pool (not started).
+async fn engine(store: &Store, sandbox: &Sandbox, keyring: &Keyring, node: &str) -> Workers {
     let registry = synkro::pipeline::connectors::registry().unwrap();
-    let config = EngineConfig { workers: 1, node: node.into(), ..Default::default() };
-    let mut builder = Engine::builder(store.clone(), registry, keyring.clone())
-        .config(config)
+    let mut builder = synkro::pipeline::Service::builder(store.clone(), registry, keyring.clone())
+        .node(node)
         .outbound(synkro::connector::OutboundPolicy::loopback())
         .http(HttpSettings { backoff_base: Duration::from_millis(20), max_attempts: 4, ..Default::default() });
     for (kind, url) in sandbox.endpoints() {
         builder = builder.endpoint(kind, url);
     }
-    builder.build().await.unwrap()
+    Workers::new(&builder.build().await.unwrap(), WorkerConfig { workers: 1, ..Default::default() })
 }
 
 /// A tenant in amocrm_only mode whose Telegram chat is `chat`.
@@ -62,13 +62,13 @@ async fn tenant(sandbox: &Sandbox, store: &Store, keyring: &Keyring, slug: &str,
 }
 
 /// Runs `tenant`'s report for the sandbox's day moved back `days_back` days, and checks it ran.
-async fn report(engine: &Engine, sandbox: &Sandbox, tenant: &Tenant, days_back: i64) {
+async fn report(engine: &Workers, sandbox: &Sandbox, tenant: &Tenant, days_back: i64) {
     let shift = time::Duration::days(days_back);
     let (start, end) = (sandbox.config().window_start, sandbox.config().window_end());
     let request = ReportRequest { trigger: TriggerType::System, ..ReportRequest::manual(tenant.id) };
-    let job = engine.enqueue_report(request.window(start + -shift, end + -shift)).await.unwrap();
+    let job = engine.service().enqueue_report(request.window(start + -shift, end + -shift)).await.unwrap();
     while engine.run_next("test-worker").await.unwrap().is_some_and(|j| j.id != job.id || !j.status.is_finished()) {}
-    assert_eq!(engine.store().get_job(job.id).await.unwrap().status, JobStatus::Success);
+    assert_eq!(engine.service().store().get_job(job.id).await.unwrap().status, JobStatus::Success);
 }
 
 /// Asks the bot `text` in `chat`.
@@ -150,16 +150,16 @@ async fn tenants_sharing_a_bot_each_get_every_question_answered(store: &Store) {
 
     ask(&sandbox, acme_chat, "сколько сделок?");
     ask(&sandbox, BETA_CHAT, "а у нас?");
-    let first = telegram_pass(&engine, &settings, Timestamp::now()).await.unwrap();
+    let first = telegram_pass(engine.service(), &settings, Timestamp::now()).await.unwrap();
     assert_eq!((first.polled, first.answered, first.closed), (1, 2, 0), "one read of the bot serves both tenants");
 
     ask(&sandbox, BETA_CHAT, "и конверсия?");
     ask(&sandbox, -1_000_000_000_777, "чужой чат, ни одного клиента");
     ask(&sandbox, acme_chat, "а выручка?");
     ask(&sandbox, BETA_CHAT, "а риски?");
-    let second = telegram_pass(&engine, &settings, Timestamp::now()).await.unwrap();
+    let second = telegram_pass(engine.service(), &settings, Timestamp::now()).await.unwrap();
     assert_eq!((second.polled, second.answered), (1, 3));
-    let third = telegram_pass(&engine, &settings, Timestamp::now()).await.unwrap();
+    let third = telegram_pass(engine.service(), &settings, Timestamp::now()).await.unwrap();
     assert_eq!((third.polled, third.answered, third.closed), (1, 0, 0), "each update is read once");
 
     assert_eq!(questions_of(store, &acme).await, ["а выручка?", "сколько сделок?"], "about acme's own report");
@@ -181,7 +181,7 @@ async fn tenants_sharing_a_bot_each_get_every_question_answered(store: &Store) {
     store.update_tenant(beta.id, &paused).await.unwrap();
     ask(&sandbox, BETA_CHAT, "ответишь?");
     ask(&sandbox, acme_chat, "а ты?");
-    let fourth = telegram_pass(&engine, &settings, Timestamp::now()).await.unwrap();
+    let fourth = telegram_pass(engine.service(), &settings, Timestamp::now()).await.unwrap();
     assert_eq!(fourth.answered, 1);
     assert_eq!(questions_of(store, &beta).await.len(), 3, "a paused tenant's chat gets no answers");
     assert_eq!(questions_of(store, &acme).await.len(), 3);
@@ -197,8 +197,10 @@ async fn two_nodes_never_both_read_a_bot_and_a_stopping_node_hands_it_over(store
     let settings = followups();
 
     ask(&sandbox, chat, "сколько сделок?");
-    let (pa, pb) =
-        tokio::join!(telegram_pass(&a, &settings, Timestamp::now()), telegram_pass(&b, &settings, Timestamp::now()));
+    let (pa, pb) = tokio::join!(
+        telegram_pass(a.service(), &settings, Timestamp::now()),
+        telegram_pass(b.service(), &settings, Timestamp::now())
+    );
     let (pa, pb) = (pa.unwrap(), pb.unwrap());
     assert_eq!((pa.polled + pb.polled, pa.busy + pb.busy, pa.answered + pb.answered), (1, 1, 1), "{pa:?} {pb:?}");
     assert_eq!(polled_offsets(&sandbox).len(), 1, "only the node holding the bot asked Telegram");
@@ -206,9 +208,9 @@ async fn two_nodes_never_both_read_a_bot_and_a_stopping_node_hands_it_over(store
 
     // The holder keeps the bot while it runs; the other node's passes skip it.
     ask(&sandbox, chat, "а выручка?");
-    let skipped = telegram_pass(other, &settings, Timestamp::now()).await.unwrap();
+    let skipped = telegram_pass(other.service(), &settings, Timestamp::now()).await.unwrap();
     assert_eq!((skipped.polled, skipped.busy, skipped.answered), (0, 1, 0));
-    let kept = telegram_pass(holder, &settings, Timestamp::now()).await.unwrap();
+    let kept = telegram_pass(holder.service(), &settings, Timestamp::now()).await.unwrap();
     assert_eq!((kept.polled, kept.answered), (1, 1));
 
     // A node whose follow-ups stop hands the bot over at once, not when its lease runs out.
@@ -218,7 +220,7 @@ async fn two_nodes_never_both_read_a_bot_and_a_stopping_node_hands_it_over(store
     let poller = store.telegram_poller(&bot).await.unwrap().unwrap();
     assert_eq!((poller.lease_owner, poller.lease_expires_at), (None, None));
     ask(&sandbox, chat, "а риски?");
-    let took = telegram_pass(other, &settings, Timestamp::now()).await.unwrap();
+    let took = telegram_pass(other.service(), &settings, Timestamp::now()).await.unwrap();
     assert_eq!((took.polled, took.busy, took.answered), (1, 0, 1));
 
     let replies = replies(&sandbox);
@@ -248,7 +250,7 @@ async fn a_chat_moved_during_delivery_is_stored_and_used_from_then_on(store: &St
     assert_eq!(sandbox.telegram_sent().iter().filter(|m| m.text.contains(&acme.name)).count(), 2);
 
     ask(&sandbox, SUPERGROUP, "сколько сделок?");
-    let pass = telegram_pass(&engine, &followups(), Timestamp::now()).await.unwrap();
+    let pass = telegram_pass(engine.service(), &followups(), Timestamp::now()).await.unwrap();
     assert_eq!(pass.answered, 1, "follow-ups listen in the supergroup");
     assert_eq!(replies(&sandbox).iter().map(|(chat, _)| *chat).collect::<Vec<_>>(), [SUPERGROUP]);
     assert_eq!(chat_moves(store, &acme).await.len(), 1, "the move is audited once");
@@ -265,7 +267,7 @@ async fn a_chat_move_seen_in_the_updates_is_stored_and_used_from_then_on(store: 
     // The group becomes a supergroup between deliveries; the bot's updates say so.
     sandbox.telegram_migrate_chat(OLD_GROUP, SUPERGROUP);
     ask(&sandbox, SUPERGROUP, "сколько сделок?");
-    let first = telegram_pass(&engine, &followups(), Timestamp::now()).await.unwrap();
+    let first = telegram_pass(engine.service(), &followups(), Timestamp::now()).await.unwrap();
     assert_eq!(first.answered, 1, "a question in the supergroup is the tenant's");
     assert_eq!(sends_to(&sandbox, OLD_GROUP), 1, "the answer goes straight to the supergroup");
     assert_eq!(stored_chat(store, &acme).await, SUPERGROUP.to_string());
@@ -274,7 +276,7 @@ async fn a_chat_move_seen_in_the_updates_is_stored_and_used_from_then_on(store: 
     assert_eq!(moves[0]["seen_in"], "follow-up");
 
     ask(&sandbox, SUPERGROUP, "а выручка?");
-    let second = telegram_pass(&engine, &followups(), Timestamp::now()).await.unwrap();
+    let second = telegram_pass(engine.service(), &followups(), Timestamp::now()).await.unwrap();
     assert_eq!(second.answered, 1, "the next pass listens in the supergroup from the stored settings");
     assert!(replies(&sandbox).iter().all(|(chat, _)| *chat == SUPERGROUP), "{:?}", replies(&sandbox));
 

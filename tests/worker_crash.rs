@@ -8,7 +8,7 @@ use std::{collections::HashMap, process::Stdio, time::Duration};
 use synkro::{
     Keyring, Store,
     domain::{JobStatus, ReportMode, ReportStatus, TriggerType},
-    pipeline::{Engine, EngineConfig, ReportRequest},
+    pipeline::{ReportRequest, Service, WorkerConfig, Workers},
 };
 use synkro_sandbox::{Sandbox, SandboxConfig, TenantSetup};
 
@@ -27,16 +27,16 @@ async fn a_killed_worker_s_job_completes_exactly_once_elsewhere() {
     let endpoints: HashMap<_, _> = sandbox.endpoints().into_iter().collect();
 
     let mut builder =
-        Engine::builder(store.clone(), synkro::pipeline::connectors::registry().unwrap(), keyring.clone())
-            .config(EngineConfig { lease: Duration::from_secs(2), ..Default::default() })
+        Service::builder(store.clone(), synkro::pipeline::connectors::registry().unwrap(), keyring.clone())
             .outbound(synkro::connector::OutboundPolicy::loopback());
     for (kind, url) in &endpoints {
         builder = builder.endpoint(kind, url.clone());
     }
-    let engine = builder.build().await.unwrap();
+    let service = builder.build().await.unwrap();
+    let survivor = Workers::new(&service, WorkerConfig { lease: Duration::from_secs(2), ..Default::default() });
     let c = sandbox.config();
     let request = ReportRequest { trigger: TriggerType::System, ..ReportRequest::manual(tenant.id) };
-    let job = engine.enqueue_report(request.window(c.window_start, c.window_end())).await.unwrap();
+    let job = service.enqueue_report(request.window(c.window_start, c.window_end())).await.unwrap();
 
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_synkro"))
         .args(["worker", "--workers", "1", "--lease-seconds", "2", "--no-scheduler"])
@@ -68,7 +68,7 @@ async fn a_killed_worker_s_job_completes_exactly_once_elsewhere() {
 
     // This process takes over once the dead worker's lease has run out.
     let finished = loop {
-        if let Some(j) = engine.run_next("survivor").await.unwrap()
+        if let Some(j) = survivor.run_next("survivor").await.unwrap()
             && j.id == job.id
             && j.status.is_finished()
         {

@@ -36,7 +36,7 @@ pub async fn record(state: &AppState, entry: Entry<'_>) {
             new.actor_id = entry.actor;
             new.ip_address = entry.ip;
             new.metadata = entry.metadata;
-            state.store.append_audit(&new).await.map(|_| ()).map_err(|e| e.to_string())
+            state.store().append_audit(&new).await.map(|_| ()).map_err(|e| e.to_string())
         }
         Err(e) => Err(e.to_string()),
     };

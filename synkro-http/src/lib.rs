@@ -24,9 +24,9 @@ pub mod stream;
 use std::{future::Future, sync::Arc, time::Duration};
 
 use poem::{Endpoint, EndpointExt, Route, get, listener::TcpAcceptor};
-use synkro_core::{Keyring, Store};
+use synkro_core::Store;
 pub use synkro_pipeline as pipeline;
-use synkro_pipeline::Engine;
+use synkro_pipeline::Service;
 
 use crate::{auth::throttle::Throttle, ops::HttpMetrics};
 pub use crate::{
@@ -37,12 +37,8 @@ pub use crate::{
 /// Everything a request handler needs. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    /// The database.
-    pub store: Store,
-    /// The job engine (enqueue, stop, follow-ups, connector metrics).
-    pub engine: Engine,
-    /// The secret keys.
-    pub keyring: Keyring,
+    /// The service: the store, keyring and connectors, and every verb handlers call.
+    pub service: Service,
     /// The HTTP settings.
     pub config: Arc<HttpConfig>,
     shared: Arc<Shared>,
@@ -58,8 +54,8 @@ struct Shared {
 }
 
 impl AppState {
-    /// A state over these parts. Warns loudly when the TEMP_LOGIN fallback is on.
-    pub fn new(store: Store, engine: Engine, keyring: Keyring, config: HttpConfig) -> Self {
+    /// A state over `service`. Warns loudly when the TEMP_LOGIN fallback is on.
+    pub fn new(service: Service, config: HttpConfig) -> Self {
         if let Some(temp) = &config.temp_login {
             tracing::warn!(
                 username = %temp.username,
@@ -75,7 +71,12 @@ impl AppState {
             metrics: Arc::new(HttpMetrics::default()),
             closing: tokio::sync::watch::channel(false).0,
         });
-        Self { store, engine, keyring, config: Arc::new(config), shared }
+        Self { service, config: Arc::new(config), shared }
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        self.service.store()
     }
 
     pub(crate) fn throttle(&self) -> &Throttle {
@@ -164,7 +165,7 @@ pub async fn serve(
         inner: TcpAcceptor::from_tokio(listener)?,
         limit: state.config.header_read_timeout,
     };
-    let sweeper = tokio::spawn(sweep_sessions(state.store.clone()));
+    let sweeper = tokio::spawn(sweep_sessions(state.store().clone()));
     let pages = tokio::spawn(forget_changed_pages(state.clone()));
     let refusals = tokio::spawn(summarize_login_refusals(state.clone()));
     let last_refusals = state.clone();
@@ -191,7 +192,7 @@ async fn summarize_login_refusals(state: AppState) {
     loop {
         tick.tick().await;
         auth::audit_refusals(&state).await;
-        if let Err(e) = state.throttle().forget_stale(&state.store).await {
+        if let Err(e) = state.throttle().forget_stale(state.store()).await {
             tracing::warn!(error = %e, "cannot delete old login counters");
         }
     }
@@ -200,7 +201,7 @@ async fn summarize_login_refusals(state: AppState) {
 /// Forgets a tenant's cached report pages whenever one of its jobs finishes (here or, with
 /// Redis, on any node).
 async fn forget_changed_pages(state: AppState) {
-    let mut updates = state.engine.subscribe();
+    let mut updates = state.service.subscribe();
     loop {
         match updates.recv().await {
             Ok(update) if update.status.is_finished() => state.pages().forget_tenant(update.tenant_id),

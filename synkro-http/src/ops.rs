@@ -181,15 +181,15 @@ pub fn healthz() -> &'static str {
 /// process started are alive (an API-only node runs none and says so).
 #[handler]
 pub async fn readyz(state: Data<&AppState>) -> Response {
-    let database = state.store.ping().await;
+    let database = state.store().ping().await;
     let migrations = match &database {
-        Ok(()) => state.store.migrations_current().await.ok(),
+        Ok(()) => state.store().migrations_current().await.ok(),
         Err(_) => None,
     };
     if let Err(e) = &database {
         tracing::warn!(error = %e, "readiness: database unreachable");
     }
-    let stats = state.engine.stats();
+    let stats = state.service.stats();
     let workers_ok = stats.workers_alive == stats.workers_started;
     let workers = match (stats.workers_started, workers_ok) {
         (0, _) => "none_here",
@@ -237,7 +237,7 @@ pub async fn prometheus(state: Data<&AppState>) -> Response {
         let _ = writeln!(out, "synkro_http_request_seconds_sum{{{l}}} {:.6}", v.seconds);
         let _ = writeln!(out, "synkro_http_request_seconds_count{{{l}}} {}", v.count);
     }
-    match state.store.queue_depth(Timestamp::now()).await {
+    match state.store().queue_depth(Timestamp::now()).await {
         Ok(depth) => {
             out.push_str("# HELP synkro_jobs Report jobs in the queue, by status.\n# TYPE synkro_jobs gauge\n");
             for (status, n) in
@@ -248,7 +248,7 @@ pub async fn prometheus(state: Data<&AppState>) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot read the queue depth"),
     }
-    match state.store.delivery_counts().await {
+    match state.store().delivery_counts().await {
         Ok(counts) => {
             out.push_str(
                 "# HELP synkro_report_deliveries Report deliveries by state; alert on unknown and failed, which \
@@ -267,7 +267,7 @@ pub async fn prometheus(state: Data<&AppState>) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot count deliveries"),
     }
-    let stats = state.engine.stats();
+    let stats = state.service.stats();
     out.push_str("# HELP synkro_jobs_finished_total Report jobs this process finished, by outcome.\n");
     out.push_str("# TYPE synkro_jobs_finished_total counter\n");
     for (status, n) in [("success", stats.succeeded), ("failed", stats.failed), ("cancelled", stats.cancelled)] {
@@ -279,7 +279,7 @@ pub async fn prometheus(state: Data<&AppState>) -> Response {
     out.push_str("# HELP synkro_workers Report workers of this process, by state.\n# TYPE synkro_workers gauge\n");
     let _ = writeln!(out, "synkro_workers{{state=\"alive\"}} {}", stats.workers_alive);
     let _ = writeln!(out, "synkro_workers{{state=\"started\"}} {}", stats.workers_started);
-    let connectors = state.engine.connector_context().metrics.snapshot();
+    let connectors = state.service.connector_context().metrics.snapshot();
     out.push_str("# HELP synkro_connector_requests_total Requests sent to services, by connector kind.\n");
     out.push_str("# TYPE synkro_connector_requests_total counter\n");
     for (kind, c) in &connectors {

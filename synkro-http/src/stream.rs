@@ -33,9 +33,9 @@ const POLL: Duration = Duration::from_secs(2);
 pub fn job_stream(state: &AppState, job: JobRun, after: Option<JobEventId>, place: StreamPlace) -> JobStream {
     let (tx, rx) = mpsc::channel::<StreamEvent>(64);
     // Subscribe before the first read, so no change falls between the two.
-    let updates = state.engine.subscribe();
+    let updates = state.service.subscribe();
     let closing = state.closing();
-    tokio::spawn(follow(state.store.clone(), updates, closing, job.id, after, tx));
+    tokio::spawn(follow(state.store().clone(), updates, closing, job.id, after, tx));
     let events =
         futures::stream::unfold(
             (rx, place),

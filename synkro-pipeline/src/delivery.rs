@@ -3,7 +3,7 @@
 //! messenger is down or rate limiting, nothing was delivered) is retried by delivery jobs with
 //! backoff until the engine's `delivery_retry_for` runs out; `unknown` (a worker stopped
 //! mid-send) and finally `failed` deliveries are logged, audited and counted, and only an
-//! explicit re-send ([`Engine::resend_report`]) sends them again.
+//! explicit re-send ([`Service::resend_report`]) sends them again.
 
 use std::{
     sync::atomic::{AtomicBool, Ordering},
@@ -13,7 +13,8 @@ use std::{
 use serde_json::json;
 use synkro_connector_kit::backoff_delay;
 use synkro_core::{
-    connector::{ConnectorError, FailureClass},
+    Store,
+    connector::{ConnectorError, FailureClass, Messenger},
     domain::{EventLevel, JobRun, NewAuditLog, NewJobRun, Report, ReportStatus, Tenant, TenantStatus},
     ids::{ReportId, UserId},
     store::{DeliveryStart, DeliveryState, JobCreated},
@@ -22,10 +23,11 @@ use synkro_core::{
 
 use crate::{
     ai_text,
-    engine::{Engine, RunEnv},
     error::{EngineError, JobFailure},
     report::{Progress, ReportDone},
-    wiring::{TenantCapabilities, build_tenant},
+    service::Service,
+    wiring::build_messenger,
+    workers::RunEnv,
 };
 
 /// The audit action of a delivery that failed for good.
@@ -54,12 +56,12 @@ pub(crate) async fn deliver(
     job: &JobRun,
     tenant: &Tenant,
     report: Report,
-    caps: &TenantCapabilities,
+    messenger: Option<(&str, &dyn Messenger)>,
     resend: bool,
     sending: &AtomicBool,
 ) -> Result<(Report, bool), JobFailure> {
-    let store = &env.store;
-    let Some(messenger) = caps.messenger.as_deref() else {
+    let store = env.store();
+    let Some((kind, messenger)) = messenger else {
         let message = "no messenger integration: the report is saved but not sent";
         p.note(EventLevel::Warn, "deliver", message, json!({}), 95).await;
         return Ok((report, false));
@@ -103,7 +105,7 @@ pub(crate) async fn deliver(
             let mut data = json!({"messages": delivery.messages});
             if let Some(moved) = &delivery.moved_to {
                 data["moved_to"] = json!(moved);
-                crate::telegram::delivery_moved_chat(store, tenant, caps, moved).await;
+                crate::telegram::delivery_moved_chat(store, tenant, kind, moved).await;
             }
             p.step("deliver", 95, format!("delivered in {} message(s)", delivery.messages), data).await;
             Ok((report, true))
@@ -118,7 +120,7 @@ pub(crate) async fn deliver(
 /// Records a failed send: retried later when a retry can fix it and time is left, else failed
 /// for good (logged, audited).
 async fn failed(env: &RunEnv, p: &Progress<'_>, tenant: &Tenant, report: &Report, e: &ConnectorError) {
-    let store = &env.store;
+    let store = env.store();
     let message = e.to_string();
     let now = Timestamp::now();
     let delivery = store.get_delivery(report.id).await.ok().flatten();
@@ -159,7 +161,7 @@ async fn failed(env: &RunEnv, p: &Progress<'_>, tenant: &Tenant, report: &Report
     if let Err(e) = store.finish_delivery(report.id, DeliveryState::Failed, 0, Some(&why), now).await {
         tracing::warn!(error = %e, "delivery failure not recorded");
     }
-    audit(env, tenant, report, AUDIT_DELIVERY_FAILED, format!("report not delivered: {why}"), None).await;
+    audit(env.store(), tenant, report, AUDIT_DELIVERY_FAILED, format!("report not delivered: {why}"), None).await;
     let text = format!("not delivered: {why}; an admin can re-send it");
     p.note(EventLevel::Error, "deliver", text, json!({"class": e.class, "state": "failed"}), 95).await;
 }
@@ -174,12 +176,12 @@ fn local(at: Timestamp, tenant: &Tenant) -> String {
     format!("{} {}", zone.to_datetime(at.to_jiff()).strftime("%Y-%m-%d %H:%M"), tenant.timezone.as_str())
 }
 
-async fn audit(env: &RunEnv, tenant: &Tenant, report: &Report, action: &str, message: String, actor: Option<UserId>) {
+async fn audit(store: &Store, tenant: &Tenant, report: &Report, action: &str, message: String, actor: Option<UserId>) {
     let Ok(mut entry) = NewAuditLog::new(action, message) else { return };
     entry.tenant_id = Some(tenant.id);
     entry.actor_id = actor;
     entry.metadata = json!({"report_id": report.id, "job_id": report.job_id});
-    if let Err(e) = env.store.append_audit(&entry).await {
+    if let Err(e) = store.append_audit(&entry).await {
         tracing::warn!(error = %e, "audit entry not saved");
     }
 }
@@ -187,7 +189,7 @@ async fn audit(env: &RunEnv, tenant: &Tenant, report: &Report, action: &str, mes
 /// Runs a delivery job: a due retry, or a re-send a person asked for.
 pub(crate) async fn run_delivery(env: &RunEnv, job: &JobRun, sending: &AtomicBool) -> Result<ReportDone, JobFailure> {
     let p = Progress::new(env, job);
-    let store = &env.store;
+    let store = env.store();
     let (report_id, resend) =
         NewJobRun::delivery_target(job).ok_or_else(|| JobFailure::fatal("the delivery job names no report"))?;
     let report = store.get_report(report_id).await.map_err(|e| JobFailure::from_store("report", e))?;
@@ -206,15 +208,16 @@ pub(crate) async fn run_delivery(env: &RunEnv, job: &JobRun, sending: &AtomicBoo
         json!({"report_id": report.id}),
     )
     .await;
-    let caps = build_tenant(store, &env.registry, &env.keyring, &env.ctx, &tenant, None)
-        .await
-        .map_err(|e| JobFailure::from_connector("configuration", e))?;
-    let (report, delivered) = deliver(env, &p, job, &tenant, report, &caps, resend, sending).await?;
+    // Only the messenger: another integration that broke since the report must not block it.
+    let messenger =
+        build_messenger(&env.service, &tenant).await.map_err(|e| JobFailure::from_connector("configuration", e))?;
+    let messenger = messenger.as_ref().map(|(integration, m)| (integration.kind.as_str(), m.as_ref()));
+    let (report, delivered) = deliver(env, &p, job, &tenant, report, messenger, resend, sending).await?;
     p.step("done", 100, if delivered { "report delivered" } else { "report not delivered" }, json!({})).await;
     Ok(ReportDone { report, delivered })
 }
 
-impl Engine {
+impl Service {
     /// Sends `report` again because a person asked (`actor`): the only way a delivery that is
     /// `unknown` or `failed` is sent again. Refused while the report is delivered, being sent,
     /// or waiting for a retry. Returns the delivery job (an audit entry records who asked).
@@ -247,7 +250,7 @@ impl Engine {
             Some(d) => format!("asked to re-send the report (its delivery was {})", d.state),
             None => "asked to send the report".to_owned(),
         };
-        audit(self.env(), &tenant, &report, AUDIT_RESEND, message, actor).await;
+        audit(store, &tenant, &report, AUDIT_RESEND, message, actor).await;
         Ok(job)
     }
 

@@ -34,6 +34,9 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
+    /// Redis (configured for a service with several nodes) cannot be reached or used.
+    #[error(transparent)]
+    Redis(#[from] crate::redis::RedisError),
     /// Anything else (secrets that do not decrypt, a missing integration, ...).
     #[error("{0}")]
     Other(String),

@@ -15,25 +15,39 @@ use synkro_core::{
     time::{TimeZoneName, Timestamp},
 };
 
+use tokio_util::sync::CancellationToken;
+
 use crate::{
     ai_text,
-    engine::Engine,
     error::EngineError,
+    service::Service,
     telegram::{Member, members_by_inbox},
 };
 
 /// Questions and answers of a report the AI sees.
 const HISTORY: u32 = 6;
 
-/// Answers `question` about `report` and stores both.
-pub async fn ask(
-    engine: &Engine,
+impl Service {
+    /// Answers `question` about `report` (asked by `actor`, through `source`) and stores both.
+    pub async fn ask(
+        &self,
+        report: ReportId,
+        actor: Option<UserId>,
+        question: &str,
+        source: MessageSource,
+    ) -> Result<ReportMessage, EngineError> {
+        ask(self, report, actor, question, source).await
+    }
+}
+
+async fn ask(
+    service: &Service,
     report: ReportId,
     actor: Option<UserId>,
     question: &str,
     source: MessageSource,
 ) -> Result<ReportMessage, EngineError> {
-    let store = engine.store();
+    let store = service.store();
     let report = store.get_report(report).await?;
     let tenant = store.get_tenant(report.tenant_id).await?;
     if tenant.status != TenantStatus::Active {
@@ -41,7 +55,7 @@ pub async fn ask(
     }
     // Follow-ups only need the AI: another integration that is broken or went missing since the
     // report must not block them.
-    let llm = crate::wiring::build_language_model(engine, &tenant).await?.ok_or_else(|| {
+    let llm = crate::wiring::build_language_model(service, &tenant).await?.ok_or_else(|| {
         EngineError::Connector(
             ConnectorError::new(FailureClass::Config, "the tenant has no AI integration")
                 .with_hint("add an AI integration to answer follow-up questions"),
@@ -149,13 +163,14 @@ enum Outcome {
 /// decides whether its window is still open). Bots are read concurrently, each within a time
 /// limit.
 pub async fn telegram_pass(
-    engine: &Engine,
+    service: &Service,
     settings: &TelegramFollowups,
     now: Timestamp,
 ) -> Result<TelegramPass, EngineError> {
-    let inboxes = members_by_inbox(engine).await?;
+    let inboxes = members_by_inbox(service).await?;
     let passes = inboxes.into_iter().map(|(inbox, mut members)| async move {
-        match tokio::time::timeout(settings.time_limit(), read_inbox(engine, settings, &inbox, &mut members, now)).await
+        match tokio::time::timeout(settings.time_limit(), read_inbox(service, settings, &inbox, &mut members, now))
+            .await
         {
             Ok(Ok(pass)) => pass,
             Ok(Err(e)) => {
@@ -177,14 +192,14 @@ pub async fn telegram_pass(
 
 /// Reads one bot's new updates, if this node holds (or takes) its lease, and answers them.
 async fn read_inbox(
-    engine: &Engine,
+    service: &Service,
     settings: &TelegramFollowups,
     inbox: &str,
     members: &mut [Member],
     now: Timestamp,
 ) -> Result<TelegramPass, EngineError> {
-    let store = engine.store();
-    let owner = engine.config().node.as_str();
+    let store = service.store();
+    let owner = service.node();
     let Some(poller) = store.lease_telegram_poller(inbox, owner, settings.lease(), Timestamp::now()).await? else {
         return Ok(TelegramPass { busy: 1, ..Default::default() });
     };
@@ -192,17 +207,17 @@ async fn read_inbox(
     let batch = read_questions(members, poller.next_offset).await?;
     for moved in &batch.moves {
         for member in members.iter_mut() {
-            member.follow(engine, moved).await;
+            member.follow(service, moved).await;
         }
     }
     for question in &batch.questions {
         for member in members.iter_mut().filter(|m| m.asked_in(&question.chat_id)) {
-            let (reply, outcome) = reply_to(engine, settings, &member.tenant, &question.text, now).await;
+            let (reply, outcome) = reply_to(service, settings, &member.tenant, &question.text, now).await;
             pass.count(outcome);
             match member.messenger.reply(question.message_id, &reply).await {
                 Ok(Delivery { moved_to: Some(to), .. }) => {
                     let moved = ChatMove { from: member.chat().to_owned(), to };
-                    member.follow(engine, &moved).await;
+                    member.follow(service, &moved).await;
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(tenant = %member.tenant.id, error = %e, "telegram reply not sent"),
@@ -237,20 +252,20 @@ async fn read_questions(members: &[Member], offset: Option<i64>) -> Result<Quest
 
 /// The reply to `question` for `tenant`, about its latest report.
 async fn reply_to(
-    engine: &Engine,
+    service: &Service,
     settings: &TelegramFollowups,
     tenant: &Tenant,
     question: &str,
     now: Timestamp,
 ) -> (String, Outcome) {
     let failed = |e: EngineError| (format!("Не получилось ответить: {e}"), Outcome::Failed);
-    let latest = match engine.store().latest_report(tenant.id).await {
+    let latest = match service.store().latest_report(tenant.id).await {
         Ok(latest) => latest,
         Err(e) => return failed(e.into()),
     };
     match latest {
         Some(report) if report.followup_deadline_at.is_some_and(|d| d > now) => {
-            match ask(engine, report.id, None, question, MessageSource::Telegram).await {
+            match ask(service, report.id, None, question, MessageSource::Telegram).await {
                 Ok(message) => (message.answer, Outcome::Answered),
                 Err(e) => failed(e),
             }
@@ -281,12 +296,11 @@ pub fn closed_window_reply(deadline: Option<Timestamp>, zone: &TimeZoneName, pub
     format!("Окно вопросов по последнему отчёту закрылось{when}. {instead}")
 }
 
-/// Runs [`telegram_pass`] every `settings.interval` until the engine shuts down, then gives up
-/// this node's leases so another node reads those bots at once.
-pub(crate) async fn run_telegram(engine: Engine, settings: TelegramFollowups) {
-    let shutdown = engine.shutdown_token().clone();
+/// Runs [`telegram_pass`] every `settings.interval` until `shutdown`, then gives up this node's
+/// leases so another node reads those bots at once.
+pub(crate) async fn run_telegram(service: Service, settings: TelegramFollowups, shutdown: CancellationToken) {
     loop {
-        if let Err(e) = telegram_pass(&engine, &settings, Timestamp::now()).await {
+        if let Err(e) = telegram_pass(&service, &settings, Timestamp::now()).await {
             tracing::warn!(error = %e, "telegram follow-ups failed");
         }
         tokio::select! {
@@ -294,7 +308,7 @@ pub(crate) async fn run_telegram(engine: Engine, settings: TelegramFollowups) {
             _ = shutdown.cancelled() => break,
         }
     }
-    if let Err(e) = engine.store().release_telegram_pollers(&engine.config().node).await {
+    if let Err(e) = service.store().release_telegram_pollers(service.node()).await {
         tracing::warn!(error = %e, "telegram leases not released; other nodes take over when they expire");
     }
 }

@@ -1,7 +1,10 @@
 //! Synkro's report pipeline and job engine.
 //!
-//! - [`Engine`]: enqueue reports, run them on durable workers (leases, retries, stop), follow
-//!   their progress; with Redis, any number of `synkro worker` processes share the work.
+//! - [`Service`]: the handle everything else holds — enqueue reports and follow their progress,
+//!   save and check integrations, ask follow-up questions, read and change runtime settings.
+//! - [`Workers`]: a pool started from the service that runs jobs on durable workers (leases,
+//!   retries, stop), the scheduler and Telegram follow-ups; with Redis, any number of
+//!   `synkro worker` processes share the work.
 //! - The report run itself, step by step as DESIGN.md section 7 describes ([`report`]).
 //! - Deliveries that never vanish: sent once, retried when a retry can fix them, re-sent only
 //!   when a person asks ([`delivery`]).
@@ -16,13 +19,14 @@
 //! ```no_run
 //! # async fn demo(store: synkro_core::Store, keyring: synkro_core::Keyring, tenant: synkro_core::ids::TenantId)
 //! # -> Result<(), Box<dyn std::error::Error>> {
-//! use synkro_pipeline::{Engine, ReportRequest};
+//! use synkro_pipeline::{ReportRequest, Service, WorkerConfig, Workers};
 //!
-//! let engine = Engine::builder(store, synkro_pipeline::connectors::registry()?, keyring).build().await?;
-//! engine.start_workers().await;
-//! let mut progress = engine.subscribe();
-//! let job = engine.enqueue_report(ReportRequest::manual(tenant)).await?;
-//! let done = engine.wait(job.id).await?;
+//! let service = Service::builder(store, synkro_pipeline::connectors::registry()?, keyring).build().await?;
+//! let workers = Workers::new(&service, WorkerConfig::default());
+//! workers.start().await;
+//! let mut progress = service.subscribe();
+//! let job = service.enqueue_report(ReportRequest::manual(tenant)).await?;
+//! let done = service.wait(job.id).await?;
 //! println!("{}: {:?}", done.id, done.status);
 //! # let _ = progress.try_recv();
 //! # Ok(()) }
@@ -30,7 +34,6 @@
 
 pub mod ai_text;
 pub mod delivery;
-pub mod engine;
 pub mod error;
 pub mod events;
 pub mod followup;
@@ -38,14 +41,17 @@ pub mod merge;
 pub mod redis;
 pub mod report;
 pub mod scheduler;
+pub mod service;
 pub mod settings;
 pub mod summary;
 pub mod telegram;
 pub mod window;
 pub mod wiring;
+pub mod workers;
 
-pub use engine::{Engine, EngineBuilder, EngineConfig, EngineStats, ReportRequest};
 pub use error::{EngineError, JobFailure};
 pub use events::{EventHub, JobUpdate};
+pub use service::{ReportRequest, Service, ServiceBuilder, WorkerStats};
 pub use synkro_connectors as connectors;
 pub use synkro_core as core;
+pub use workers::{WorkerConfig, Workers};

@@ -22,13 +22,13 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     ai_text,
     delivery::deliver,
-    engine::RunEnv,
     error::JobFailure,
     events::JobUpdate,
     merge::{Merger, dialog_rows},
     summary::{SummaryBuilder, keep_row},
     window::period_dates,
     wiring::{TenantCapabilities, build_tenant},
+    workers::RunEnv,
 };
 
 /// Writes a job's progress: the job row, an event, and an update for subscribers.
@@ -44,7 +44,7 @@ impl<'a> Progress<'a> {
 
     /// Moves to `step` at `progress` % and logs `message`.
     pub(crate) async fn step(&self, step: &str, progress: u8, message: impl Into<String>, data: Value) {
-        if let Err(e) = self.env.store.update_job_progress(self.job.id, step, progress).await {
+        if let Err(e) = self.env.store().update_job_progress(self.job.id, step, progress).await {
             tracing::warn!(job = %self.job.id, error = %e, "progress not saved");
         }
         self.note(EventLevel::Info, step, message, data, progress).await;
@@ -61,7 +61,7 @@ impl<'a> Progress<'a> {
     ) {
         let event =
             NewJobEvent { job_id: self.job.id, level, step: Some(step.to_owned()), message: message.into(), data };
-        let saved = match self.env.store.append_job_event(&event).await {
+        let saved = match self.env.store().append_job_event(&event).await {
             Ok(saved) => Some(saved),
             Err(e) => {
                 tracing::warn!(job = %self.job.id, error = %e, "job event not saved");
@@ -69,6 +69,8 @@ impl<'a> Progress<'a> {
             }
         };
         self.env
+            .service
+            .shared()
             .hub
             .publish(JobUpdate {
                 job_id: self.job.id,
@@ -113,7 +115,7 @@ pub(crate) async fn run_report(
     sending: &AtomicBool,
 ) -> Result<ReportDone, JobFailure> {
     let p = Progress::new(env, job);
-    let store = &env.store;
+    let store = env.store();
 
     // 1. Configuration.
     let tenant = store.get_tenant(job.tenant_id).await.map_err(|e| JobFailure::from_store("tenant", e))?;
@@ -129,9 +131,8 @@ pub(crate) async fn run_report(
         (Some(start), Some(end)) => Window::new(start, end).map_err(|e| JobFailure::fatal(e.to_string()))?,
         _ => return Err(JobFailure::fatal("the job has no window")),
     };
-    let caps = build_tenant(store, &env.registry, &env.keyring, &env.ctx, &tenant, Some(mode))
-        .await
-        .map_err(|e| JobFailure::from_connector("configuration", e))?;
+    let caps =
+        build_tenant(&env.service, &tenant, mode).await.map_err(|e| JobFailure::from_connector("configuration", e))?;
     let sources: Vec<Value> = caps.sources.iter().map(|(c, k)| json!({"capability": c, "kind": k})).collect();
     p.step(
         "check_config",
@@ -280,7 +281,7 @@ pub(crate) async fn run_report(
     p.step("save_report", 82, "report saved and archived", json!({"report_id": report.id})).await;
 
     // 7. Delivery.
-    let (report, delivered) = deliver(env, &p, job, &tenant, report, &caps, false, sending).await?;
+    let (report, delivered) = deliver(env, &p, job, &tenant, report, caps.messenger(), false, sending).await?;
 
     // 8. Done.
     let mut audit = NewAuditLog::new("report.build", format!("report for {period_start} – {period_end} built"))

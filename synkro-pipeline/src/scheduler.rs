@@ -7,13 +7,20 @@
 //! time zone changed) is not: catching up is for runs missed while no scheduler ran, and a
 //! settings change never posts a report at once for a window that closed before it.
 
+use std::time::Duration;
+
 use synkro_core::{
     domain::{NewJobRun, TriggerType},
     store::{Constraint, JobCreated, StoreError},
     time::Timestamp,
 };
+use tokio_util::sync::CancellationToken;
 
-use crate::{engine::Engine, error::EngineError, window::latest_due};
+use crate::{error::EngineError, service::Service, window::latest_due};
+
+/// How far back a missed scheduled run is caught up unless configured otherwise (36 h: a
+/// day's run missed over a night's outage still goes out).
+pub const DEFAULT_CATCH_UP: Duration = Duration::from_secs(36 * 3600);
 
 /// What one scheduler pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -26,17 +33,17 @@ pub struct Tick {
     pub busy: usize,
 }
 
-/// One pass at `now`.
-pub async fn tick(engine: &Engine, now: Timestamp) -> Result<Tick, EngineError> {
+/// One pass at `now`: runs missed up to `catch_up` ago are caught up.
+pub async fn tick(service: &Service, now: Timestamp, catch_up: Duration) -> Result<Tick, EngineError> {
     let mut result = Tick::default();
-    let horizon = time::Duration::try_from(engine.config().catch_up).unwrap_or(time::Duration::days(1));
-    for (tenant, config) in engine.store().tenants_due().await? {
+    let horizon = time::Duration::try_from(catch_up).unwrap_or(time::Duration::days(1));
+    for (tenant, config) in service.store().tenants_due().await? {
         let (due_at, window) = latest_due(now, &config.timezone, config.scheduled_run_time, config.business_day_start);
         if due_at > now || due_at + horizon < now || due_at < config.schedule_from {
             continue;
         }
         let job = NewJobRun::report(tenant.id, config.mode, TriggerType::Scheduled, window);
-        match engine.store().create_job(&job).await {
+        match service.store().create_job(&job).await {
             Ok(JobCreated::New(job)) => {
                 tracing::info!(tenant = %tenant.slug, job = %job.id, window_end = %window.end(), "scheduled report enqueued");
                 result.created += 1;
@@ -47,21 +54,20 @@ pub async fn tick(engine: &Engine, now: Timestamp) -> Result<Tick, EngineError> 
         }
     }
     if result.created > 0 {
-        engine.wake().await;
+        service.wake().await;
     }
     Ok(result)
 }
 
-/// Runs passes every `scheduler_interval` until the engine shuts down; the first pass runs at
-/// once, which catches up runs missed while the service was down.
-pub(crate) async fn run(engine: Engine) {
-    let shutdown = engine.shutdown_token().clone();
+/// Runs passes every `interval` until `shutdown`; the first pass runs at once, which catches up
+/// runs missed while the service was down.
+pub(crate) async fn run(service: Service, interval: Duration, catch_up: Duration, shutdown: CancellationToken) {
     loop {
-        if let Err(e) = tick(&engine, Timestamp::now()).await {
+        if let Err(e) = tick(&service, Timestamp::now(), catch_up).await {
             tracing::warn!(error = %e, "scheduler pass failed");
         }
         tokio::select! {
-            _ = tokio::time::sleep(engine.config().scheduler_interval) => {}
+            _ = tokio::time::sleep(interval) => {}
             _ = shutdown.cancelled() => return,
         }
     }

@@ -14,7 +14,7 @@ use synkro_core::{
     secrets::SecretMap,
 };
 
-use crate::{Engine, EngineError, wiring};
+use crate::{EngineError, Service, wiring};
 
 /// What to do with one secret field when saving.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub struct IntegrationUpdate {
     pub secrets: BTreeMap<String, SecretChange>,
 }
 
-/// What [`save_integration`] did, for the caller's answer and audit entry.
+/// What [`Service::save_integration`] did, for the caller's answer and audit entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SavedIntegration {
     /// The integration as stored now.
@@ -50,11 +50,6 @@ pub struct SavedIntegration {
     pub secret_changes: BTreeMap<String, &'static str>,
     /// The secret fields that hold a value now.
     pub secrets_set: Vec<String>,
-}
-
-/// The connector of `kind`, or `NotFound("connector")`.
-pub fn connector<'a>(engine: &'a Engine, kind: &str) -> Result<&'a std::sync::Arc<dyn Connector>, EngineError> {
-    engine.registry().get(kind).ok_or(EngineError::NotFound("connector"))
 }
 
 fn field_list(fields: &[FieldSpec]) -> String {
@@ -187,8 +182,12 @@ pub fn public_changes(before: &Map<String, Value>, after: &Map<String, Value>) -
 /// Refuses URL fields whose host outbound requests may not reach (the operator's policy): a
 /// non-public address, plain http, credentials in the URL, or a name that resolves only to
 /// refused addresses. A name that does not resolve here is left to the check.
-async fn validate_hosts(engine: &Engine, spec: &ConnectorSpec, public: &Map<String, Value>) -> Result<(), EngineError> {
-    let policy = &engine.connector_context().outbound;
+async fn validate_hosts(
+    service: &Service,
+    spec: &ConnectorSpec,
+    public: &Map<String, Value>,
+) -> Result<(), EngineError> {
+    let policy = &service.connector_context().outbound;
     for field in spec.public_fields.iter().filter(|f| f.field_type == FieldType::Url) {
         let Some(text) = public.get(field.name).and_then(Value::as_str) else { continue };
         let refused = |why: String| EngineError::from(ValidationError::new(field.name, why));
@@ -237,96 +236,105 @@ pub fn secrets_set(keyring: &Keyring, integration: &IntegrationConfig) -> Result
     Ok(wiring::stored_secrets(keyring, integration)?.field_names().map(str::to_owned).collect())
 }
 
-/// Creates or updates `tenant`'s integration of `kind`: validates the public fields against the
-/// connector's spec, applies each secret change, requires every required field, and stores the
-/// result (status back to `unknown` until the next check).
-pub async fn save_integration(
-    engine: &Engine,
-    tenant: TenantId,
-    kind: &str,
-    update: IntegrationUpdate,
-) -> Result<SavedIntegration, EngineError> {
-    let spec = connector(engine, kind)?.spec();
-    let kind = ConnectorKind::new(kind)?;
-    let store: &Store = engine.store();
-    let keyring = engine.keyring();
-    let existing = match store.get_integration(tenant, &kind).await {
-        Ok(found) => Some(found),
-        Err(StoreError::NotFound { .. }) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let before_public = match existing.as_ref().map(|i| &i.public_config) {
-        Some(Value::Object(map)) => map.clone(),
-        _ => Map::new(),
-    };
-    let before_secrets = match &existing {
-        Some(integration) => wiring::stored_secrets(keyring, integration)?,
-        None => SecretMap::new(),
-    };
-    let (public, secrets, secret_changes) = merge(spec, before_secrets, update)?;
-    validate_hosts(engine, spec, &public).await?;
-    let config = ConnectorConfig::new(Value::Object(public), secrets);
-    if let Err(e) = connector(engine, kind.as_str())?.build(&config, engine.connector_context()) {
-        return Err(build_refusal(spec, e).into());
+impl Service {
+    /// The connector of `kind`, or `NotFound("connector")`.
+    pub fn connector(&self, kind: &str) -> Result<&std::sync::Arc<dyn Connector>, EngineError> {
+        self.registry().get(kind).ok_or(EngineError::NotFound("connector"))
     }
-    let ConnectorConfig { public, secrets } = config;
-    let public_changes = public_changes(&before_public, &public);
-    let secrets_set: Vec<String> = secrets.field_names().map(str::to_owned).collect();
-    let token = (!secrets.is_empty()).then(|| keyring.encrypt(&secrets));
-    let (integration, created) = match existing {
-        Some(existing) => (store.update_integration(existing.id, &Value::Object(public), token.as_ref()).await?, false),
-        None => {
-            let new = NewIntegrationConfig::new(tenant, kind, Value::Object(public), token)?;
-            (store.create_integration(&new).await?, true)
-        }
-    };
-    Ok(SavedIntegration { integration, created, public_changes, secret_changes, secrets_set })
-}
 
-/// Checks `tenant`'s integration of `kind` with the connector's credential probe (hard
-/// timeout, no side effects) and records the outcome on the integration.
-pub async fn check_integration(
-    engine: &Engine,
-    tenant: TenantId,
-    kind: &str,
-) -> Result<(IntegrationConfig, CheckReport), EngineError> {
-    let connector = connector(engine, kind)?;
-    let store = engine.store();
-    let integration = store.get_integration(tenant, &ConnectorKind::new(kind)?).await?;
-    let report = match wiring::connector_config(engine.keyring(), &integration) {
-        Ok(config) => {
-            let ctx = wiring::context_for(engine, &integration);
-            run_check(connector.as_ref(), &config, &ctx).await
+    /// Creates or updates `tenant`'s integration of `kind`: validates the public fields against the
+    /// connector's spec, applies each secret change, requires every required field, and stores the
+    /// result (status back to `unknown` until the next check).
+    pub async fn save_integration(
+        &self,
+        tenant: TenantId,
+        kind: &str,
+        update: IntegrationUpdate,
+    ) -> Result<SavedIntegration, EngineError> {
+        let spec = self.connector(kind)?.spec();
+        let kind = ConnectorKind::new(kind)?;
+        let store: &Store = self.store();
+        let keyring = self.keyring();
+        let existing = match store.get_integration(tenant, &kind).await {
+            Ok(found) => Some(found),
+            Err(StoreError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let before_public = match existing.as_ref().map(|i| &i.public_config) {
+            Some(Value::Object(map)) => map.clone(),
+            _ => Map::new(),
+        };
+        let before_secrets = match &existing {
+            Some(integration) => wiring::stored_secrets(keyring, integration)?,
+            None => SecretMap::new(),
+        };
+        let (public, secrets, secret_changes) = merge(spec, before_secrets, update)?;
+        validate_hosts(self, spec, &public).await?;
+        let config = ConnectorConfig::new(Value::Object(public), secrets);
+        if let Err(e) = self.connector(kind.as_str())?.build(&config, self.connector_context()) {
+            return Err(build_refusal(spec, e).into());
         }
-        Err(e) => CheckReport::from_result(Err(e), std::time::Duration::ZERO),
-    };
-    let (status, error) = if report.ok {
-        (IntegrationStatus::Ok, None)
-    } else {
-        (IntegrationStatus::Error, Some(with_hint(&report.message, report.hint.as_deref())))
-    };
-    let integration = store.record_integration_check(integration.id, status, error.as_deref()).await?;
-    tracing::info!(tenant = %tenant, kind, ok = report.ok, class = ?report.class, "integration checked");
-    Ok((integration, report))
-}
+        let ConnectorConfig { public, secrets } = config;
+        let public_changes = public_changes(&before_public, &public);
+        let secrets_set: Vec<String> = secrets.field_names().map(str::to_owned).collect();
+        let token = (!secrets.is_empty()).then(|| keyring.encrypt(&secrets));
+        let (integration, created) = match existing {
+            Some(existing) => {
+                (store.update_integration(existing.id, &Value::Object(public), token.as_ref()).await?, false)
+            }
+            None => {
+                let new = NewIntegrationConfig::new(tenant, kind, Value::Object(public), token)?;
+                (store.create_integration(&new).await?, true)
+            }
+        };
+        Ok(SavedIntegration { integration, created, public_changes, secret_changes, secrets_set })
+    }
 
-/// The models `tenant`'s integration of `kind` can use (a connector with the language-model
-/// capability, such as `ai`).
-pub async fn list_models(engine: &Engine, tenant: TenantId, kind: &str) -> Result<Vec<String>, EngineError> {
-    let connector = connector(engine, kind)?;
-    let integration = engine.store().get_integration(tenant, &ConnectorKind::new(kind)?).await?;
-    let config = wiring::connector_config(engine.keyring(), &integration)?;
-    let ctx = wiring::context_for(engine, &integration);
-    let built = connector.build(&config, &ctx)?;
-    let Some(llm) = built.llm else {
-        return Err(
-            ValidationError::new("kind", format!("{kind} is not a language model; it has no model list")).into()
-        );
-    };
-    let mut models = llm.list_models().await?;
-    models.sort();
-    models.dedup();
-    Ok(models)
+    /// Checks `tenant`'s integration of `kind` with the connector's credential probe (hard
+    /// timeout, no side effects) and records the outcome on the integration.
+    pub async fn check_integration(
+        &self,
+        tenant: TenantId,
+        kind: &str,
+    ) -> Result<(IntegrationConfig, CheckReport), EngineError> {
+        let connector = self.connector(kind)?;
+        let store = self.store();
+        let integration = store.get_integration(tenant, &ConnectorKind::new(kind)?).await?;
+        let report = match wiring::connector_config(self.keyring(), &integration) {
+            Ok(config) => {
+                let ctx = wiring::context_for(self, &integration);
+                run_check(connector.as_ref(), &config, &ctx).await
+            }
+            Err(e) => CheckReport::from_result(Err(e), std::time::Duration::ZERO),
+        };
+        let (status, error) = if report.ok {
+            (IntegrationStatus::Ok, None)
+        } else {
+            (IntegrationStatus::Error, Some(with_hint(&report.message, report.hint.as_deref())))
+        };
+        let integration = store.record_integration_check(integration.id, status, error.as_deref()).await?;
+        tracing::info!(tenant = %tenant, kind, ok = report.ok, class = ?report.class, "integration checked");
+        Ok((integration, report))
+    }
+
+    /// The models `tenant`'s integration of `kind` can use (a connector with the language-model
+    /// capability, such as `ai`).
+    pub async fn list_models(&self, tenant: TenantId, kind: &str) -> Result<Vec<String>, EngineError> {
+        let connector = self.connector(kind)?;
+        let integration = self.store().get_integration(tenant, &ConnectorKind::new(kind)?).await?;
+        let config = wiring::connector_config(self.keyring(), &integration)?;
+        let ctx = wiring::context_for(self, &integration);
+        let built = connector.build(&config, &ctx)?;
+        let Some(llm) = built.llm else {
+            return Err(
+                ValidationError::new("kind", format!("{kind} is not a language model; it has no model list")).into()
+            );
+        };
+        let mut models = llm.list_models().await?;
+        models.sort();
+        models.dedup();
+        Ok(models)
+    }
 }
 
 #[cfg(test)]

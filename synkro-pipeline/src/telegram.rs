@@ -8,11 +8,11 @@ use std::{collections::BTreeMap, sync::Arc};
 use serde_json::{Value, json};
 use synkro_core::{
     Store, StoreError,
-    connector::{Capability, ChatMove, Messenger},
+    connector::{ChatMove, Messenger},
     domain::{IntegrationConfig, NewAuditLog, Tenant},
 };
 
-use crate::{Engine, EngineError, wiring::TenantCapabilities};
+use crate::{EngineError, Service};
 
 /// The audit action of a chat move.
 pub const CHAT_MIGRATED: &str = "integration.chat_migrated";
@@ -51,8 +51,7 @@ pub async fn record_chat_move(
 /// The delivery path: delivering `tenant`'s report found the chat moved to `to`. Stores it on
 /// the integration that provided the messenger, so the next delivery and the follow-ups use the
 /// new chat; a failure is logged and never fails the job.
-pub async fn delivery_moved_chat(store: &Store, tenant: &Tenant, caps: &TenantCapabilities, to: &str) {
-    let Some((_, kind)) = caps.sources.iter().find(|(c, _)| *c == Capability::Messenger) else { return };
+pub async fn delivery_moved_chat(store: &Store, tenant: &Tenant, kind: &str, to: &str) {
     let recorded = async {
         let kind = synkro_core::domain::ConnectorKind::new(kind)?;
         let integration = store.get_integration(tenant.id, &kind).await?;
@@ -83,12 +82,12 @@ impl Member {
 
     /// Follows `moved` if it is this tenant's chat: stores the new id (once), takes the new
     /// chat's questions from now on and answers there.
-    pub async fn follow(&mut self, engine: &Engine, moved: &ChatMove) {
+    pub async fn follow(&mut self, service: &Service, moved: &ChatMove) {
         if !self.asked_in(&moved.from) || self.asked_in(&moved.to) {
             return;
         }
         self.chats.push(moved.to.clone());
-        let updated = match record_chat_move(engine.store(), &self.integration, &moved.to, "follow-up").await {
+        let updated = match record_chat_move(service.store(), &self.integration, &moved.to, "follow-up").await {
             Ok(Some(updated)) => updated,
             Ok(None) => return,
             Err(e) => {
@@ -97,7 +96,7 @@ impl Member {
                 return;
             }
         };
-        match crate::wiring::messenger_of(engine, &updated) {
+        match crate::wiring::messenger_of(service, &updated) {
             Ok(Some(messenger)) => self.messenger = messenger,
             Ok(None) => {}
             Err(e) => tracing::warn!(tenant = %self.tenant.id, error = %e, "the messenger was not rebuilt"),
@@ -113,10 +112,10 @@ impl Member {
 
 /// Every active tenant with a messenger, grouped by the inbox (bot) it reads. Tenants whose
 /// messenger cannot be built are left out (their settings say why when checked).
-pub(crate) async fn members_by_inbox(engine: &Engine) -> Result<BTreeMap<String, Vec<Member>>, EngineError> {
+pub(crate) async fn members_by_inbox(service: &Service) -> Result<BTreeMap<String, Vec<Member>>, EngineError> {
     let mut inboxes: BTreeMap<String, Vec<Member>> = BTreeMap::new();
-    for tenant in engine.store().list_active_tenants().await? {
-        match crate::wiring::build_messenger(engine, &tenant).await {
+    for tenant in service.store().list_active_tenants().await? {
+        match crate::wiring::build_messenger(service, &tenant).await {
             Ok(Some((integration, messenger))) => {
                 let chats = vec![messenger.chat_id()];
                 inboxes.entry(messenger.inbox()).or_default().push(Member { tenant, integration, messenger, chats });

@@ -8,7 +8,7 @@ use synkro_core::{
     Keyring, Store,
     connector::{
         Capabilities, Capability, ChatSource, Connector, ConnectorConfig, ConnectorContext, ConnectorError, CrmSource,
-        FailureClass, LanguageModel, Messenger, Registry, TokenSink, Warehouse,
+        FailureClass, LanguageModel, Messenger, TokenSink, Warehouse,
     },
     domain::{IntegrationConfig, ReportMode, Tenant},
     ids::IntegrationId,
@@ -32,6 +32,14 @@ pub struct TenantCapabilities {
     pub messenger: Option<Arc<dyn Messenger>>,
     /// Kinds of the integrations that provided each capability, for the job log.
     pub sources: Vec<(Capability, String)>,
+}
+
+impl TenantCapabilities {
+    /// The messenger with the kind of the integration it came from.
+    pub fn messenger(&self) -> Option<(&str, &dyn Messenger)> {
+        let kind = self.sources.iter().find(|(c, _)| *c == Capability::Messenger).map(|(_, k)| k.as_str())?;
+        Some((kind, self.messenger.as_deref()?))
+    }
 }
 
 /// Persists rotated tokens into the integration's encrypted secrets.
@@ -72,79 +80,77 @@ impl TokenSink for StoreTokens {
     }
 }
 
-/// `base` with a token sink that stores rotated tokens into integration `id`, encrypted.
-fn with_store_tokens(base: &ConnectorContext, store: &Store, keyring: &Keyring, id: IntegrationId) -> ConnectorContext {
-    base.clone().with_tokens(Arc::new(StoreTokens { store: store.clone(), keyring: keyring.clone(), integration: id }))
-}
-
-/// The engine's connector context for one integration (rotated tokens are stored back).
-pub fn context_for(engine: &crate::Engine, integration: &IntegrationConfig) -> ConnectorContext {
-    with_store_tokens(engine.connector_context(), engine.store(), engine.keyring(), integration.id)
+/// The service's connector context for one integration, with a token sink that stores rotated
+/// tokens back into the integration, encrypted.
+pub fn context_for(service: &crate::Service, integration: &IntegrationConfig) -> ConnectorContext {
+    let tokens =
+        StoreTokens { store: service.store().clone(), keyring: service.keyring().clone(), integration: integration.id };
+    service.connector_context().clone().with_tokens(Arc::new(tokens))
 }
 
 /// The tenant's language model alone (follow-up answers), built from the first integration
 /// whose connector provides one; the tenant's other integrations are not built, so one that is
 /// broken does not stand in the way.
 pub async fn build_language_model(
-    engine: &crate::Engine,
+    service: &crate::Service,
     tenant: &Tenant,
 ) -> Result<Option<Arc<dyn LanguageModel>>, ConnectorError> {
-    let built = build_one(engine, tenant, Capability::LanguageModel, |caps| caps.llm).await?;
+    let built = build_one(service, tenant, Capability::LanguageModel, |caps| caps.llm).await?;
     Ok(built.map(|(_, llm)| llm))
 }
 
 /// The tenant's messenger alone (Telegram follow-ups), with the integration it was built from:
 /// the first integration whose connector provides one. The other integrations are not built.
 pub async fn build_messenger(
-    engine: &crate::Engine,
+    service: &crate::Service,
     tenant: &Tenant,
 ) -> Result<Option<(IntegrationConfig, Arc<dyn Messenger>)>, ConnectorError> {
-    build_one(engine, tenant, Capability::Messenger, |caps| caps.messenger).await
+    build_one(service, tenant, Capability::Messenger, |caps| caps.messenger).await
 }
 
 /// Builds the first of `tenant`'s integrations whose connector offers `capability` and yields it.
 async fn build_one<T>(
-    engine: &crate::Engine,
+    service: &crate::Service,
     tenant: &Tenant,
     capability: Capability,
     take: impl Fn(Capabilities) -> Option<T>,
 ) -> Result<Option<(IntegrationConfig, T)>, ConnectorError> {
-    let integrations = engine
+    let integrations = service
         .store()
         .list_integrations(tenant.id)
         .await
         .map_err(|e| ConnectorError::new(FailureClass::Upstream, format!("cannot read integrations: {e}")))?;
     for integration in integrations {
-        let Some(connector) = engine.registry().get(integration.kind.as_str()) else { continue };
+        let Some(connector) = service.registry().get(integration.kind.as_str()) else { continue };
         if !connector.spec().capabilities.contains(&capability) {
             continue;
         }
-        if let Some(found) = take(build_integration(engine, connector.as_ref(), &integration)?) {
+        if let Some(found) = take(build_integration(service, connector.as_ref(), &integration)?) {
             return Ok(Some((integration, found)));
         }
     }
     Ok(None)
 }
 
-/// Builds one integration with the engine's context.
+/// Builds one integration with the service's context.
 fn build_integration(
-    engine: &crate::Engine,
+    service: &crate::Service,
     connector: &dyn Connector,
     integration: &IntegrationConfig,
 ) -> Result<Capabilities, ConnectorError> {
-    let config = connector_config(engine.keyring(), integration)?;
+    let config = connector_config(service.keyring(), integration)?;
     connector
-        .build(&config, &context_for(engine, integration))
+        .build(&config, &context_for(service, integration))
         .map_err(|e| ConnectorError { message: format!("{} settings: {}", integration.kind, e.message), ..e })
 }
 
 /// The messenger of one integration (after its settings changed), if its connector has one.
 pub fn messenger_of(
-    engine: &crate::Engine,
+    service: &crate::Service,
     integration: &IntegrationConfig,
 ) -> Result<Option<Arc<dyn Messenger>>, ConnectorError> {
-    let Some(connector) = engine.registry().get(integration.kind.as_str()) else { return Ok(None) };
-    Ok(build_integration(engine, connector.as_ref(), integration)?.messenger)
+    let Some(connector) = service.registry().get(integration.kind.as_str()) else { return Ok(None) };
+    Ok(build_integration(service, connector.as_ref(), integration)?.messenger)
 }
 
 /// Decrypts an integration's configuration.
@@ -164,18 +170,16 @@ pub fn stored_secrets(keyring: &Keyring, integration: &IntegrationConfig) -> Res
     }
 }
 
-/// Builds every integration of `tenant` and picks one provider per capability. With a mode, its
+/// Builds every integration of `tenant` and picks one provider per capability. The mode's
 /// required sources (amoCRM for modes with amoCRM, Radist for modes with Radist) must be
 /// present; everything else is optional (no AI → the fallback text; no messenger → the report
 /// is saved but not delivered; no warehouse → the built-in one).
 pub async fn build_tenant(
-    store: &Store,
-    registry: &Registry,
-    keyring: &Keyring,
-    base: &ConnectorContext,
+    service: &crate::Service,
     tenant: &Tenant,
-    mode: Option<ReportMode>,
+    mode: ReportMode,
 ) -> Result<TenantCapabilities, ConnectorError> {
+    let (store, registry, keyring) = (service.store(), service.registry(), service.keyring());
     let integrations = store
         .list_integrations(tenant.id)
         .await
@@ -188,7 +192,7 @@ pub async fn build_tenant(
             continue;
         };
         let config = connector_config(keyring, integration)?;
-        let ctx = with_store_tokens(base, store, keyring, integration.id);
+        let ctx = context_for(service, integration);
         let built = connector
             .build(&config, &ctx)
             .map_err(|e| ConnectorError { message: format!("{} settings: {}", integration.kind, e.message), ..e })?;
@@ -210,13 +214,13 @@ pub async fn build_tenant(
         caps.messenger = caps.messenger.or(built.messenger);
     }
     let mut missing = Vec::new();
-    if mode.is_some_and(ReportMode::uses_amocrm) && caps.crm.is_none() {
+    if mode.uses_amocrm() && caps.crm.is_none() {
         missing.push("a CRM (amoCRM)");
     }
-    if mode.is_some_and(ReportMode::uses_radist) && caps.chat.is_none() {
+    if mode.uses_radist() && caps.chat.is_none() {
         missing.push("a chat source (Radist)");
     }
-    if let (Some(mode), false) = (mode, missing.is_empty()) {
+    if !missing.is_empty() {
         return Err(ConnectorError::new(
             FailureClass::Config,
             format!("the {mode} mode needs {}; the tenant has no such integration", missing.join(" and ")),

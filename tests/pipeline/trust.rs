@@ -29,9 +29,9 @@ const MODES: [ReportMode; 3] = [ReportMode::AmocrmRadist, ReportMode::RadistOnly
 async fn run_mode(w: &World, tenant: &synkro::domain::Tenant, mode: ReportMode) -> synkro::domain::JobRun {
     let c = w.sandbox.config();
     let request = ReportRequest { trigger: TriggerType::System, mode: Some(mode), ..ReportRequest::manual(tenant.id) };
-    let job = w.engine.enqueue_report(request.window(c.window_start, c.window_end())).await.unwrap();
-    while w.engine.run_next("test-worker").await.unwrap().is_some_and(|j| j.id != job.id || !j.status.is_finished()) {}
-    w.engine.store().get_job(job.id).await.unwrap()
+    let job = w.service.enqueue_report(request.window(c.window_start, c.window_end())).await.unwrap();
+    while w.workers.run_next("test-worker").await.unwrap().is_some_and(|j| j.id != job.id || !j.status.is_finished()) {}
+    w.service.store().get_job(job.id).await.unwrap()
 }
 
 async fn every_ordered_pair_of_modes_counts_only_its_own_rows(store: &Store) {
@@ -65,10 +65,11 @@ async fn a_tenant_never_saved_runs_on_the_defaults(store: &Store) {
     assert!(shown.is_schedule_enabled, "the defaults have the schedule on");
     let now = Timestamp::now();
     // Nothing was due since it was created...
-    assert_eq!(scheduler::tick(&w.engine, now).await.unwrap().created, 0);
+    assert_eq!(scheduler::tick(&w.service, now, scheduler::DEFAULT_CATCH_UP).await.unwrap().created, 0);
     // ...and the next due run is scheduled on the settings shown.
     let next = synkro::pipeline::window::next_due(now, &shown.timezone, shown.scheduled_run_time);
-    let tick = scheduler::tick(&w.engine, next + time::Duration::seconds(1)).await.unwrap();
+    let tick =
+        scheduler::tick(&w.service, next + time::Duration::seconds(1), scheduler::DEFAULT_CATCH_UP).await.unwrap();
     assert_eq!(tick.created, 1, "{tick:?}");
     let jobs = store.list_jobs(Some(fresh.id), &synkro::PageRequest::first(5).unwrap()).await.unwrap().items;
     assert_eq!(jobs.len(), 1);
@@ -116,7 +117,7 @@ async fn a_schedule_change_never_posts_at_once_but_missed_runs_are_caught_up(sto
     config.scheduled_run_time = utc_clock(now, -60);
     store.put_runtime_config(&config).await.unwrap();
 
-    let tick = scheduler::tick(&w.engine, Timestamp::now()).await.unwrap();
+    let tick = scheduler::tick(&w.service, Timestamp::now(), scheduler::DEFAULT_CATCH_UP).await.unwrap();
     let jobs = |t: synkro::ids::TenantId| async move {
         store.list_jobs(Some(t), &synkro::PageRequest::first(5).unwrap()).await.unwrap().items
     };
@@ -125,7 +126,7 @@ async fn a_schedule_change_never_posts_at_once_but_missed_runs_are_caught_up(sto
 
     // The changed tenant's next run happens on the new schedule.
     let next = synkro::pipeline::window::next_due(Timestamp::now(), &config.timezone, config.scheduled_run_time);
-    scheduler::tick(&w.engine, next + time::Duration::seconds(1)).await.unwrap();
+    scheduler::tick(&w.service, next + time::Duration::seconds(1), scheduler::DEFAULT_CATCH_UP).await.unwrap();
     assert_eq!(jobs(changed.id).await.len(), 1);
 }
 
@@ -137,7 +138,7 @@ async fn paused_tenants_run_no_reports_and_answer_no_questions(store: &Store) {
     // A job queued before the pause, then the pause.
     let c = w.sandbox.config();
     let queued = w
-        .engine
+        .service
         .enqueue_report(
             ReportRequest { trigger: TriggerType::System, ..ReportRequest::manual(acme.id) }
                 .window(c.window_start, c.window_end() + time::Duration::seconds(1)),
@@ -147,18 +148,17 @@ async fn paused_tenants_run_no_reports_and_answer_no_questions(store: &Store) {
     let amocrm_before = w.sandbox.request_count(synkro_sandbox::Service::Amocrm);
     for status in [TenantStatus::Paused, TenantStatus::Disabled] {
         store.update_tenant(acme.id, &TenantUpdate { status: Some(status), ..Default::default() }).await.unwrap();
-        match w.engine.enqueue_report(ReportRequest::manual(acme.id)).await {
+        match w.service.enqueue_report(ReportRequest::manual(acme.id)).await {
             Err(e @ EngineError::TenantInactive(s)) => {
                 assert_eq!(s, status);
                 assert!(e.to_string().contains(status.as_str()), "the error names the status: {e}");
             }
             other => panic!("a {status} tenant must get no report job, got {other:?}"),
         }
-        let asked =
-            synkro::pipeline::followup::ask(&w.engine, report.id, None, "how many deals?", MessageSource::Web).await;
+        let asked = w.service.ask(report.id, None, "how many deals?", MessageSource::Web).await;
         assert!(matches!(asked, Err(EngineError::TenantInactive(_))), "follow-ups are off: {asked:?}");
     }
-    while w.engine.run_next("test-worker").await.unwrap().is_some_and(|j| j.id != queued.id) {}
+    while w.workers.run_next("test-worker").await.unwrap().is_some_and(|j| j.id != queued.id) {}
     let queued = store.get_job(queued.id).await.unwrap();
     assert_eq!(queued.status, JobStatus::Failed);
     assert!(queued.error.as_deref().unwrap_or_default().contains("disabled"), "{:?}", queued.error);

@@ -19,7 +19,7 @@ pub use job::{EventLevel, JobRun, JobRunEvent, JobStatus, JobType, NewJobEvent, 
 pub use report::{
     MessageSource, NewReport, NewReportMessage, Report, ReportListItem, ReportMessage, ReportStatus, ReportType,
 };
-pub use runtime::{ReportMode, TenantRuntimeConfig};
+pub use runtime::{ReportMode, RuntimeConfigChange, TenantRuntimeConfig};
 pub use tenant::{NewTenant, Slug, Tenant, TenantStatus, TenantUpdate};
 pub use user::{NewUser, NewUserRole, PasswordHash, Role, User, UserProfile, UserRole, UserUpdate, check_password};
 

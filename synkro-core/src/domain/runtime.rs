@@ -75,6 +75,54 @@ pub struct TenantRuntimeConfig {
     pub updated_at: Timestamp,
 }
 
+/// A change to a tenant's runtime settings: each field left `None` stays as it is (see
+/// `Service::update_runtime_config` in synkro-pipeline).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuntimeConfigChange {
+    /// New report mode.
+    pub mode: Option<ReportMode>,
+    /// New time zone (also the tenant's).
+    pub timezone: Option<TimeZoneName>,
+    /// New business day start.
+    pub business_day_start: Option<Time>,
+    /// New scheduled run time.
+    pub scheduled_run_time: Option<Time>,
+    /// Scheduled reports on or off.
+    pub is_schedule_enabled: Option<bool>,
+    /// New minimum of messages per deal.
+    pub min_dialogs_for_report: Option<i32>,
+    /// New manual-window lookback, in days.
+    pub max_force_lookback_days: Option<i32>,
+    /// New longest manual window, in hours.
+    pub max_force_window_hours: Option<i32>,
+    /// New follow-up answering time, in minutes.
+    pub telegram_followup_minutes: Option<i32>,
+    /// New extra settings (replaces the whole object).
+    pub metadata: Option<Value>,
+}
+
+impl RuntimeConfigChange {
+    /// `config` with this change applied (not yet validated: the store validates on save).
+    pub fn apply(self, mut config: TenantRuntimeConfig) -> TenantRuntimeConfig {
+        fn set<T>(field: &mut T, value: Option<T>) {
+            if let Some(value) = value {
+                *field = value;
+            }
+        }
+        set(&mut config.mode, self.mode);
+        set(&mut config.timezone, self.timezone);
+        set(&mut config.business_day_start, self.business_day_start);
+        set(&mut config.scheduled_run_time, self.scheduled_run_time);
+        set(&mut config.is_schedule_enabled, self.is_schedule_enabled);
+        set(&mut config.min_dialogs_for_report, self.min_dialogs_for_report);
+        set(&mut config.max_force_lookback_days, self.max_force_lookback_days);
+        set(&mut config.max_force_window_hours, self.max_force_window_hours);
+        set(&mut config.telegram_followup_minutes, self.telegram_followup_minutes);
+        set(&mut config.metadata, self.metadata);
+        config
+    }
+}
+
 /// The keys [`TenantRuntimeConfig::metadata`] may hold.
 pub const METADATA_KEYS: &[&str] = &["prompt"];
 

@@ -63,7 +63,7 @@ impl AuditApi {
             return Err(ValidationError::new("action", "must be at most 100 characters").into());
         }
         let filter = AuditFilter { tenant_id: tenant, action, from, to };
-        let (items, next_cursor) = map_page(state.store.list_audit(&filter, &page).await?, AuditOut::from);
+        let (items, next_cursor) = map_page(state.store().list_audit(&filter, &page).await?, AuditOut::from);
         Ok(Json(AuditPage { items, next_cursor }))
     }
 }

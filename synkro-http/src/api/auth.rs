@@ -112,8 +112,8 @@ impl AuthApi {
         }
         check_password("new_password", &new_password)?;
         let hash = password::hash_async(new_password).await?;
-        state.store.update_user(user.id, &UserUpdate { password_hash: Some(hash), ..Default::default() }).await?;
-        let ended = state.store.revoke_other_sessions(user.id, &caller.session().id).await?;
+        state.store().update_user(user.id, &UserUpdate { password_hash: Some(hash), ..Default::default() }).await?;
+        let ended = state.store().revoke_other_sessions(user.id, &caller.session().id).await?;
         state.forget_user(user.id);
         let metadata = json!({ "user_id": user.id.as_uuid(), "other_sessions_ended": ended });
         audit::by(&state, req, &caller.0, "user.password_change", "changed their password", None, metadata).await;
@@ -123,7 +123,7 @@ impl AuthApi {
     /// The caller's profile.
     #[oai(path = "/profile", method = "get")]
     async fn profile(&self, state: Data<&AppState>, caller: Auth) -> ApiResult<Json<ProfileOut>> {
-        Ok(Json(state.store.get_profile(caller.0.user.id).await?.into()))
+        Ok(Json(state.store().get_profile(caller.0.user.id).await?.into()))
     }
 
     /// Change the caller's profile (phone, time zone).
@@ -136,7 +136,7 @@ impl AuthApi {
         body: JsonBody<UpdateProfile>,
     ) -> ApiResult<Json<ProfileOut>> {
         let user = caller.0.user.id;
-        let current = state.store.get_profile(user).await?;
+        let current = state.store().get_profile(user).await?;
         let (mut phone, mut timezone) = match current {
             Some(p) => (p.phone, p.timezone),
             None => (None, None),
@@ -152,7 +152,7 @@ impl AuthApi {
             MaybeUndefined::Value(tz) => timezone = Some(TimeZoneName::new(tz.trim())?),
         }
         let profile = UserProfile::new(user, phone.as_deref(), timezone)?;
-        let saved = state.store.put_profile(&profile).await?;
+        let saved = state.store().put_profile(&profile).await?;
         audit::by(&state, req, &caller.0, "profile.update", "changed their profile", None, json!({})).await;
         Ok(Json(Some(saved).into()))
     }

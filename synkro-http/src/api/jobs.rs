@@ -41,7 +41,7 @@ enum Started {
 
 impl JobsApi {
     async fn job(&self, state: &AppState, caller: &Auth, id: Uuid, action: Action) -> ApiResult<JobRun> {
-        let job = state.store.get_job(JobId::from_uuid(id)).await?;
+        let job = state.store().get_job(JobId::from_uuid(id)).await?;
         authorize(&caller.0, job.tenant_id, action, "job")?;
         Ok(job)
     }
@@ -89,7 +89,7 @@ impl JobsApi {
             }
         }
         state.limits().take(caller.0.user.id, crate::limits::Costly::Run)?;
-        let job = state.engine.enqueue_report(request).await?;
+        let job = state.service.enqueue_report(request).await?;
         self.audit(&state, req, "job.start", "started a manual report", &job, &caller).await;
         Ok(Started::Accepted(Json(job.into())))
     }
@@ -109,7 +109,7 @@ impl JobsApi {
         let tenant = TenantId::from_uuid(id.0);
         authorize(&caller.0, tenant, Action::Read, "tenant")?;
         let page = page_request(limit.0, cursor.0)?;
-        let (items, next_cursor) = map_page(state.store.list_jobs(Some(tenant), &page).await?, JobOut::from);
+        let (items, next_cursor) = map_page(state.store().list_jobs(Some(tenant), &page).await?, JobOut::from);
         Ok(Json(JobPage { items, next_cursor }))
     }
 
@@ -133,7 +133,7 @@ impl JobsApi {
     ) -> ApiResult<Json<Vec<EventOut>>> {
         let job = self.job(&state, &caller, id.0, Action::Read).await?;
         let after = after.0.map(JobEventId::from_uuid);
-        let events = state.store.list_job_events(job.id, after, limit.0.unwrap_or(500)).await?;
+        let events = state.store().list_job_events(job.id, after, limit.0.unwrap_or(500)).await?;
         Ok(Json(events.into_iter().map(EventOut::from).collect()))
     }
 
@@ -152,7 +152,7 @@ impl JobsApi {
         if job.trigger_type != TriggerType::Manual {
             authorize(&caller.0, job.tenant_id, Action::ManageSettings, "job")?;
         }
-        let job = state.engine.stop(job.id).await?;
+        let job = state.service.stop(job.id).await?;
         self.audit(&state, req, "job.stop", "asked a job to stop", &job, &caller).await;
         Ok(Json(job.into()))
     }

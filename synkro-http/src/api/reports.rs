@@ -38,7 +38,7 @@ impl ReportsApi {
         id: Uuid,
         action: Action,
     ) -> ApiResult<synkro_core::domain::Report> {
-        let report = state.store.get_report(ReportId::from_uuid(id)).await?;
+        let report = state.store().get_report(ReportId::from_uuid(id)).await?;
         authorize(&caller.0, report.tenant_id, action, "report")?;
         Ok(report)
     }
@@ -65,7 +65,7 @@ impl ReportsApi {
         if let Some(bytes) = state.pages().get(tenant, request.limit(), cursor.as_deref()) {
             return Ok(Encoded::from_bytes(bytes));
         }
-        let page = state.store.list_report_items(tenant, &request).await?;
+        let page = state.store().list_report_items(tenant, &request).await?;
         let items = page.items.iter().map(ReportSummaryWire::from).collect();
         let encoded = Encoded::new(&ReportPageWire { items, next_cursor: page.next_cursor.map(|c| c.to_string()) })?;
         state.pages().put(tenant, request.limit(), cursor.as_deref(), encoded.shared());
@@ -76,7 +76,7 @@ impl ReportsApi {
     #[oai(path = "/reports/:id", method = "get")]
     async fn get_report(&self, state: Data<&AppState>, caller: Auth, id: Path<Uuid>) -> ApiResult<Json<ReportOut>> {
         let report = self.report(&state, &caller, id.0, Action::Read).await?;
-        let delivery = state.store.get_delivery(report.id).await?;
+        let delivery = state.store().get_delivery(report.id).await?;
         Ok(Json(ReportOut::new(report, delivery)))
     }
 
@@ -87,7 +87,7 @@ impl ReportsApi {
     #[oai(path = "/reports/:id/resend", method = "post")]
     async fn resend(&self, state: Data<&AppState>, caller: Auth, id: Path<Uuid>) -> ApiResult<Json<JobOut>> {
         let report = self.report(&state, &caller, id.0, Action::ManageSettings).await?;
-        let job = state.engine.resend_report(report.id, Some(caller.0.user.id)).await?;
+        let job = state.service.resend_report(report.id, Some(caller.0.user.id)).await?;
         Ok(Json(job.into()))
     }
 
@@ -108,8 +108,7 @@ impl ReportsApi {
         }
         let user = caller.0.user.id;
         state.limits().take(user, crate::limits::Costly::Question)?;
-        let message =
-            synkro_pipeline::followup::ask(&state.engine, report.id, Some(user), &question, MessageSource::Web).await?;
+        let message = state.service.ask(report.id, Some(user), &question, MessageSource::Web).await?;
         let metadata = serde_json::json!({ "report_id": report.id.as_uuid() });
         let message_text = "asked a follow-up question";
         crate::audit::by(&state, req, &caller.0, "report.question", message_text, Some(report.tenant_id), metadata)
@@ -126,7 +125,7 @@ impl ReportsApi {
         id: Path<Uuid>,
     ) -> ApiResult<Json<Vec<MessageOut>>> {
         let report = self.report(&state, &caller, id.0, Action::Read).await?;
-        let messages = state.store.recent_report_messages(report.id, 200).await?;
+        let messages = state.store().recent_report_messages(report.id, 200).await?;
         Ok(Json(messages.into_iter().map(MessageOut::from).collect()))
     }
 }

@@ -6,7 +6,7 @@ use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json, types::ToJS
 use serde_json::{Map, Value, json};
 use synkro_core::{
     Secret, ValidationError,
-    domain::{ConnectorKind, IntegrationConfig, TenantRuntimeConfig},
+    domain::{ConnectorKind, IntegrationConfig, RuntimeConfigChange, TenantRuntimeConfig},
     ids::TenantId,
     time::TimeZoneName,
 };
@@ -48,8 +48,8 @@ fn target(caller: &Auth, tenant: &Path<Uuid>, kind: &Path<String>) -> ApiResult<
 }
 
 fn view(state: &AppState, integration: IntegrationConfig) -> ApiResult<IntegrationOut> {
-    let set = settings::secrets_set(&state.keyring, &integration)?;
-    let spec = state.engine.registry().get(integration.kind.as_str()).map(|c| c.spec());
+    let set = settings::secrets_set(state.service.keyring(), &integration)?;
+    let spec = state.service.registry().get(integration.kind.as_str()).map(|c| c.spec());
     Ok(IntegrationOut::new(integration, spec, &set))
 }
 
@@ -94,7 +94,7 @@ impl SettingsApi {
     /// Every connector this server links, with the fields its integrations take.
     #[oai(path = "/connectors", method = "get")]
     async fn list_connectors(&self, state: Data<&AppState>, _caller: Auth) -> ApiResult<Json<Vec<ConnectorOut>>> {
-        Ok(Json(state.engine.registry().specs().into_iter().map(ConnectorOut::from).collect()))
+        Ok(Json(state.service.registry().specs().into_iter().map(ConnectorOut::from).collect()))
     }
 
     /// A tenant's integrations, without secret values (only whether each is set).
@@ -107,7 +107,7 @@ impl SettingsApi {
     ) -> ApiResult<Json<Vec<IntegrationOut>>> {
         let tenant = TenantId::from_uuid(id.0);
         authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
-        let integrations = state.store.list_integrations(tenant).await?;
+        let integrations = state.store().list_integrations(tenant).await?;
         Ok(Json(integrations.into_iter().map(|i| view(&state, i)).collect::<ApiResult<_>>()?))
     }
 
@@ -121,7 +121,7 @@ impl SettingsApi {
         kind: Path<String>,
     ) -> ApiResult<Json<IntegrationOut>> {
         let (tenant, kind) = target(&caller, &id, &kind)?;
-        let found = state.store.get_integration(tenant, &kind).await?;
+        let found = state.store().get_integration(tenant, &kind).await?;
         Ok(Json(view(&state, found)?))
     }
 
@@ -165,7 +165,7 @@ impl SettingsApi {
             changes.insert(name, change);
         }
         let update = IntegrationUpdate { public_config, secrets: changes };
-        let saved = settings::save_integration(&state.engine, tenant, kind.as_str(), update).await?;
+        let saved = state.service.save_integration(tenant, kind.as_str(), update).await?;
         let public = before_after(&saved.public_changes);
         let secret_changes: Map<String, Value> =
             saved.secret_changes.iter().map(|(k, what)| (k.clone(), json!(format!("secret {what}")))).collect();
@@ -174,7 +174,7 @@ impl SettingsApi {
         let verb = if saved.created { "added" } else { "changed" };
         let message = format!("{verb} the {kind} integration");
         audit::by(&state, req, &caller.0, "integration.update", message, Some(tenant), metadata).await;
-        let spec = state.engine.registry().get(kind.as_str()).map(|c| c.spec());
+        let spec = state.service.registry().get(kind.as_str()).map(|c| c.spec());
         Ok(Json(IntegrationOut::new(saved.integration, spec, &saved.secrets_set)))
     }
 
@@ -189,8 +189,8 @@ impl SettingsApi {
         kind: Path<String>,
     ) -> ApiResult<Deleted> {
         let (tenant, kind) = target(&caller, &id, &kind)?;
-        let found = state.store.get_integration(tenant, &kind).await?;
-        state.store.delete_integration(found.id).await?;
+        let found = state.store().get_integration(tenant, &kind).await?;
+        state.store().delete_integration(found.id).await?;
         let metadata = json!({ "kind": kind.as_str(), "public_config": found.public_config });
         let message = format!("removed the {kind} integration");
         audit::by(&state, req, &caller.0, "integration.delete", message, Some(tenant), metadata).await;
@@ -209,7 +209,7 @@ impl SettingsApi {
         kind: Path<String>,
     ) -> ApiResult<Json<CheckOut>> {
         let (tenant, kind) = target(&caller, &id, &kind)?;
-        let (integration, report) = settings::check_integration(&state.engine, tenant, kind.as_str()).await?;
+        let (integration, report) = state.service.check_integration(tenant, kind.as_str()).await?;
         let metadata = json!({
             "kind": kind.as_str(), "ok": report.ok, "class": report.class.map(|c| c.as_str()),
             "latency_ms": u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
@@ -230,7 +230,7 @@ impl SettingsApi {
         kind: Path<String>,
     ) -> ApiResult<Json<ModelList>> {
         let (tenant, kind) = target(&caller, &id, &kind)?;
-        let models = settings::list_models(&state.engine, tenant, kind.as_str()).await?;
+        let models = state.service.list_models(tenant, kind.as_str()).await?;
         Ok(Json(ModelList { models }))
     }
 
@@ -244,7 +244,7 @@ impl SettingsApi {
     ) -> ApiResult<Json<RuntimeConfigOut>> {
         let tenant = TenantId::from_uuid(id.0);
         authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
-        Ok(Json(RuntimeConfigOut::new(state.store.get_runtime_config(tenant).await?)))
+        Ok(Json(RuntimeConfigOut::new(state.service.runtime_config(tenant).await?)))
     }
 
     /// Change a tenant's runtime settings; omitted fields stay as they are.
@@ -259,30 +259,20 @@ impl SettingsApi {
     ) -> ApiResult<Json<RuntimeConfigOut>> {
         let tenant = TenantId::from_uuid(id.0);
         authorize(&caller.0, tenant, Action::ManageSettings, "tenant")?;
-        let before = state.store.get_runtime_config(tenant).await?;
-        let mut c = before.clone();
         let u = body.0;
-        if let Some(mode) = u.mode {
-            c.mode = mode.into();
-        }
-        if let Some(tz) = u.timezone {
-            c.timezone = TimeZoneName::new(tz.trim())?;
-        }
-        if let Some(t) = u.business_day_start {
-            c.business_day_start = clock("business_day_start", &t)?;
-        }
-        if let Some(t) = u.scheduled_run_time {
-            c.scheduled_run_time = clock("scheduled_run_time", &t)?;
-        }
-        c.is_schedule_enabled = u.is_schedule_enabled.unwrap_or(c.is_schedule_enabled);
-        c.min_dialogs_for_report = u.min_dialogs_for_report.unwrap_or(c.min_dialogs_for_report);
-        c.max_force_lookback_days = u.max_force_lookback_days.unwrap_or(c.max_force_lookback_days);
-        c.max_force_window_hours = u.max_force_window_hours.unwrap_or(c.max_force_window_hours);
-        c.telegram_followup_minutes = u.telegram_followup_minutes.unwrap_or(c.telegram_followup_minutes);
-        if let Some(metadata) = u.metadata {
-            c.metadata = metadata;
-        }
-        let saved = state.store.put_runtime_config(&c).await?;
+        let change = RuntimeConfigChange {
+            mode: u.mode.map(Into::into),
+            timezone: u.timezone.map(|tz| TimeZoneName::new(tz.trim())).transpose()?,
+            business_day_start: u.business_day_start.map(|t| clock("business_day_start", &t)).transpose()?,
+            scheduled_run_time: u.scheduled_run_time.map(|t| clock("scheduled_run_time", &t)).transpose()?,
+            is_schedule_enabled: u.is_schedule_enabled,
+            min_dialogs_for_report: u.min_dialogs_for_report,
+            max_force_lookback_days: u.max_force_lookback_days,
+            max_force_window_hours: u.max_force_window_hours,
+            telegram_followup_minutes: u.telegram_followup_minutes,
+            metadata: u.metadata,
+        };
+        let (before, saved) = state.service.update_runtime_config(tenant, change).await?;
         let changes = diff(&runtime_json(&before), &runtime_json(&saved));
         let message = "changed the runtime settings";
         audit::by(

@@ -64,7 +64,7 @@ impl TenantsApi {
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<TenantPage>> {
         let page = page_request(limit.0, cursor.0)?;
-        let store = &state.store;
+        let store = &state.store();
         if access::sees_all_tenants(&caller.0) {
             let (items, next_cursor) = map_page(store.list_tenants(&page).await?, TenantOut::from);
             return Ok(Json(TenantPage { items, next_cursor }));
@@ -83,7 +83,7 @@ impl TenantsApi {
     async fn get_tenant(&self, state: Data<&AppState>, caller: Auth, id: Path<Uuid>) -> ApiResult<Json<TenantOut>> {
         let id = TenantId::from_uuid(id.0);
         authorize(&caller.0, id, Action::Read, "tenant")?;
-        Ok(Json(state.store.get_tenant(id).await?.into()))
+        Ok(Json(state.store().get_tenant(id).await?.into()))
     }
 
     /// Create a tenant (superusers and global `super_admin`s). 409 when the slug is taken.
@@ -103,7 +103,7 @@ impl TenantsApi {
         if let Some(status) = status {
             new.status = status.into();
         }
-        let tenant = state.store.create_tenant(&new).await?;
+        let tenant = state.store().create_tenant(&new).await?;
         let metadata =
             json!({ "slug": tenant.slug.as_str(), "name": tenant.name, "timezone": tenant.timezone.as_str() });
         let message = format!("created tenant {}", tenant.slug);
@@ -129,8 +129,8 @@ impl TenantsApi {
             status: status.map(Into::into),
             timezone: timezone.as_deref().map(TimeZoneName::new).transpose()?,
         };
-        let before = state.store.get_tenant(id).await?;
-        let after = state.store.update_tenant(id, &update).await?;
+        let before = state.store().get_tenant(id).await?;
+        let after = state.store().update_tenant(id, &update).await?;
         let mut changes = Map::new();
         let mut diff = |field: &str, b: Value, a: Value| {
             if b != a {
@@ -160,8 +160,8 @@ impl TenantsApi {
         if !access::is_global_admin(&caller.0) {
             return Err(ApiError::Forbidden);
         }
-        let tenant = state.store.get_tenant(id).await?;
-        state.store.delete_tenant(id).await?;
+        let tenant = state.store().get_tenant(id).await?;
+        state.store().delete_tenant(id).await?;
         state.forget_all();
         let metadata = json!({ "tenant_id": id.as_uuid(), "slug": tenant.slug.as_str(), "name": tenant.name });
         audit::by(&state, req, &caller.0, "tenant.delete", format!("deleted tenant {}", tenant.slug), None, metadata)

@@ -40,7 +40,7 @@ impl TokensApi {
     /// The caller's API tokens, newest first (revoked ones included; never their values).
     #[oai(path = "/", method = "get")]
     async fn list_tokens(&self, state: Data<&AppState>, caller: Auth) -> ApiResult<Json<Vec<TokenOut>>> {
-        let tokens = state.store.list_api_tokens(caller.0.user.id).await?;
+        let tokens = state.store().list_api_tokens(caller.0.user.id).await?;
         Ok(Json(tokens.iter().map(TokenOut::from).collect()))
     }
 
@@ -68,7 +68,7 @@ impl TokensApi {
             prefix: token.chars().take(16).collect(),
             expires_at,
         };
-        let stored = state.store.create_api_token(&new).await?;
+        let stored = state.store().create_api_token(&new).await?;
         let metadata = json!({ "token_id": stored.id.as_uuid(), "name": stored.name, "prefix": stored.prefix });
         audit::by(
             &state,
@@ -92,7 +92,7 @@ impl TokensApi {
         caller: Auth,
         id: Path<Uuid>,
     ) -> ApiResult<Revoked> {
-        let revoked = state.store.revoke_api_token(caller.0.user.id, ApiTokenId::from_uuid(id.0)).await?;
+        let revoked = state.store().revoke_api_token(caller.0.user.id, ApiTokenId::from_uuid(id.0)).await?;
         state.forget_user(caller.0.user.id);
         let metadata = json!({ "token_id": revoked.id.as_uuid(), "name": revoked.name, "prefix": revoked.prefix });
         audit::by(

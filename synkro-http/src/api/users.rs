@@ -60,8 +60,8 @@ enum RoleGranted {
 
 /// The user behind `id` with their roles, when the caller has the `need`ed access to them.
 async fn target(state: &AppState, caller: &Caller, id: Uuid, need: UserAccess) -> ApiResult<(User, Vec<UserRole>)> {
-    let user = state.store.get_user(UserId::from_uuid(id)).await?;
-    let roles = state.store.list_user_roles(user.id).await?;
+    let user = state.store().get_user(UserId::from_uuid(id)).await?;
+    let roles = state.store().list_user_roles(user.id).await?;
     authorize_user(access::user_access(caller, &user, &roles), need)?;
     Ok((user, roles))
 }
@@ -78,7 +78,7 @@ fn visible_roles(caller: &Caller, roles: &[UserRole]) -> Vec<RoleOut> {
 }
 
 async fn detail(state: &AppState, caller: &Caller, user: &User, roles: &[UserRole]) -> ApiResult<UserDetail> {
-    let profile = state.store.get_profile(user.id).await?;
+    let profile = state.store().get_profile(user.id).await?;
     Ok(UserDetail { user: UserOut::from(user), roles: visible_roles(caller, roles), profile: profile.into() })
 }
 
@@ -110,7 +110,7 @@ impl UsersApi {
     ) -> ApiResult<Json<UserPage>> {
         let page = page_request(limit.0, cursor.0)?;
         let Some(tenants) = access::managed_tenants(&caller.0) else {
-            let (items, next_cursor) = map_page(state.store.list_users(&page).await?, |u| UserOut::from(&u));
+            let (items, next_cursor) = map_page(state.store().list_users(&page).await?, |u| UserOut::from(&u));
             return Ok(Json(UserPage { items, next_cursor }));
         };
         if tenants.is_empty() {
@@ -118,11 +118,11 @@ impl UsersApi {
         }
         let mut ids = BTreeSet::new();
         for tenant in tenants {
-            ids.extend(state.store.list_tenant_roles(tenant).await?.into_iter().map(|r| r.user_id));
+            ids.extend(state.store().list_tenant_roles(tenant).await?.into_iter().map(|r| r.user_id));
         }
         let mut users = Vec::with_capacity(ids.len());
         for id in ids {
-            users.push(state.store.get_user(id).await?);
+            users.push(state.store().get_user(id).await?);
         }
         users.sort_by_key(|u| std::cmp::Reverse((u.created_at, u.id.as_uuid())));
         Ok(Json(UserPage { items: users.iter().map(UserOut::from).collect(), next_cursor: None }))
@@ -156,7 +156,7 @@ impl UsersApi {
             check_password("password", &pw)?;
             new.password_hash = Some(password::hash_async(pw).await?);
         }
-        let user = state.store.create_user(&new).await?;
+        let user = state.store().create_user(&new).await?;
         let metadata = json!({
             "user_id": user.id.as_uuid(), "username": user.username, "email": user.email,
             "is_superuser": user.is_superuser, "is_active": user.is_active, "password_set": user.password_hash.is_some(),
@@ -207,11 +207,11 @@ impl UsersApi {
             check_password("password", &pw)?;
             update.password_hash = Some(password::hash_async(pw).await?);
         }
-        let after = state.store.update_user(user.id, &update).await?;
+        let after = state.store().update_user(user.id, &update).await?;
         let (mut sessions_ended, mut tokens_revoked) = (0, 0);
         if password_changed || !after.is_active {
-            sessions_ended = state.store.revoke_user_sessions(after.id).await?;
-            tokens_revoked = state.store.revoke_user_api_tokens(after.id).await?;
+            sessions_ended = state.store().revoke_user_sessions(after.id).await?;
+            tokens_revoked = state.store().revoke_user_api_tokens(after.id).await?;
         }
         state.forget_user(after.id);
         let mut changes = Map::new();
@@ -249,7 +249,7 @@ impl UsersApi {
         if user.id == caller.0.user.id {
             return Err(ValidationError::new("id", "you cannot delete yourself; ask another administrator").into());
         }
-        state.store.delete_user(user.id).await?;
+        state.store().delete_user(user.id).await?;
         state.forget_user(user.id);
         let metadata = json!({ "user_id": user.id.as_uuid(), "username": user.username });
         audit::by(&state, req, &caller.0, "user.delete", format!("deleted user {}", user.username), None, metadata)
@@ -268,8 +268,8 @@ impl UsersApi {
         let tenant = TenantId::from_uuid(id.0);
         authorize(&caller.0, tenant, Action::ManageAccess, "tenant")?;
         let mut out = Vec::new();
-        for role in state.store.list_tenant_roles(tenant).await? {
-            let user = state.store.get_user(role.user_id).await?;
+        for role in state.store().list_tenant_roles(tenant).await? {
+            let user = state.store().get_user(role.user_id).await?;
             out.push(TenantRoleOut { role: RoleOut::from(&role), username: user.username });
         }
         Ok(Json(out))
@@ -296,11 +296,11 @@ impl UsersApi {
             None => return Err(ApiError::Forbidden),
         }
         let user = if access::is_global_admin(&caller.0) {
-            state.store.get_user(UserId::from_uuid(user_id)).await?
+            state.store().get_user(UserId::from_uuid(user_id)).await?
         } else {
             target(&state, &caller.0, user_id, UserAccess::Manage).await?.0
         };
-        let granted = state.store.grant_role(&NewUserRole { user_id: user.id, tenant_id, role: role.into() }).await?;
+        let granted = state.store().grant_role(&NewUserRole { user_id: user.id, tenant_id, role: role.into() }).await?;
         state.forget_user(user.id);
         let scope = tenant_id.map_or_else(|| "every tenant".to_owned(), |t| format!("tenant {t}"));
         let message = format!("granted {} on {scope} to {}", granted.role, user.username);
@@ -319,11 +319,11 @@ impl UsersApi {
         id: Path<Uuid>,
         body: JsonBody<UpdateRole>,
     ) -> ApiResult<Json<RoleOut>> {
-        let role = state.store.get_role(RoleId::from_uuid(id.0)).await?;
+        let role = state.store().get_role(RoleId::from_uuid(id.0)).await?;
         authorize_role(&caller.0, &role)?;
-        let updated = state.store.set_role_active(role.id, body.0.is_active).await?;
+        let updated = state.store().set_role_active(role.id, body.0.is_active).await?;
         state.forget_user(updated.user_id);
-        let user = state.store.get_user(updated.user_id).await?;
+        let user = state.store().get_user(updated.user_id).await?;
         let verb = if updated.is_active { "activated" } else { "deactivated" };
         let message = format!("{verb} the {} role of {}", updated.role, user.username);
         let mut metadata = role_metadata(&updated, &user.username);
@@ -341,11 +341,11 @@ impl UsersApi {
         caller: Auth,
         id: Path<Uuid>,
     ) -> ApiResult<Deleted> {
-        let role = state.store.get_role(RoleId::from_uuid(id.0)).await?;
+        let role = state.store().get_role(RoleId::from_uuid(id.0)).await?;
         authorize_role(&caller.0, &role)?;
-        state.store.revoke_role(role.id).await?;
+        state.store().revoke_role(role.id).await?;
         state.forget_user(role.user_id);
-        let user = state.store.get_user(role.user_id).await?;
+        let user = state.store().get_user(role.user_id).await?;
         let message = format!("revoked the {} role of {}", role.role, user.username);
         audit::by(&state, req, &caller.0, "role.revoke", message, role.tenant_id, role_metadata(&role, &user.username))
             .await;

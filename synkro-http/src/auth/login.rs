@@ -45,12 +45,12 @@ pub async fn login(state: &AppState, req: &Request, username: &str, password: &s
     let ip = net::request_ip(&state.config, req);
     let ip_text = ip.map(|ip| ip.to_string());
     let throttle = state.throttle();
-    if let Some(held) = throttle.held(&state.store, username, ip_text.as_deref()).await? {
+    if let Some(held) = throttle.held(state.store(), username, ip_text.as_deref()).await? {
         throttle.refused(held.key);
         return Err(ApiError::Throttled(held.wait.as_secs().max(1)));
     }
-    throttle.count(&state.store, username, ip_text.as_deref()).await?;
-    let user = match state.store.get_user_by_username(username).await {
+    throttle.count(state.store(), username, ip_text.as_deref()).await?;
+    let user = match state.store().get_user_by_username(username).await {
         Ok(user) => Some(user),
         Err(StoreError::NotFound { .. }) => None,
         Err(e) => return Err(e.into()),
@@ -71,15 +71,15 @@ pub async fn login(state: &AppState, req: &Request, username: &str, password: &s
             }
         },
     };
-    throttle.succeed(&state.store, username, ip_text.as_deref()).await?;
+    throttle.succeed(state.store(), username, ip_text.as_deref()).await?;
     let token = random_token()?;
     let ttl = time::Duration::try_from(state.config.session_ttl).unwrap_or(time::Duration::HOUR);
     let expires_at = Timestamp::from_offset(Timestamp::now().as_offset() + ttl);
     let new =
         NewSession { id: token_id(&token), user_id: user.id, csrf_token: random_token()?, expires_at, ip: ip_text };
-    let session = state.store.create_session(&new).await?;
+    let session = state.store().create_session(&new).await?;
     audit(state, "auth.login", Some(&user), ip, "signed in".into(), username).await;
-    let roles = state.store.list_user_roles(user.id).await?.into_iter().filter(|r| r.is_active).collect();
+    let roles = state.store().list_user_roles(user.id).await?.into_iter().filter(|r| r.is_active).collect();
     Ok(LoggedIn { caller: Caller { user, roles, credential: Credential::Session(session) }, token })
 }
 
@@ -93,13 +93,13 @@ async fn temp_login(state: &AppState, username: &str, password: &str) -> ApiResu
     if !(name_ok & password_ok) {
         return Ok(None);
     }
-    match state.store.get_user_by_username(username).await {
+    match state.store().get_user_by_username(username).await {
         Ok(user) => Ok((user.is_active && user.is_temporary).then_some(user)),
         Err(StoreError::NotFound { .. }) => {
             let mut new = NewUser::new(username)?;
             new.is_superuser = true;
             new.is_temporary = true;
-            Ok(Some(state.store.create_user(&new).await?))
+            Ok(Some(state.store().create_user(&new).await?))
         }
         Err(e) => Err(e.into()),
     }
@@ -107,7 +107,7 @@ async fn temp_login(state: &AppState, username: &str, password: &str) -> ApiResu
 
 /// Revokes the caller's session and audits it.
 pub async fn logout(state: &AppState, req: &Request, caller: &Caller, session: &Session) -> ApiResult<()> {
-    state.store.revoke_session(&session.id).await?;
+    state.store().revoke_session(&session.id).await?;
     state.forget_user(caller.user.id);
     let ip = net::request_ip(&state.config, req);
     audit(state, "auth.logout", Some(&caller.user), ip, "signed out".into(), &caller.user.username).await;

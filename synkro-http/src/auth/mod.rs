@@ -125,7 +125,7 @@ fn bearer(req: &Request) -> Option<&str> {
 }
 
 async fn active_user(state: &AppState, id: synkro_core::ids::UserId) -> ApiResult<User> {
-    match state.store.get_user(id).await {
+    match state.store().get_user(id).await {
         Ok(user) if user.is_active => Ok(user),
         Ok(_) | Err(StoreError::NotFound { .. }) => Err(ApiError::Unauthenticated),
         Err(e) => Err(e.into()),
@@ -133,7 +133,7 @@ async fn active_user(state: &AppState, id: synkro_core::ids::UserId) -> ApiResul
 }
 
 async fn caller(state: &AppState, user: User, credential: Credential) -> ApiResult<Caller> {
-    let roles = state.store.list_user_roles(user.id).await?.into_iter().filter(|r| r.is_active).collect();
+    let roles = state.store().list_user_roles(user.id).await?.into_iter().filter(|r| r.is_active).collect();
     Ok(Caller { user, roles, credential })
 }
 
@@ -148,7 +148,7 @@ async fn from_session(state: &AppState, req: &Request) -> ApiResult<Caller> {
     let caller = match cached {
         Some(caller) => caller,
         None => {
-            let session = state.store.get_live_session(&key, now).await?.ok_or(ApiError::Unauthenticated)?;
+            let session = state.store().get_live_session(&key, now).await?.ok_or(ApiError::Unauthenticated)?;
             let user = active_user(state, session.user_id).await?;
             let caller = caller(state, user, Credential::Session(session)).await?;
             state.callers().put(key, &caller);
@@ -177,11 +177,11 @@ async fn from_token(state: &AppState, token: &str) -> ApiResult<Caller> {
     if let Some(caller) = cached {
         return Ok(caller);
     }
-    let found = state.store.get_live_api_token(&key, now).await?.ok_or(ApiError::Unauthenticated)?;
+    let found = state.store().get_live_api_token(&key, now).await?.ok_or(ApiError::Unauthenticated)?;
     let user = active_user(state, found.user_id).await?;
     let stale = found.last_used_at.is_none_or(|t| now.unix_seconds() - t.unix_seconds() >= 60);
     if stale {
-        let store = state.store.clone();
+        let store = state.store().clone();
         let id = found.id;
         tokio::spawn(async move {
             if let Err(e) = store.touch_api_token(id, now).await {

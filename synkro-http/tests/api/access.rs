@@ -34,7 +34,7 @@ async fn a_user_stops_manual_jobs_only(w: &World) {
         ..synkro_pipeline::ReportRequest::manual(w.cast.acme.id)
     }
     .window(start, end);
-    let scheduled = w.state.engine.enqueue_report(request).await.unwrap();
+    let scheduled = w.state.service.enqueue_report(request).await.unwrap();
     let path = format!("/api/v1/jobs/{}/stop", scheduled.id.as_uuid());
     let plain = w.login("plain").await;
     let refused = w.call("POST", &path, Some(&plain), None, &[]).await;

@@ -179,12 +179,7 @@ async fn temp_login_works_only_when_both_variables_are_set_and_is_audited() {
 /// The counters live in the database: failures through one API node hold the next attempt
 /// back on another.
 async fn every_api_node_shares_the_login_counters(w: &World) {
-    let other = synkro_http::AppState::new(
-        w.store.clone(),
-        w.state.engine.clone(),
-        w.state.keyring.clone(),
-        synkro_http::HttpConfig::default(),
-    );
+    let other = synkro_http::AppState::new(w.state.service.clone(), synkro_http::HttpConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let node_b = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -209,7 +204,7 @@ async fn another_api_node_sees_a_revocation_within_its_cache_lifetime(w: &World)
     use std::time::Duration;
     // A second API node over the same database, remembering callers for 300 ms.
     let config = synkro_http::HttpConfig { auth_cache_ttl: Duration::from_millis(300), ..Default::default() };
-    let other = synkro_http::AppState::new(w.store.clone(), w.state.engine.clone(), w.state.keyring.clone(), config);
+    let other = synkro_http::AppState::new(w.state.service.clone(), config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let node_b = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -283,7 +283,7 @@ async fn per_user_allowances_answer_429_with_retry_after() {
     let start = synkro_core::time::Timestamp::from_unix_seconds(now - 7200).unwrap();
     let end = synkro_core::time::Timestamp::from_unix_seconds(now - 3600).unwrap();
     let request = synkro_pipeline::ReportRequest::manual(w.cast.other.id).window(start, end);
-    let pending = w.state.engine.enqueue_report(request).await.unwrap();
+    let pending = w.state.service.enqueue_report(request).await.unwrap();
     let stranger = w.login("stranger").await;
     let stream = format!("/api/v1/jobs/{}/stream", pending.id.as_uuid());
     let held = w.request(reqwest::Method::GET, &stream).header("cookie", &stranger.cookie).send().await.unwrap();

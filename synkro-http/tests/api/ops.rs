@@ -40,7 +40,7 @@ async fn health_readiness_and_metrics(w: &World) {
         (&json!("ready"), &json!("ok"), &json!("current"))
     );
     assert_eq!(body["workers"], "none_here", "this server started no workers");
-    w.state.engine.start_workers().await;
+    w.workers.start().await;
     let body = w.get("/readyz", None).await.json();
     assert_eq!(
         (&body["workers"], &body["workers_alive"], &body["workers_started"]),
@@ -71,7 +71,7 @@ async fn health_readiness_and_metrics(w: &World) {
         assert!(text.contains(line), "{line} missing from:\n{text}");
     }
 
-    w.state.engine.shutdown().await;
+    w.workers.shutdown().await;
     let stopped = w.get("/readyz", None).await;
     assert_eq!((stopped.status, stopped.json()["workers"].clone()), (503, json!("stopped")), "{}", stopped.text);
 

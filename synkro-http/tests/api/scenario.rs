@@ -13,7 +13,7 @@ use crate::support::{CANARY, World, logs};
 crate::on_both_backends!(no_secret_reaches_a_response_a_log_line_or_the_audit_log);
 
 async fn no_secret_reaches_a_response_a_log_line_or_the_audit_log(w: &World) {
-    w.state.engine.start_workers().await;
+    w.workers.start().await;
     let c = w.sandbox.credentials().clone();
     let wrong_bot_token = "987654321:AAwrong-canary-bot-token-3b1f";
     let root = w.login("root").await;

@@ -65,10 +65,10 @@ async fn read_stream(w: &World, path: &str, login: &Login, last_event_id: Option
 
 async fn a_real_job_streams_from_start_to_done(w: &World) {
     let setup = TenantSetup { timezone: "UTC".into(), ..TenantSetup::full("live") };
-    let live = w.sandbox.provision_tenant(&w.store, &w.state.keyring, &setup).await.unwrap();
+    let live = w.sandbox.provision_tenant(&w.store, w.state.service.keyring(), &setup).await.unwrap();
     let plain = w.store.get_user_by_username("plain").await.unwrap();
     w.store.grant_role(&NewUserRole { user_id: plain.id, tenant_id: Some(live.id), role: Role::User }).await.unwrap();
-    w.state.engine.start_workers().await;
+    w.workers.start().await;
     let login = w.login("plain").await;
     let format = &time::format_description::well_known::Rfc3339;
     let config = w.sandbox.config();
@@ -123,16 +123,16 @@ async fn a_finished_job_refreshes_its_tenants_cached_report_list_at_once() {
     let config = synkro_http::HttpConfig { report_list_cache_ttl: Duration::from_secs(60), ..Default::default() };
     let w = World::start_with("sqlite", "page_cache", config).await.unwrap();
     let setup = TenantSetup { timezone: "UTC".into(), ..TenantSetup::full("live") };
-    let live = w.sandbox.provision_tenant(&w.store, &w.state.keyring, &setup).await.unwrap();
+    let live = w.sandbox.provision_tenant(&w.store, w.state.service.keyring(), &setup).await.unwrap();
     let root = w.login("root").await;
     let list = format!("/api/v1/tenants/{}/reports", live.id.as_uuid());
     let count = async || w.get(&list, Some(&root)).await.json()["items"].as_array().unwrap().len();
     assert_eq!(count().await, 0);
-    w.state.engine.start_workers().await;
+    w.workers.start().await;
     let config = w.sandbox.config();
     let request = synkro_pipeline::ReportRequest::manual(live.id).window(config.window_start, config.window_end());
-    let job = w.state.engine.enqueue_report(request).await.unwrap();
-    let done = tokio::time::timeout(Duration::from_secs(120), w.state.engine.wait(job.id)).await.unwrap().unwrap();
+    let job = w.state.service.enqueue_report(request).await.unwrap();
+    let done = tokio::time::timeout(Duration::from_secs(120), w.state.service.wait(job.id)).await.unwrap().unwrap();
     assert_eq!(done.status.as_str(), "success");
     let deadline = std::time::Instant::now() + Duration::from_millis(500);
     while count().await == 0 {

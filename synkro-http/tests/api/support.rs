@@ -22,7 +22,7 @@ use synkro_core::{
     time::Timestamp,
 };
 use synkro_http::{AppState, HttpConfig, auth::password};
-use synkro_pipeline::{Engine, ReportRequest};
+use synkro_pipeline::{ReportRequest, Service, WorkerConfig, Workers};
 use tokio::sync::oneshot;
 
 /// The AI key stored in the tenant's integration; no response may ever contain it.
@@ -122,6 +122,8 @@ pub struct World {
     pub base: String,
     pub store: Store,
     pub state: AppState,
+    /// Two workers over the state's service, started by the tests that run reports.
+    pub workers: Workers,
     pub cast: Cast,
     pub sandbox: synkro_sandbox::Sandbox,
     http: reqwest::Client,
@@ -191,16 +193,16 @@ impl World {
             ..Default::default()
         })
         .await;
-        let mut builder = Engine::builder(store.clone(), registry, keyring.clone())
+        let mut builder = Service::builder(store.clone(), registry, keyring.clone())
             .http(HttpSettings { max_attempts: 1, ..Default::default() })
-            .outbound(synkro_core::connector::OutboundPolicy::loopback())
-            .config(synkro_pipeline::EngineConfig { workers: 2, ..Default::default() });
+            .outbound(synkro_core::connector::OutboundPolicy::loopback());
         for (kind, url) in sandbox.endpoints() {
             builder = builder.endpoint(kind, url);
         }
-        let engine = builder.endpoint("ai", ai_base).build().await.unwrap();
-        let cast = seed(&store, &keyring, &engine).await;
-        let state = AppState::new(store.clone(), engine, keyring, config);
+        let service = builder.endpoint("ai", ai_base).build().await.unwrap();
+        let cast = seed(&store, &keyring, &service).await;
+        let workers = Workers::new(&service, WorkerConfig { workers: 2, ..Default::default() });
+        let state = AppState::new(service, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
@@ -209,11 +211,11 @@ impl World {
         }));
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let bodies = Arc::default();
-        Some(Self { base, store, state, cast, sandbox, http, bodies, stop: vec![tx, ai_stop], backend })
+        Some(Self { base, store, state, workers, cast, sandbox, http, bodies, stop: vec![tx, ai_stop], backend })
     }
 
     pub async fn finish(self) {
-        self.state.engine.shutdown().await;
+        self.workers.shutdown().await;
         for tx in self.stop {
             let _ = tx.send(());
         }
@@ -358,7 +360,7 @@ async fn report_for(store: &Store, tenant: &Tenant, job: &JobRun) -> Report {
 /// whose key is [`CANARY`]; users: root (superuser), gadmin (global super_admin), tadmin
 /// (acme super_admin), lite (acme admin_lite), plain (acme user), stranger (user on other),
 /// nobody (no role).
-async fn seed(store: &Store, keyring: &Keyring, engine: &Engine) -> Cast {
+async fn seed(store: &Store, keyring: &Keyring, service: &Service) -> Cast {
     let acme = store.create_tenant(&NewTenant::new("Acme", "acme", "UTC").unwrap()).await.unwrap();
     let other = store.create_tenant(&NewTenant::new("Other", "other", "UTC").unwrap()).await.unwrap();
     let secrets: SecretMap = [("api_key".to_owned(), CANARY.into())].into_iter().collect();
@@ -381,8 +383,8 @@ async fn seed(store: &Store, keyring: &Keyring, engine: &Engine) -> Cast {
     for tenant in [&acme, &other] {
         let start = Timestamp::from_unix_seconds(Timestamp::now().unix_seconds() - 7200).unwrap();
         let end = Timestamp::from_unix_seconds(Timestamp::now().unix_seconds() - 3600).unwrap();
-        let job = engine.enqueue_report(ReportRequest::manual(tenant.id).window(start, end)).await.unwrap();
-        let job = engine.stop(job.id).await.unwrap();
+        let job = service.enqueue_report(ReportRequest::manual(tenant.id).window(start, end)).await.unwrap();
+        let job = service.stop(job.id).await.unwrap();
         store.append_job_event(&NewJobEvent::info(job.id, "fetch", "fetched 12 dialogs")).await.unwrap();
         jobs.push(job);
     }
