@@ -11,7 +11,6 @@
 
 use std::{
     collections::HashSet,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -21,7 +20,6 @@ use synkro::connector::{Connector, ConnectorConfig, ConnectorContext};
 use synkro::domain::Window;
 use synkro::secrets::SecretMap;
 use synkro_connector_amocrm::AmoCrmConnector;
-use synkro_connector_kit::InProcessRateLimiter;
 use synkro_sandbox::{Sandbox, SandboxConfig, Service};
 
 struct Run {
@@ -39,7 +37,7 @@ async fn run(deals: usize, latency: Duration) -> Run {
     let secrets: SecretMap =
         [("long_lived_token".to_owned(), creds.amocrm_long_lived_token.clone().into())].into_iter().collect();
     let config = ConnectorConfig::new(json!({"domain": creds.amocrm_subdomain, "max_pages": 1000}), secrets);
-    let ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()))
+    let ctx = ConnectorContext::default()
         .with_endpoint("amocrm", sandbox.url(Service::Amocrm))
         .with_outbound(synkro::connector::OutboundPolicy::loopback());
     let crm = AmoCrmConnector.build(&config, &ctx).unwrap().crm.unwrap();

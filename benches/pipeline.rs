@@ -131,7 +131,7 @@ async fn world(config: SandboxConfig, workers: usize) -> World {
     let store = Store::connect(&format!("sqlite://{}/synkro.db?mode=rwc", dir.path().display())).await.unwrap();
     store.migrate().await.unwrap();
     let keyring = Keyring::generate();
-    let registry = synkro::pipeline::connectors::registry().unwrap();
+    let registry = synkro::connector::Registry::from_linked().unwrap();
     // Production settings (timeouts, retries, lease, pacing) except the number of workers.
     let mut builder = synkro::pipeline::Service::builder(store, registry, keyring.clone())
         .node("bench")
@@ -147,7 +147,7 @@ async fn world(config: SandboxConfig, workers: usize) -> World {
 /// Another node on `w`'s store and sandbox, pacing and waking through `redis`; its
 /// limiter paces at the default margin unless `margin` says otherwise.
 async fn redis_node(w: &World, node: &str, workers: usize, redis: &str, margin: Option<f64>) -> Workers {
-    let registry = synkro::pipeline::connectors::registry().unwrap();
+    let registry = synkro::connector::Registry::from_linked().unwrap();
     let mut builder = synkro::pipeline::Service::builder(w.service.store().clone(), registry, w.keyring.clone())
         .node(node)
         .redis(redis)
@@ -722,7 +722,7 @@ async fn agency_on_redis_through_flushes_and_load() {
     let rate = amo as f64 / wall.as_secs_f64();
     println!(
         "\n### f: {TENANTS} tenants on one amoCRM account, {NODES} nodes pacing through Redis, flushed every {flush_every} s, {busy_threads} busy threads, margin {}\n",
-        margin.unwrap_or(synkro_connector_kit::DEFAULT_MARGIN)
+        margin.unwrap_or(synkro_core::connector::DEFAULT_MARGIN)
     );
     println!("| runs | amoCRM requests | amoCRM 429s | Redis flushes | wall time | amoCRM requests/s | ÷ 7/s limit |");
     println!("|---|---|---|---|---|---|---|");

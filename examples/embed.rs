@@ -26,7 +26,7 @@ async fn main() -> anyhow::Result<()> {
 
     // The service: no global state; everything it uses is passed in.
     // The sandbox listens on loopback, which outbound requests reach only when allowed.
-    let mut builder = Service::builder(store.clone(), synkro::pipeline::connectors::registry()?, keyring)
+    let mut builder = Service::builder(store.clone(), synkro::connector::Registry::from_linked()?, keyring)
         .outbound(synkro::connector::OutboundPolicy::loopback());
     for (kind, url) in sandbox.endpoints() {
         builder = builder.endpoint(kind, url);

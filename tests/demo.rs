@@ -188,7 +188,7 @@ async fn the_scheduler_does_not_post_the_demos_report_a_second_time() {
     // The pass `synkro demo`'s scheduler makes as soon as it serves.
     let store = open(dir.path()).await;
     let (keyring, _) = synkro::Keyring::load_or_generate(None, dir.path()).unwrap();
-    let registry = synkro::pipeline::connectors::registry().unwrap();
+    let registry = synkro::connector::Registry::from_linked().unwrap();
     let service = synkro::pipeline::Service::builder(store.clone(), registry, keyring).build().await.unwrap();
     let now = synkro::time::Timestamp::now();
     let tick =

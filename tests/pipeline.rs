@@ -68,7 +68,7 @@ async fn world(store: &Store, config: SandboxConfig) -> World {
 async fn world_with(store: &Store, config: SandboxConfig, workers: WorkerConfig) -> World {
     let sandbox = Sandbox::start(config).await;
     let keyring = Keyring::generate();
-    let registry = synkro::pipeline::connectors::registry().unwrap();
+    let registry = synkro::connector::Registry::from_linked().unwrap();
     let mut builder = synkro::pipeline::Service::builder(store.clone(), registry, keyring.clone())
         .outbound(synkro::connector::OutboundPolicy::loopback());
     builder =
@@ -343,7 +343,7 @@ async fn a_pending_job_stops_at_once_and_a_running_one_promptly(store: &Store) {
 
 async fn two_schedulers_create_one_job_per_window(store: &Store) {
     let a = world(store, SandboxConfig::default()).await;
-    let registry = synkro::pipeline::connectors::registry().unwrap();
+    let registry = synkro::connector::Registry::from_linked().unwrap();
     let b = synkro::pipeline::Service::builder(store.clone(), registry, a.keyring.clone()).build().await.unwrap();
     for slug in ["t-one", "t-two", "t-three"] {
         tenant(&a, TenantSetup { slug: slug.into(), ..setup(ReportMode::AmocrmOnly) }).await;
@@ -438,7 +438,7 @@ async fn shutdown_hands_a_running_job_back_and_another_worker_finishes_it(store:
     assert_eq!((handed.status, handed.lease_owner.as_deref()), (JobStatus::Pending, None), "back in the queue at once");
     assert!(events(store, &handed).await.iter().any(|e| e.contains("handed back")));
 
-    let registry = synkro::pipeline::connectors::registry().unwrap();
+    let registry = synkro::connector::Registry::from_linked().unwrap();
     let mut builder = synkro::pipeline::Service::builder(store.clone(), registry, w.keyring.clone())
         .outbound(synkro::connector::OutboundPolicy::loopback());
     for (kind, url) in w.sandbox.endpoints() {

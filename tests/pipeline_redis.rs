@@ -41,7 +41,7 @@ async fn engine(
     poll: Duration,
 ) -> Workers {
     let mut builder =
-        Service::builder(store.clone(), synkro::pipeline::connectors::registry().unwrap(), keyring.clone())
+        Service::builder(store.clone(), synkro::connector::Registry::from_linked().unwrap(), keyring.clone())
             .node(node)
             .redis(redis)
             .outbound(synkro::connector::OutboundPolicy::loopback());

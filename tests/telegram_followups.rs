@@ -42,7 +42,7 @@ fn followups() -> TelegramFollowups {
 
 /// A node named `node`: its service and a one-worker pool (not started).
 async fn engine(store: &Store, sandbox: &Sandbox, keyring: &Keyring, node: &str) -> Workers {
-    let registry = synkro::pipeline::connectors::registry().unwrap();
+    let registry = synkro::connector::Registry::from_linked().unwrap();
     let mut builder = synkro::pipeline::Service::builder(store.clone(), registry, keyring.clone())
         .node(node)
         .outbound(synkro::connector::OutboundPolicy::loopback())

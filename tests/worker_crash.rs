@@ -27,7 +27,7 @@ async fn a_killed_worker_s_job_completes_exactly_once_elsewhere() {
     let endpoints: HashMap<_, _> = sandbox.endpoints().into_iter().collect();
 
     let mut builder =
-        Service::builder(store.clone(), synkro::pipeline::connectors::registry().unwrap(), keyring.clone())
+        Service::builder(store.clone(), synkro::connector::Registry::from_linked().unwrap(), keyring.clone())
             .outbound(synkro::connector::OutboundPolicy::loopback());
     for (kind, url) in &endpoints {
         builder = builder.endpoint(kind, url.clone());

@@ -1,6 +1,8 @@
 //! The crate-wide error type and the validation error every constructor returns.
 
-use crate::{config::ConfigError, secrets::SecretError, store::StoreError};
+#[cfg(feature = "store")]
+use crate::store::StoreError;
+use crate::{config::ConfigError, secrets::SecretError};
 
 /// Result alias for synkro-core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -12,6 +14,7 @@ pub enum Error {
     #[error(transparent)]
     Validation(#[from] ValidationError),
     /// The store failed or refused an operation.
+    #[cfg(feature = "store")]
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Secrets could not be encrypted, decrypted or loaded.

@@ -8,9 +8,9 @@ macro_rules! typed_id {
     ($(#[$doc:meta] $name:ident),* $(,)?) => {$(
         #[$doc]
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        #[derive(serde::Serialize, serde::Deserialize, sqlx::Type)]
+        #[derive(serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "store", derive(sqlx::Type), sqlx(transparent))]
         #[serde(transparent)]
-        #[sqlx(transparent)]
         pub struct $name(Uuid);
 
         impl $name {

@@ -4,7 +4,13 @@
 //! Everything here is usable without the HTTP server: open a [`Store`], apply its migrations,
 //! and read or write tenants, jobs and reports from Rust.
 //!
+//! Features: `store` (default) is the [`Store`] on SQLite and the start-up helpers
+//! ([`bootstrap`]); `postgres` adds PostgreSQL to it; `testing` gives test stores. Without
+//! `store` the crate is the domain model, secrets, configuration and the connector API
+//! ([`connector`]) alone, with no database driver: what a connector crate depends on.
+//!
 //! ```no_run
+//! # #[cfg(feature = "store")]
 //! # async fn demo() -> Result<(), synkro_core::Error> {
 //! use synkro_core::{Store, domain::NewTenant};
 //!
@@ -15,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "store")]
 pub mod bootstrap;
 pub mod config;
 pub mod connector;
@@ -22,6 +29,7 @@ pub mod domain;
 pub mod error;
 pub mod ids;
 pub mod secrets;
+#[cfg(feature = "store")]
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -30,4 +38,5 @@ pub mod time;
 pub use config::Config;
 pub use error::{Error, Result, ValidationError};
 pub use secrets::{Keyring, Secret};
+#[cfg(feature = "store")]
 pub use store::{Page, PageRequest, Store, StoreError};

@@ -4,8 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::{io::Write, str::FromStr};
+use std::io::Write;
+#[cfg(feature = "postgres")]
+use std::str::FromStr;
 
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::Store;
@@ -14,18 +17,25 @@ use crate::Store;
 pub struct TestStore {
     /// The store.
     pub store: Store,
+    // Kept for its drop (the SQLite directory) and, with PostgreSQL, read by `finish`.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     cleanup: Cleanup,
 }
 
 enum Cleanup {
     Sqlite(#[allow(unused)] tempfile::TempDir),
-    Postgres { admin_url: String, schema: String },
+    #[cfg(feature = "postgres")]
+    Postgres {
+        admin_url: String,
+        schema: String,
+    },
 }
 
 impl TestStore {
     /// Closes the store and drops its schema (PostgreSQL) or directory (SQLite).
     pub async fn finish(self) {
         self.store.close().await;
+        #[cfg(feature = "postgres")]
         if let Cleanup::Postgres { admin_url, schema } = self.cleanup {
             let pool = PgPoolOptions::new().max_connections(1).connect(&admin_url).await.unwrap();
             sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE"))).execute(&pool).await.unwrap();
@@ -48,6 +58,21 @@ pub async fn sqlite() -> TestStore {
 /// SYNKRO_TEST_REQUIRE_SERVICES=1 a missing URL is a failure instead, so CI cannot pass by
 /// skipping.
 pub async fn postgres(test: &str) -> Option<TestStore> {
+    #[cfg(not(feature = "postgres"))]
+    {
+        assert!(
+            std::env::var("SYNKRO_TEST_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "SYNKRO_TEST_REQUIRE_SERVICES=1 but this build has no PostgreSQL support (feature `postgres`)"
+        );
+        let _ = writeln!(std::io::stderr(), "skipped: postgres::{test} (built without the `postgres` feature)");
+        None
+    }
+    #[cfg(feature = "postgres")]
+    postgres_schema(test).await
+}
+
+#[cfg(feature = "postgres")]
+async fn postgres_schema(test: &str) -> Option<TestStore> {
     let Some(admin_url) = std::env::var("SYNKRO_TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) else {
         assert!(
             std::env::var("SYNKRO_TEST_REQUIRE_SERVICES").as_deref() != Ok("1"),

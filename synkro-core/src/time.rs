@@ -4,7 +4,6 @@
 use std::{fmt, ops::Add, str::FromStr};
 
 use serde::{Deserialize, Serialize};
-use sqlx::{Database, Decode, Encode, Postgres, Sqlite, Type, encode::IsNull, error::BoxDynError};
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 use crate::ValidationError;
@@ -106,55 +105,71 @@ impl FromStr for Timestamp {
     }
 }
 
-impl Type<Sqlite> for Timestamp {
-    fn type_info() -> <Sqlite as Database>::TypeInfo {
-        <i64 as Type<Sqlite>>::type_info()
-    }
-    fn compatible(ty: &<Sqlite as Database>::TypeInfo) -> bool {
-        <i64 as Type<Sqlite>>::compatible(ty)
-    }
-}
+/// How timestamps are stored: integer microseconds in SQLite, `timestamptz` in PostgreSQL.
+#[cfg(feature = "store")]
+mod sql {
+    #[cfg(feature = "postgres")]
+    use sqlx::Postgres;
+    use sqlx::Sqlite;
+    use sqlx::{Database, Decode, Encode, Type, encode::IsNull, error::BoxDynError};
+    #[cfg(feature = "postgres")]
+    use time::OffsetDateTime;
 
-impl Encode<'_, Sqlite> for Timestamp {
-    fn encode_by_ref(&self, buf: &mut <Sqlite as Database>::ArgumentBuffer) -> Result<IsNull, BoxDynError> {
-        <i64 as Encode<Sqlite>>::encode(self.unix_micros(), buf)
-    }
-}
+    use super::Timestamp;
 
-impl<'r> Decode<'r, Sqlite> for Timestamp {
-    fn decode(value: <Sqlite as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
-        let micros = <i64 as Decode<Sqlite>>::decode(value)?;
-        Self::from_unix_micros(micros).ok_or_else(|| format!("timestamp {micros} out of range").into())
+    impl Type<Sqlite> for Timestamp {
+        fn type_info() -> <Sqlite as Database>::TypeInfo {
+            <i64 as Type<Sqlite>>::type_info()
+        }
+        fn compatible(ty: &<Sqlite as Database>::TypeInfo) -> bool {
+            <i64 as Type<Sqlite>>::compatible(ty)
+        }
     }
-}
 
-impl Type<Postgres> for Timestamp {
-    fn type_info() -> <Postgres as Database>::TypeInfo {
-        <OffsetDateTime as Type<Postgres>>::type_info()
+    impl Encode<'_, Sqlite> for Timestamp {
+        fn encode_by_ref(&self, buf: &mut <Sqlite as Database>::ArgumentBuffer) -> Result<IsNull, BoxDynError> {
+            <i64 as Encode<Sqlite>>::encode(self.unix_micros(), buf)
+        }
     }
-    fn compatible(ty: &<Postgres as Database>::TypeInfo) -> bool {
-        <OffsetDateTime as Type<Postgres>>::compatible(ty)
-    }
-}
 
-impl Encode<'_, Postgres> for Timestamp {
-    fn encode_by_ref(&self, buf: &mut <Postgres as Database>::ArgumentBuffer) -> Result<IsNull, BoxDynError> {
-        <OffsetDateTime as Encode<Postgres>>::encode(self.0, buf)
+    impl<'r> Decode<'r, Sqlite> for Timestamp {
+        fn decode(value: <Sqlite as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+            let micros = <i64 as Decode<Sqlite>>::decode(value)?;
+            Self::from_unix_micros(micros).ok_or_else(|| format!("timestamp {micros} out of range").into())
+        }
     }
-}
 
-impl<'r> Decode<'r, Postgres> for Timestamp {
-    fn decode(value: <Postgres as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
-        <OffsetDateTime as Decode<Postgres>>::decode(value).map(Self::from_offset)
+    #[cfg(feature = "postgres")]
+    impl Type<Postgres> for Timestamp {
+        fn type_info() -> <Postgres as Database>::TypeInfo {
+            <OffsetDateTime as Type<Postgres>>::type_info()
+        }
+        fn compatible(ty: &<Postgres as Database>::TypeInfo) -> bool {
+            <OffsetDateTime as Type<Postgres>>::compatible(ty)
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    impl Encode<'_, Postgres> for Timestamp {
+        fn encode_by_ref(&self, buf: &mut <Postgres as Database>::ArgumentBuffer) -> Result<IsNull, BoxDynError> {
+            <OffsetDateTime as Encode<Postgres>>::encode(self.0, buf)
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    impl<'r> Decode<'r, Postgres> for Timestamp {
+        fn decode(value: <Postgres as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+            <OffsetDateTime as Decode<Postgres>>::decode(value).map(Self::from_offset)
+        }
     }
 }
 
 /// A validated IANA time-zone name such as `Europe/Berlin` or `Asia/Almaty`.
 ///
 /// The zone database is bundled into the binary, so results do not depend on the host.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "store", derive(sqlx::Type), sqlx(transparent))]
 #[serde(try_from = "String", into = "String")]
-#[sqlx(transparent)]
 pub struct TimeZoneName(String);
 
 impl TimeZoneName {

@@ -25,7 +25,6 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use poem::{Endpoint, EndpointExt, Route, get, listener::TcpAcceptor};
 use synkro_core::Store;
-pub use synkro_pipeline as pipeline;
 use synkro_pipeline::Service;
 
 use crate::{auth::throttle::Throttle, ops::HttpMetrics};

@@ -35,6 +35,7 @@ pub enum EngineError {
     #[error(transparent)]
     Store(StoreError),
     /// Redis (configured for a service with several nodes) cannot be reached or used.
+    #[cfg(feature = "redis")]
     #[error(transparent)]
     Redis(#[from] crate::redis::RedisError),
     /// Anything else (secrets that do not decrypt, a missing integration, ...).

@@ -8,6 +8,7 @@ use synkro_core::{
 };
 use tokio::sync::broadcast;
 
+#[cfg(feature = "redis")]
 use crate::redis::RedisBus;
 
 /// One change of a job: its status, step and progress, and the event written with it.
@@ -33,6 +34,7 @@ pub struct JobUpdate {
 #[derive(Clone)]
 pub struct EventHub {
     local: broadcast::Sender<JobUpdate>,
+    #[cfg(feature = "redis")]
     redis: Option<RedisBus>,
     node: String,
 }
@@ -41,10 +43,16 @@ impl EventHub {
     /// A hub for this process only.
     pub fn local(node: impl Into<String>) -> Self {
         let (local, _) = broadcast::channel(4096);
-        Self { local, redis: None, node: node.into() }
+        Self {
+            local,
+            #[cfg(feature = "redis")]
+            redis: None,
+            node: node.into(),
+        }
     }
 
     /// A hub that also publishes to, and relays from, Redis.
+    #[cfg(feature = "redis")]
     pub fn with_redis(node: impl Into<String>, bus: RedisBus) -> Self {
         let mut hub = Self::local(node);
         let mut remote = bus.subscribe();
@@ -77,6 +85,7 @@ impl EventHub {
     /// Publishes an update (best effort: progress is also in the database).
     pub async fn publish(&self, mut update: JobUpdate) {
         update.origin = self.node.clone();
+        #[cfg(feature = "redis")]
         if let Some(bus) = &self.redis
             && let Ok(text) = serde_json::to_string(&update)
             && let Err(e) = bus.publish(&text).await

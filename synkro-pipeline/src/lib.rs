@@ -3,8 +3,8 @@
 //! - [`Service`]: the handle everything else holds — enqueue reports and follow their progress,
 //!   save and check integrations, ask follow-up questions, read and change runtime settings.
 //! - [`Workers`]: a pool started from the service that runs jobs on durable workers (leases,
-//!   retries, stop), the scheduler and Telegram follow-ups; with Redis, any number of
-//!   `synkro worker` processes share the work.
+//!   retries, stop), the scheduler and Telegram follow-ups; with Redis (feature `redis`), any
+//!   number of `synkro worker` processes share the work.
 //! - The report run itself, step by step as DESIGN.md section 7 describes ([`report`]).
 //! - Deliveries that never vanish: sent once, retried when a retry can fix them, re-sent only
 //!   when a person asks ([`delivery`]).
@@ -21,7 +21,7 @@
 //! # -> Result<(), Box<dyn std::error::Error>> {
 //! use synkro_pipeline::{ReportRequest, Service, WorkerConfig, Workers};
 //!
-//! let service = Service::builder(store, synkro_pipeline::connectors::registry()?, keyring).build().await?;
+//! let service = Service::builder(store, synkro_core::connector::Registry::from_linked()?, keyring).build().await?;
 //! let workers = Workers::new(&service, WorkerConfig::default());
 //! workers.start().await;
 //! let mut progress = service.subscribe();
@@ -38,6 +38,7 @@ pub mod error;
 pub mod events;
 pub mod followup;
 pub mod merge;
+#[cfg(feature = "redis")]
 pub mod redis;
 pub mod report;
 pub mod scheduler;
@@ -52,6 +53,4 @@ pub mod workers;
 pub use error::{EngineError, JobFailure};
 pub use events::{EventHub, JobUpdate};
 pub use service::{ReportRequest, Service, ServiceBuilder, WorkerStats};
-pub use synkro_connectors as connectors;
-pub use synkro_core as core;
 pub use workers::{WorkerConfig, Workers};

@@ -14,7 +14,7 @@ use std::{
     time::Duration,
 };
 
-use synkro_connector_kit::InProcessRateLimiter;
+use synkro_core::connector::InProcessRateLimiter;
 use synkro_core::{
     Keyring, Store,
     connector::{ConnectorContext, HttpSettings, OutboundPolicy, RateLimiter, Registry},
@@ -28,10 +28,12 @@ use synkro_core::{
 };
 use tokio::sync::{Notify, broadcast};
 
+#[cfg(feature = "redis")]
+use crate::redis::{RedisBus, RedisRateLimiter, RedisWaker};
+
 use crate::{
     error::EngineError,
     events::{EventHub, JobUpdate},
-    redis::{RedisBus, RedisRateLimiter, RedisWaker},
     window::{last_closed_business_day, validate_manual_window},
 };
 
@@ -70,8 +72,20 @@ pub(crate) struct Shared {
     pub ctx: ConnectorContext,
     pub hub: EventHub,
     pub wake: Notify,
+    #[cfg(feature = "redis")]
     pub waker: Option<RedisWaker>,
     pub counters: Counters,
+}
+
+impl Shared {
+    /// Resolves when another node asks idle workers to look for work (never without Redis).
+    pub async fn woken_remotely(&self) {
+        #[cfg(feature = "redis")]
+        if let Some(waker) = &self.waker {
+            return waker.notified().await;
+        }
+        std::future::pending().await
+    }
 }
 
 /// Builds a [`Service`].
@@ -81,6 +95,7 @@ pub struct ServiceBuilder {
     keyring: Keyring,
     node: Option<String>,
     endpoints: HashMap<String, String>,
+    #[cfg(feature = "redis")]
     redis_url: Option<String>,
     limiter: Option<Arc<dyn RateLimiter>>,
     http: Option<HttpSettings>,
@@ -102,6 +117,7 @@ impl ServiceBuilder {
     }
 
     /// Shares wake-ups, rate limits and progress events through Redis at `url`.
+    #[cfg(feature = "redis")]
     pub fn redis(mut self, url: impl Into<String>) -> Self {
         self.redis_url = Some(url.into());
         self
@@ -130,6 +146,7 @@ impl ServiceBuilder {
     /// [`Workers`](crate::Workers) pool from it to run jobs here.
     pub async fn build(self) -> Result<Service, EngineError> {
         let node = self.node.unwrap_or_else(|| format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
+        #[cfg(feature = "redis")]
         let (limiter, hub, waker): (Arc<dyn RateLimiter>, EventHub, Option<RedisWaker>) = match &self.redis_url {
             Some(url) => {
                 let prefix = crate::redis::KEY_PREFIX;
@@ -140,6 +157,9 @@ impl ServiceBuilder {
             }
             None => (Arc::new(InProcessRateLimiter::default()), EventHub::local(node), None),
         };
+        #[cfg(not(feature = "redis"))]
+        let (limiter, hub): (Arc<dyn RateLimiter>, EventHub) =
+            (Arc::new(InProcessRateLimiter::default()), EventHub::local(node));
         let mut ctx = ConnectorContext::new(self.limiter.unwrap_or(limiter));
         if let Some(http) = self.http {
             ctx.http = http;
@@ -154,6 +174,7 @@ impl ServiceBuilder {
                 ctx,
                 hub,
                 wake: Notify::new(),
+                #[cfg(feature = "redis")]
                 waker,
                 counters: Counters::default(),
             }),
@@ -206,6 +227,7 @@ impl Service {
             keyring,
             node: None,
             endpoints: HashMap::new(),
+            #[cfg(feature = "redis")]
             redis_url: None,
             limiter: None,
             http: None,
@@ -334,6 +356,7 @@ impl Service {
     /// Wakes idle workers here and, with Redis, on every node.
     pub async fn wake(&self) {
         self.inner.wake.notify_waiters();
+        #[cfg(feature = "redis")]
         if let Some(waker) = &self.inner.waker
             && let Err(e) = waker.wake().await
         {

@@ -205,15 +205,9 @@ impl Workers {
                 Err(e) => tracing::warn!(worker, error = %e, "claiming a job failed"),
             }
             let shared = self.service().shared();
-            let redis_wake = async {
-                match &shared.waker {
-                    Some(w) => w.notified().await,
-                    None => std::future::pending().await,
-                }
-            };
             tokio::select! {
                 _ = shared.wake.notified() => {}
-                _ = redis_wake => {}
+                _ = shared.woken_remotely() => {}
                 _ = tokio::time::sleep(self.inner.config.poll_interval) => {}
                 _ = shutdown.cancelled() => {}
             }

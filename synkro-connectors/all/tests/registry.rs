@@ -2,9 +2,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+use synkro_connectors as _;
+
 #[test]
 fn the_linked_connectors_are_exactly_these() {
-    let registry = synkro_connectors::registry().unwrap();
+    let registry = synkro_core::connector::Registry::from_linked().unwrap();
     assert_eq!(registry.kinds(), ["ai", "amocrm", "radist", "supabase", "telegram"]);
     for spec in registry.specs() {
         assert!(!spec.display_name.is_empty() && !spec.description.is_empty(), "{}", spec.kind);

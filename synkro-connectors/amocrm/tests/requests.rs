@@ -12,7 +12,6 @@ use async_trait::async_trait;
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 use synkro_connector_amocrm::AmoCrmConnector;
-use synkro_connector_kit::InProcessRateLimiter;
 use synkro_core::{
     Secret,
     connector::{
@@ -30,7 +29,7 @@ use wiremock::{
 const TOKEN: &str = "amo-long-lived-token-0123456789";
 
 fn ctx(server: &MockServer) -> ConnectorContext {
-    let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()))
+    let mut ctx = ConnectorContext::default()
         .with_endpoint("amocrm", server.uri())
         .with_endpoint("amocrm_oauth", server.uri())
         .with_outbound(synkro_core::connector::OutboundPolicy::loopback());

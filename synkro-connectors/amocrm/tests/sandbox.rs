@@ -14,7 +14,6 @@ use async_trait::async_trait;
 use futures::TryStreamExt;
 use serde_json::json;
 use synkro_connector_amocrm::AmoCrmConnector;
-use synkro_connector_kit::InProcessRateLimiter;
 use synkro_core::{
     Secret,
     connector::{Connector, ConnectorConfig, ConnectorContext, ConnectorError, Deal, TokenSink, run_check},
@@ -25,7 +24,7 @@ use synkro_core::{
 use synkro_sandbox::{Fault, Sandbox, SandboxConfig, Service};
 
 fn ctx(sandbox: &Sandbox) -> ConnectorContext {
-    let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()))
+    let mut ctx = ConnectorContext::default()
         .with_endpoint("amocrm", sandbox.url(Service::Amocrm))
         .with_endpoint("amocrm_oauth", sandbox.url(Service::AmocrmOauth))
         .with_outbound(synkro_core::connector::OutboundPolicy::loopback());

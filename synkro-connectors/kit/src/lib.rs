@@ -14,14 +14,12 @@
 
 mod client;
 mod guard;
-mod limiter;
 mod readonly;
 mod redact;
 mod retry;
 mod token;
 
 pub use client::{Classifier, HttpClient, HttpResponse, Method, RequestSpec, default_classify};
-pub use limiter::{DEFAULT_MARGIN, InProcessRateLimiter};
 pub use readonly::ReadOnlyClient;
 pub use redact::Redactor;
 pub use retry::{backoff_delay, parse_retry_after};

@@ -128,15 +128,13 @@ fn split_query(url: &str) -> (String, Vec<(String, String)>) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use synkro_core::connector::ConnectorContext;
 
     use super::*;
-    use crate::InProcessRateLimiter;
 
     fn client(base: &str) -> ReadOnlyClient {
-        let ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()));
+        let ctx = ConnectorContext::default();
         ReadOnlyClient::new(HttpClient::new("amocrm", &ctx).expect("a client"), base)
     }
 

@@ -9,7 +9,7 @@ use std::{
 };
 
 use serde_json::{Value, json};
-use synkro_connector_kit::{HttpClient, InProcessRateLimiter, Method, ReadOnlyClient, RequestSpec};
+use synkro_connector_kit::{HttpClient, Method, ReadOnlyClient, RequestSpec};
 use synkro_core::{
     Secret,
     connector::{ConnectorContext, ConnectorError, FailureClass, Rate},
@@ -20,8 +20,7 @@ use wiremock::{
 };
 
 fn ctx() -> ConnectorContext {
-    let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()))
-        .with_outbound(synkro_core::connector::OutboundPolicy::loopback());
+    let mut ctx = ConnectorContext::default().with_outbound(synkro_core::connector::OutboundPolicy::loopback());
     ctx.http.backoff_base = Duration::from_millis(10);
     ctx.http.backoff_cap = Duration::from_secs(2);
     ctx.http.max_attempts = 4;
@@ -197,7 +196,7 @@ async fn the_read_only_client_sends_only_gets_and_stays_on_its_host() {
 
 /// A context with the default (strict) outbound policy.
 fn strict_ctx() -> ConnectorContext {
-    let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()));
+    let mut ctx = ConnectorContext::default();
     ctx.http.max_attempts = 3;
     ctx.http.backoff_base = Duration::from_millis(10);
     ctx

@@ -3,15 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-
-use synkro_connector_kit::{HttpClient, InProcessRateLimiter, Method, RequestSpec};
+use synkro_connector_kit::{HttpClient, Method, RequestSpec};
 use synkro_core::{Secret, connector::ConnectorContext};
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
 
 fn ctx() -> ConnectorContext {
-    let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()))
-        .with_outbound(synkro_core::connector::OutboundPolicy::loopback());
+    let mut ctx = ConnectorContext::default().with_outbound(synkro_core::connector::OutboundPolicy::loopback());
     ctx.http.backoff_base = std::time::Duration::from_millis(5);
     ctx.http.max_attempts = 3;
     ctx

@@ -177,7 +177,8 @@ pub trait ChatSource: Send + Sync {
 }
 
 /// One merged row per deal, as stored in the warehouse (`deals` table).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
 pub struct DealRow {
     /// The tenant's slug.
     pub tenant_id: String,
@@ -202,13 +203,13 @@ pub struct DealRow {
     /// Messages in the window.
     pub messages_count: i64,
     /// Deal attributes.
-    #[sqlx(json)]
+    #[cfg_attr(feature = "store", sqlx(json))]
     pub deal_attrs_json: Value,
     /// Contact attributes.
-    #[sqlx(json)]
+    #[cfg_attr(feature = "store", sqlx(json))]
     pub contact_attrs_json: Value,
     /// The raw messages.
-    #[sqlx(json)]
+    #[cfg_attr(feature = "store", sqlx(json))]
     pub dialog_raw: Value,
     /// The readable transcript.
     pub dialog_norm: String,

@@ -211,6 +211,15 @@ pub struct ConnectorContext {
     pub outbound: Arc<OutboundPolicy>,
 }
 
+/// A context for one process: requests paced in-process ([`InProcessRateLimiter`](super::InProcessRateLimiter)
+/// at the default margin), rotated tokens discarded, the default timeouts and retries, only
+/// public https addresses reachable. What a connector's own tests start from.
+impl Default for ConnectorContext {
+    fn default() -> Self {
+        Self::new(Arc::new(super::InProcessRateLimiter::default()))
+    }
+}
+
 impl ConnectorContext {
     /// A context around `rate_limiter`, with fresh metrics, discarded tokens, default HTTP
     /// settings and no endpoint overrides.

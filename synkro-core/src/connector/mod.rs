@@ -8,6 +8,7 @@
 mod capability;
 mod context;
 mod error;
+mod limiter;
 mod outbound;
 mod phone;
 mod registry;
@@ -24,6 +25,7 @@ pub use context::{
     SharedCache, TokenSink,
 };
 pub use error::{CheckReport, ConnectorError, FailureClass};
+pub use limiter::{DEFAULT_MARGIN, InProcessRateLimiter};
 pub use outbound::{OutboundPolicy, OutboundRefusal, is_public};
 pub use phone::normalize_phone;
 pub use registry::{Registration, Registry, RegistryError};

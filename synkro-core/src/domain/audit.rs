@@ -13,7 +13,8 @@ use crate::{
 };
 
 /// One audit entry. Entries outlive their tenant (the tenant becomes `None`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
 pub struct AuditLog {
     /// Id.
     pub id: AuditId,
@@ -26,7 +27,7 @@ pub struct AuditLog {
     /// What happened, for people.
     pub message: String,
     /// Details; never secret values (a JSON object).
-    #[sqlx(json)]
+    #[cfg_attr(feature = "store", sqlx(json))]
     pub metadata: Value,
     /// The client's address.
     pub ip_address: Option<String>,

@@ -86,7 +86,8 @@ impl From<ConnectorKind> for String {
 super::text_newtype_sql!(ConnectorKind, as_str, ConnectorKind);
 
 /// A tenant's settings for one connector.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
 pub struct IntegrationConfig {
     /// Id.
     pub id: IntegrationId,
@@ -97,7 +98,7 @@ pub struct IntegrationConfig {
     /// Result of the last check.
     pub status: IntegrationStatus,
     /// Non-secret fields (a JSON object).
-    #[sqlx(json)]
+    #[cfg_attr(feature = "store", sqlx(json))]
     pub public_config: Value,
     /// The Fernet token of the JSON object of secret fields, if any are set.
     pub secret_data_encrypted: Option<EncryptedSecrets>,

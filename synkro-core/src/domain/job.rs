@@ -105,7 +105,8 @@ impl Window {
 }
 
 /// A background job and where it stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
 pub struct JobRun {
     /// Id.
     pub id: JobId,
@@ -122,7 +123,7 @@ pub struct JobRun {
     /// The step it is on (or ended on).
     pub current_step: Option<String>,
     /// 0 to 100.
-    #[sqlx(try_from = "i16")]
+    #[cfg_attr(feature = "store", sqlx(try_from = "i16"))]
     pub progress: u8,
     /// Why it failed.
     pub error: Option<String>,
@@ -139,7 +140,7 @@ pub struct JobRun {
     /// After this many attempts it fails for good.
     pub max_attempts: i32,
     /// Free-form details (a JSON object).
-    #[sqlx(json)]
+    #[cfg_attr(feature = "store", sqlx(json))]
     pub metadata: Value,
     /// The worker holding the lease.
     pub lease_owner: Option<String>,
@@ -254,7 +255,8 @@ impl NewJobRun {
 }
 
 /// One line of a job's step-by-step log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
 pub struct JobRunEvent {
     /// Id.
     pub id: JobEventId,
@@ -267,7 +269,7 @@ pub struct JobRunEvent {
     /// What happened, for people.
     pub message: String,
     /// Details (a JSON object).
-    #[sqlx(json)]
+    #[cfg_attr(feature = "store", sqlx(json))]
     pub data: Value,
     /// When it happened.
     pub created_at: Timestamp,
@@ -311,6 +313,7 @@ impl NewJobEvent {
 }
 
 /// Checks a progress value.
+#[cfg(feature = "store")]
 pub(crate) fn check_progress(progress: u8) -> Result<(), ValidationError> {
     if progress > 100 {
         return Err(ValidationError::new("progress", format!("must be between 0 and 100, got {progress}")));

@@ -14,6 +14,7 @@ mod user;
 
 pub use audit::{AuditFilter, AuditLog, NewAuditLog};
 pub use integration::{ConnectorKind, IntegrationConfig, IntegrationStatus, NewIntegrationConfig};
+#[cfg(feature = "store")]
 pub(crate) use job::check_progress;
 pub use job::{EventLevel, JobRun, JobRunEvent, JobStatus, JobType, NewJobEvent, NewJobRun, TriggerType, Window};
 pub use report::{
@@ -67,6 +68,7 @@ macro_rules! string_enum {
             }
         }
 
+        #[cfg(feature = "store")]
         impl<DB: sqlx::Database> sqlx::Type<DB> for $name
         where
             str: sqlx::Type<DB>,
@@ -79,6 +81,7 @@ macro_rules! string_enum {
             }
         }
 
+        #[cfg(feature = "store")]
         impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $name
         where
             &'static str: sqlx::Encode<'q, DB>,
@@ -91,6 +94,7 @@ macro_rules! string_enum {
             }
         }
 
+        #[cfg(feature = "store")]
         impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $name
         where
             &'r str: sqlx::Decode<'r, DB>,
@@ -108,6 +112,7 @@ pub(crate) use string_enum;
 /// validates, by delegating to `String` (values read back were validated when written).
 macro_rules! text_newtype_sql {
     ($name:ty, $as_str:ident, $from:expr) => {
+        #[cfg(feature = "store")]
         impl<DB: sqlx::Database> sqlx::Type<DB> for $name
         where
             str: sqlx::Type<DB>,
@@ -120,6 +125,7 @@ macro_rules! text_newtype_sql {
             }
         }
 
+        #[cfg(feature = "store")]
         impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $name
         where
             String: sqlx::Encode<'q, DB>,
@@ -132,6 +138,7 @@ macro_rules! text_newtype_sql {
             }
         }
 
+        #[cfg(feature = "store")]
         impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $name
         where
             String: sqlx::Decode<'r, DB>,

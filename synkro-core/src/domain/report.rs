@@ -47,7 +47,8 @@ string_enum! {
 }
 
 /// A management report for one window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
 pub struct Report {
     /// Id.
     pub id: ReportId,
@@ -70,7 +71,7 @@ pub struct Report {
     /// The report text.
     pub summary_text: String,
     /// Mode, trigger, summary numbers, AI provider and model, fallback flag and error.
-    #[sqlx(json)]
+    #[cfg_attr(feature = "store", sqlx(json))]
     pub metadata: Value,
     /// Where the report's data rows live.
     pub data_ref: Option<String>,
@@ -154,7 +155,8 @@ impl NewReport {
 }
 
 /// A follow-up question about a report and its answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
 pub struct ReportMessage {
     /// Id.
     pub id: ReportMessageId,

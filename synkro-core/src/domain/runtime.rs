@@ -37,7 +37,8 @@ impl ReportMode {
 
 /// A tenant's runtime settings (one row per tenant). [`TenantRuntimeConfig::defaults`] gives
 /// the values DESIGN.md documents.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
 pub struct TenantRuntimeConfig {
     /// The tenant.
     pub tenant_id: TenantId,
@@ -64,7 +65,7 @@ pub struct TenantRuntimeConfig {
     /// Extra settings (a JSON object); the one read today is `prompt`, the AI's instructions
     /// for the report text. Caps on what a source reads are set on its integration (amoCRM
     /// `max_pages`, Radist `max_chats`, ...), not here.
-    #[sqlx(json)]
+    #[cfg_attr(feature = "store", sqlx(json))]
     pub metadata: Value,
     /// When the current schedule took effect (the tenant was created, or its mode, time zone,
     /// business day, run time, schedule switch or status last changed): the scheduler never

@@ -91,7 +91,8 @@ impl From<Slug> for String {
 super::text_newtype_sql!(Slug, as_str, Slug);
 
 /// A client company.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
 pub struct Tenant {
     /// Id.
     pub id: TenantId,

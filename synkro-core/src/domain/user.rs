@@ -50,7 +50,8 @@ impl fmt::Debug for PasswordHash {
 super::text_newtype_sql!(PasswordHash, as_phc, PasswordHash);
 
 /// A person who can sign in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
 pub struct User {
     /// Id.
     pub id: UserId,
@@ -238,7 +239,8 @@ impl UserUpdate {
 }
 
 /// A role granted to a user on a tenant, or globally (`tenant_id` is `None`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
 pub struct UserRole {
     /// Id.
     pub id: RoleId,
@@ -266,7 +268,8 @@ pub struct NewUserRole {
 }
 
 /// Per-user settings, one row per user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
 pub struct UserProfile {
     /// The user.
     pub user_id: UserId,

@@ -171,6 +171,7 @@ macro_rules! claim_sql {
     };
 }
 
+#[cfg(feature = "postgres")]
 const CLAIM_POSTGRES: &str = claim_sql!(" FOR UPDATE SKIP LOCKED");
 const CLAIM_SQLITE: &str = claim_sql!("");
 
@@ -254,6 +255,7 @@ impl Store {
         let expires = lease_expiry(now, lease)?;
         let sql = match self.backend {
             Backend::Sqlite(_) => CLAIM_SQLITE,
+            #[cfg(feature = "postgres")]
             Backend::Postgres(_) => CLAIM_POSTGRES,
         };
         loop {

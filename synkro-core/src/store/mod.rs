@@ -23,10 +23,11 @@ mod warehouse;
 
 use std::{str::FromStr, time::Duration};
 
+#[cfg(feature = "postgres")]
+use sqlx::{PgPool, postgres::PgPoolOptions};
 use sqlx::{
-    PgPool, SqlitePool,
+    SqlitePool,
     migrate::Migrator,
-    postgres::PgPoolOptions,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
@@ -44,6 +45,7 @@ pub use warehouse::BuiltinWarehouse;
 use crate::config::{DatabaseKind, DatabaseUrl};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+#[cfg(feature = "postgres")]
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
 /// Runs `$body` with `$pool` bound to the store's pool, for whichever backend it is.
@@ -51,6 +53,7 @@ macro_rules! on_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.backend {
             $crate::store::Backend::Sqlite($pool) => $body,
+            #[cfg(feature = "postgres")]
             $crate::store::Backend::Postgres($pool) => $body,
         }
     };
@@ -60,6 +63,7 @@ pub(crate) use on_pool;
 #[derive(Clone, Debug)]
 pub(crate) enum Backend {
     Sqlite(SqlitePool),
+    #[cfg(feature = "postgres")]
     Postgres(PgPool),
 }
 
@@ -174,6 +178,15 @@ impl Store {
                     .map_err(connect_error)?;
                 Backend::Sqlite(pool)
             }
+            #[cfg(not(feature = "postgres"))]
+            DatabaseKind::Postgres => {
+                return Err(StoreError::Connect(
+                    "this build has no PostgreSQL support; build Synkro with the `postgres` feature, or use a \
+                     sqlite: URL"
+                        .to_owned(),
+                ));
+            }
+            #[cfg(feature = "postgres")]
             DatabaseKind::Postgres => {
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections.unwrap_or(8))
@@ -193,6 +206,7 @@ impl Store {
     }
 
     /// Wraps an existing PostgreSQL pool.
+    #[cfg(feature = "postgres")]
     pub fn from_postgres_pool(pool: PgPool) -> Self {
         Self { backend: Backend::Postgres(pool) }
     }
@@ -201,6 +215,7 @@ impl Store {
     pub fn kind(&self) -> DatabaseKind {
         match self.backend {
             Backend::Sqlite(_) => DatabaseKind::Sqlite,
+            #[cfg(feature = "postgres")]
             Backend::Postgres(_) => DatabaseKind::Postgres,
         }
     }
@@ -208,6 +223,7 @@ impl Store {
     fn migrator(&self) -> &'static Migrator {
         match self.backend {
             Backend::Sqlite(_) => &SQLITE_MIGRATIONS,
+            #[cfg(feature = "postgres")]
             Backend::Postgres(_) => &POSTGRES_MIGRATIONS,
         }
     }

@@ -11,6 +11,7 @@ use std::{
 
 use poem::{Route, handler, post, web::Json};
 use serde_json::{Value, json};
+use synkro_connectors as _; // links the bundled connectors
 use synkro_core::{
     Keyring, Store,
     connector::HttpSettings,
@@ -183,7 +184,7 @@ impl World {
         let fake_ai = Route::new().at("/chat/completions", post(fake_completion)).at("/models", poem::get(fake_models));
         let (ai_base, ai_stop) = serve_on_port_0(fake_ai).await;
         let keyring = Keyring::generate();
-        let registry = synkro_pipeline::connectors::registry().unwrap();
+        let registry = synkro_core::connector::Registry::from_linked().unwrap();
         // Telegram paces one message per chat per 1.1 s; the sandbox accepts them faster.
         // The sandbox's data is yesterday (UTC), inside the window a manual report may ask for.
         let yesterday = (Timestamp::now().unix_seconds() / 86_400 - 1) * 86_400;

@@ -8,7 +8,7 @@ use std::{
 
 use async_trait::async_trait;
 use redis::{FromRedisValue, Script, ScriptInvocation, aio::ConnectionManager};
-use synkro_connector_kit::{DEFAULT_MARGIN, InProcessRateLimiter};
+use synkro_core::connector::{DEFAULT_MARGIN, InProcessRateLimiter};
 use synkro_core::connector::{Rate, RateLimiter};
 
 /// Claims the key's slot if it has come. `KEYS[1]` holds when the key is next free

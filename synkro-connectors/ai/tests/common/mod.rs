@@ -6,7 +6,6 @@ use std::{sync::Arc, time::Duration};
 
 use serde_json::Value;
 use synkro_connector_ai::AiConnector;
-use synkro_connector_kit::InProcessRateLimiter;
 use synkro_core::{
     Secret,
     connector::{
@@ -23,7 +22,7 @@ pub async fn sandbox() -> Sandbox {
 
 /// A context that sends AI requests to `base_url`, with a 10 ms backoff base.
 pub fn ctx(base_url: &str) -> ConnectorContext {
-    let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()))
+    let mut ctx = ConnectorContext::default()
         .with_endpoint("ai", base_url)
         .with_outbound(synkro_core::connector::OutboundPolicy::loopback());
     ctx.http.backoff_base = Duration::from_millis(10);

@@ -10,8 +10,8 @@ use std::{
 use async_trait::async_trait;
 use futures::StreamExt;
 use serde_json::Value;
-use synkro_connector_kit::InProcessRateLimiter;
 use synkro_connector_radist::RadistConnector;
+use synkro_core::connector::InProcessRateLimiter;
 use synkro_core::{
     Secret,
     connector::{

@@ -6,7 +6,6 @@ use std::{sync::Arc, time::Duration};
 
 use futures::StreamExt;
 use serde_json::{Value, json};
-use synkro_connector_kit::InProcessRateLimiter;
 use synkro_connector_supabase::SupabaseConnector;
 use synkro_core::{
     Secret,
@@ -25,7 +24,7 @@ pub const DAY_START: i64 = 1_772_323_200;
 
 /// A context that sends Supabase requests to `base_url`, with a 10 ms backoff base.
 pub fn ctx(base_url: &str) -> ConnectorContext {
-    let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()))
+    let mut ctx = ConnectorContext::default()
         .with_endpoint("supabase", base_url)
         .with_outbound(synkro_core::connector::OutboundPolicy::loopback());
     ctx.http.backoff_base = Duration::from_millis(10);

@@ -4,7 +4,6 @@
 
 use std::{sync::Arc, time::Duration};
 
-use synkro_connector_kit::InProcessRateLimiter;
 use synkro_connector_telegram::TelegramConnector;
 use synkro_core::{
     Secret,
@@ -23,7 +22,7 @@ pub async fn sandbox() -> Sandbox {
 /// A context that sends Telegram requests to `base_url`, with the real in-process limiter and
 /// a 10 ms backoff base.
 pub fn ctx(base_url: &str) -> ConnectorContext {
-    let mut ctx = ConnectorContext::new(Arc::new(InProcessRateLimiter::default()))
+    let mut ctx = ConnectorContext::default()
         .with_endpoint("telegram", base_url)
         .with_outbound(synkro_core::connector::OutboundPolicy::loopback());
     ctx.http.backoff_base = Duration::from_millis(10);

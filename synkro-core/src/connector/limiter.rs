@@ -3,8 +3,9 @@
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use async_trait::async_trait;
-use synkro_core::connector::{Rate, RateLimiter};
 use tokio::time::Instant;
+
+use super::{Rate, RateLimiter};
 
 /// How far below each rate limiters pace by default: 3 %, so 8 requests at 7/s span at least
 /// 1.03 s. The spare 30 ms of a one-second window absorb the jitter between claiming a slot

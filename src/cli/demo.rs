@@ -4,7 +4,7 @@
 //! serving the API (unless `--no-serve`), printing the URL and the demo logins.
 //!
 //! The demo never takes over an installation: by default it has its own data directory
-//! ([`DEMO_DATA_DIR`](synkro::config::DEMO_DATA_DIR)); it refuses a database that holds tenants
+//! ([`DEMO_DATA_DIR`](crate::config::DEMO_DATA_DIR)); it refuses a database that holds tenants
 //! it did not create (its workers and scheduler would run their reports against the fake
 //! services); it never changes an existing account; and it replaces only the tenant and logins
 //! of its own earlier runs.
@@ -13,8 +13,7 @@ mod own;
 
 use std::{path::Path, time::Duration};
 
-use anyhow::Context;
-use synkro::{
+use crate::{
     Config,
     bootstrap::Opened,
     config::DEMO_DATA_DIR,
@@ -23,6 +22,7 @@ use synkro::{
     pipeline::{ReportRequest, Service, WorkerConfig, Workers, window::latest_due},
     time::{TimeZoneName, Timestamp},
 };
+use anyhow::Context;
 use synkro_sandbox::{Sandbox, SandboxConfig, TenantSetup};
 
 const TENANT: &str = "demo";
@@ -85,9 +85,9 @@ pub async fn run(config: &Config, opened: &Opened, serve: bool) -> anyhow::Resul
     store.grant_role(&NewUserRole { user_id: client.user.id, tenant_id: Some(tenant.id), role: Role::User }).await?;
 
     let mut builder =
-        Service::builder(store.clone(), synkro::pipeline::connectors::registry()?, opened.keyring.clone())
+        Service::builder(store.clone(), crate::connector::Registry::from_linked()?, opened.keyring.clone())
             // The fake services listen on loopback, which only the operator's allowance reaches.
-            .outbound(synkro::connector::OutboundPolicy::loopback());
+            .outbound(crate::connector::OutboundPolicy::loopback());
     for (kind, url) in sandbox.endpoints() {
         builder = builder.endpoint(kind, url);
     }
@@ -101,7 +101,7 @@ pub async fn run(config: &Config, opened: &Opened, serve: bool) -> anyhow::Resul
     let request = ReportRequest { trigger: TriggerType::Scheduled, ..ReportRequest::manual(tenant.id) };
     let job = match service.enqueue_report(request.window(day.start(), day.end())).await {
         Ok(job) => job,
-        Err(synkro::pipeline::EngineError::ActiveJob(id)) => store.get_job(id).await?,
+        Err(crate::pipeline::EngineError::ActiveJob(id)) => store.get_job(id).await?,
         Err(e) => return Err(e.into()),
     };
     let printer = tokio::spawn(async move {
@@ -138,21 +138,21 @@ pub async fn run(config: &Config, opened: &Opened, serve: bool) -> anyhow::Resul
         return Ok(());
     }
     workers.start_scheduler().await;
-    let http = synkro::http::HttpConfig::from_config(config).context("HTTP settings")?;
-    let state = synkro::http::AppState::new(service.clone(), http);
+    let http = crate::http::HttpConfig::from_config(config).context("HTTP settings")?;
+    let state = crate::http::AppState::new(service.clone(), http);
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {} (set SYNKRO_BIND to a free address)", config.bind))?;
     let address = listener.local_addr()?;
     println!("\nServing http://{address}/api/docs (API: http://{address}/api/v1) — stop with Ctrl-C");
-    synkro::http::serve(listener, state, crate::shutdown_signal()).await.context("http server")?;
+    crate::http::serve(listener, state, super::shutdown_signal()).await.context("http server")?;
     workers.shutdown().await;
     Ok(())
 }
 
 /// The demo's logins with what each may do (from the stored account), and the existing
 /// accounts that kept a name the demo wanted.
-async fn print_logins(store: &synkro::Store, tenant: TenantId, logins: &[own::Login]) -> anyhow::Result<()> {
+async fn print_logins(store: &crate::Store, tenant: TenantId, logins: &[own::Login]) -> anyhow::Result<()> {
     for (n, login) in logins.iter().enumerate() {
         let user = store.get_user(login.user.id).await?;
         let on_tenant = store.list_user_roles(user.id).await?.into_iter().find(|r| r.tenant_id == Some(tenant));

@@ -1,18 +1,14 @@
 //! A connector that lives outside Synkro's own crates: a CRM source that reads deals from a
-//! CSV file. It is the starting point for a team adding a connector; docs/connectors.md walks
-//! through it.
-//!
-//! `cargo run --example custom_connector` lists the registry (the bundled connectors plus
-//! `csv_crm`), checks the example config and reads the deals of 2026-03-01.
-
-#![allow(clippy::print_stdout)]
+//! CSV file. It is the starting point for a team adding a connector (docs/connectors.md walks
+//! through it). It depends on `synkro-core` without its store, so it compiles no database
+//! driver; `examples/own_binary` links it into a `synkro` binary of its own.
 
 use std::{path::PathBuf, sync::Arc};
 
 use async_trait::async_trait;
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
-use synkro::{
+use synkro_core::{
     connector::{
         BatchStream, Capabilities, Capability, Connector, ConnectorConfig, ConnectorContext, ConnectorError,
         ConnectorSpec, CrmSource, Deal, DealContact, FailureClass, FieldSpec, Registration, SourceBatch,
@@ -115,31 +111,4 @@ impl CrmSource for CsvSource {
         });
         stream::once(async move { deals }).boxed()
     }
-}
-
-#[allow(dead_code)]
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let registry = synkro::connector::Registry::from_linked()?;
-    println!("registered connectors: {}", registry.kinds().join(", "));
-
-    let csv = registry.get("csv_crm").expect("the example registers csv_crm");
-    let config = ConnectorConfig::new(
-        json!({"path": concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/deals.csv")}),
-        Default::default(),
-    );
-    let ctx = ConnectorContext::new(Arc::new(synkro_connector_kit::InProcessRateLimiter::default()));
-    let report = synkro::connector::run_check(csv.as_ref(), &config, &ctx).await;
-    println!("check: ok={} {} ({} ms)", report.ok, report.details, report.latency.as_millis());
-
-    let day = Window::new("2026-03-01T00:00:00Z".parse()?, "2026-03-02T00:00:00Z".parse()?)?;
-    let crm = csv.build(&config, &ctx)?.crm.expect("csv_crm provides a CRM source");
-    let mut batches = crm.deals(day);
-    while let Some(batch) = batches.next().await {
-        for deal in batch?.items {
-            let status = deal.status.as_deref().unwrap_or_default();
-            println!("{:>5}  {:<28} {status:<12} {}", deal.id, deal.name, deal.phones().join(" "));
-        }
-    }
-    Ok(())
 }

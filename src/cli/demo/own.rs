@@ -4,13 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-use serde::{Deserialize, Serialize};
-use synkro::{
+use crate::{
     PageRequest, Store, StoreError,
     domain::{NewUser, User},
     ids::{TenantId, UserId},
 };
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
 
 /// The tenant and logins an earlier demo run created here.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -96,7 +96,7 @@ pub(super) async fn create_login(store: &Store, wanted: &str, superuser: bool) -
         }
         let password = password()?;
         let mut new = NewUser::new(&name)?;
-        new.password_hash = Some(synkro::http::auth::password::hash_async(password.clone()).await?);
+        new.password_hash = Some(crate::http::auth::password::hash_async(password.clone()).await?);
         new.is_superuser = superuser;
         match store.create_user(&new).await {
             Ok(user) => return Ok(Login { user, password, taken: (name != wanted).then(|| wanted.to_owned()) }),

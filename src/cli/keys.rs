@@ -1,13 +1,13 @@
 //! `synkro keys`: generate, rotate and re-encrypt the Fernet keys that protect integration
 //! secrets, without downtime.
 
-use anyhow::Context;
-use clap::Subcommand;
-use synkro::{
+use crate::{
     Config, Keyring,
     bootstrap::Opened,
     secrets::{self, KeySource},
 };
+use anyhow::Context;
+use clap::Subcommand;
 
 /// Key tasks.
 #[derive(Subcommand)]

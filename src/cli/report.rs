@@ -5,10 +5,7 @@
 
 use std::{io::IsTerminal, str::FromStr, time::Duration};
 
-use anyhow::{Context, bail};
-use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
-use synkro::{
+use crate::{
     bootstrap::Opened,
     domain::{ReportMode, Slug},
     ids::{JobEventId, ReportId},
@@ -16,6 +13,9 @@ use synkro::{
     store::DeliveryState,
     time::{TimeZoneName, Timestamp},
 };
+use anyhow::{Context, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 
 /// Arguments of `synkro report run`.
 #[derive(Args)]
@@ -64,7 +64,7 @@ pub async fn run(opened: &Opened, workers: &Workers, args: RunArgs) -> anyhow::R
     let slug = Slug::new(&args.tenant)?;
     let tenant = match store.get_tenant_by_slug(&slug).await {
         Ok(t) => t,
-        Err(synkro::StoreError::NotFound { .. }) => {
+        Err(crate::StoreError::NotFound { .. }) => {
             bail!("no tenant {slug}; `synkro admin list-tenants` lists them")
         }
         Err(e) => return Err(e.into()),
@@ -133,7 +133,7 @@ pub async fn run(opened: &Opened, workers: &Workers, args: RunArgs) -> anyhow::R
         println!("report {} ({}), period {} .. {}", report.id, report.status, report.period_start, report.period_end);
     }
     match finished.status {
-        synkro::domain::JobStatus::Success => Ok(()),
+        crate::domain::JobStatus::Success => Ok(()),
         status => bail!("the job ended {status}: {}", finished.error.unwrap_or_default()),
     }
 }

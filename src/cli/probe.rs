@@ -15,7 +15,7 @@ pub fn list_connectors() -> anyhow::Result<()> {
 }
 
 fn write_connectors(out: &mut impl std::io::Write) -> std::io::Result<()> {
-    let registry = synkro::pipeline::connectors::registry().map_err(std::io::Error::other)?;
+    let registry = crate::connector::Registry::from_linked().map_err(std::io::Error::other)?;
     for spec in registry.specs() {
         let capabilities: Vec<String> =
             spec.capabilities.iter().map(|c| serde_json::to_string(c).unwrap_or_default().replace('"', "")).collect();

@@ -3,12 +3,12 @@
 
 use std::io::BufRead;
 
-use anyhow::{Context, bail};
-use clap::Subcommand;
-use synkro::{
+use crate::{
     Store,
     domain::{NewAuditLog, NewTenant, NewUser, NewUserRole, Role, Slug, UserUpdate},
 };
+use anyhow::{Context, bail};
+use clap::Subcommand;
 
 /// Account and tenant tasks.
 #[derive(Subcommand)]
@@ -72,7 +72,7 @@ fn read_password() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
-    if let Err(e) = synkro::domain::check_password("password", &password) {
+    if let Err(e) = crate::domain::check_password("password", &password) {
         bail!("the password {}", e.message);
     }
     Ok(password)
@@ -87,15 +87,15 @@ async fn audit(store: &Store, action: &str, message: String) -> anyhow::Result<(
 
 /// Every item of a paged list.
 async fn every<T>(
-    mut list: impl AsyncFnMut(&synkro::PageRequest) -> Result<synkro::Page<T>, synkro::StoreError>,
+    mut list: impl AsyncFnMut(&crate::PageRequest) -> Result<crate::Page<T>, crate::StoreError>,
 ) -> anyhow::Result<Vec<T>> {
-    let mut page = synkro::PageRequest::first(200)?;
+    let mut page = crate::PageRequest::first(200)?;
     let mut out = Vec::new();
     loop {
         let got = list(&page).await?;
         out.extend(got.items);
         match got.next_cursor {
-            Some(cursor) => page = synkro::PageRequest::after(200, cursor)?,
+            Some(cursor) => page = crate::PageRequest::after(200, cursor)?,
             None => return Ok(out),
         }
     }
@@ -112,7 +112,7 @@ pub async fn run(store: &Store, command: AdminCommand) -> anyhow::Result<()> {
             }
             new.is_superuser = superuser;
             if password_stdin {
-                new.password_hash = Some(synkro::http::auth::password::hash(&read_password()?)?);
+                new.password_hash = Some(crate::http::auth::password::hash(&read_password()?)?);
             }
             let user = store.create_user(&new).await?;
             audit(store, "user.create", format!("created user {username}")).await?;
@@ -120,7 +120,7 @@ pub async fn run(store: &Store, command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::SetPassword { username } => {
             let user = store.get_user_by_username(&username).await?;
-            let hash = synkro::http::auth::password::hash(&read_password()?)?;
+            let hash = crate::http::auth::password::hash(&read_password()?)?;
             store.update_user(user.id, &UserUpdate { password_hash: Some(hash), ..Default::default() }).await?;
             let ended = store.revoke_user_sessions(user.id).await?;
             let revoked = store.revoke_user_api_tokens(user.id).await?;
