@@ -5,9 +5,6 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 use synkro::{
@@ -80,12 +77,12 @@ fn bench_backend(c: &mut Criterion, rt: &Runtime, name: &str, fx: &Fixture) {
 
 fn store_benches(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
-    let sqlite = rt.block_on(support::sqlite());
+    let sqlite = rt.block_on(synkro::testing::sqlite());
     let fx = rt.block_on(fixture(sqlite.store.clone()));
     bench_backend(c, &rt, "sqlite", &fx);
     rt.block_on(sqlite.finish());
 
-    if let Some(pg) = rt.block_on(support::postgres("bench")) {
+    if let Some(pg) = rt.block_on(synkro::testing::postgres("bench")) {
         let fx = rt.block_on(fixture(pg.store.clone()));
         bench_backend(c, &rt, "postgres", &fx);
         rt.block_on(pg.finish());

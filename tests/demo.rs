@@ -187,7 +187,7 @@ async fn the_scheduler_does_not_post_the_demos_report_a_second_time() {
 
     // The pass `synkro demo`'s scheduler makes as soon as it serves.
     let store = open(dir.path()).await;
-    let (keyring, _) = synkro::Keyring::load_or_generate(None, dir.path()).unwrap();
+    let (keyring, _) = synkro::Keyring::load(None, dir.path()).unwrap().expect("the demo's key file");
     let registry = synkro::connector::Registry::from_linked().unwrap();
     let service = synkro::pipeline::Service::builder(store.clone(), registry, keyring).build().await.unwrap();
     let now = synkro::time::Timestamp::now();

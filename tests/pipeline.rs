@@ -4,8 +4,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 #[path = "pipeline/deliveries.rs"]
 mod deliveries;
 #[path = "pipeline/trust.rs"]
@@ -28,7 +26,7 @@ use synkro::{
 };
 use synkro_sandbox::{Fault, Sandbox, SandboxConfig, Service, TenantSetup};
 
-on_both_backends!(
+synkro::on_both_backends!(
     amocrm_radist_report_has_the_exact_numbers_and_is_delivered_once,
     radist_only_report_counts_every_dialog,
     amocrm_only_report_counts_every_deal,

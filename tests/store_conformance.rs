@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::collections::HashSet;
 
 use futures::TryStreamExt;
@@ -24,7 +22,7 @@ use synkro::{
 };
 use time::{Duration, macros::date};
 
-on_both_backends!(
+synkro::on_both_backends!(
     migrations_are_idempotent_and_current,
     tenants_crud_and_slug_uniqueness,
     lists_page_newest_first_without_gaps_or_repeats,

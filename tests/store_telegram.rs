@@ -4,8 +4,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::time::Duration;
 
 use serde_json::json;
@@ -13,7 +11,7 @@ use synkro::{
     Keyring, PageRequest, Store, StoreError, domain::*, secrets::SecretMap, store::TelegramPoller, time::Timestamp,
 };
 
-on_both_backends!(
+synkro::on_both_backends!(
     a_bot_is_leased_by_one_node_and_its_offset_never_moves_backwards,
     concurrent_nodes_never_both_lease_a_bot,
     a_moved_chat_is_stored_once_with_an_audit_entry,

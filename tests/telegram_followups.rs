@@ -5,8 +5,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::{collections::BTreeMap, time::Duration};
 
 use serde_json::{Value, json};
@@ -22,7 +20,7 @@ use synkro::{
 };
 use synkro_sandbox::{Sandbox, SandboxConfig, Service, TELEGRAM_BOT_USERNAME, TenantSetup};
 
-on_both_backends!(
+synkro::on_both_backends!(
     tenants_sharing_a_bot_each_get_every_question_answered,
     two_nodes_never_both_read_a_bot_and_a_stopping_node_hands_it_over,
     a_chat_moved_during_delivery_is_stored_and_used_from_then_on,

@@ -21,7 +21,8 @@ pub struct Opened {
 }
 
 /// Opens the database named by `config`, applies pending migrations, loads the keyring
-/// (`SYNKRO_SECRET_KEYS`, else `secret.key` in the data directory, generated on first run) and
+/// (`SYNKRO_SECRET_KEYS`, else `secret.key` in the data directory, which the first start
+/// creates: see [`Keyring::create_key_file`]) and
 /// runs the secrets self-test.
 ///
 /// Fails with [`SecretError::Undecryptable`](crate::secrets::SecretError::Undecryptable), whose
@@ -31,7 +32,10 @@ pub async fn open(config: &Config) -> Result<Opened, Error> {
     let store = Store::connect_with(&config.database_url, StoreOptions::default()).await?;
     store.migrate().await?;
     let env_keys = config.secret_keys.as_ref().map(|keys| keys.expose());
-    let (keyring, key_source) = Keyring::load_or_generate(env_keys, &config.data_dir)?;
+    let (keyring, key_source) = match Keyring::load(env_keys, &config.data_dir)? {
+        Some(loaded) => loaded,
+        None => Keyring::create_key_file(&config.data_dir)?,
+    };
     let secrets = store.verify_secrets(&keyring).await?;
     if secrets.current < secrets.total {
         tracing::warn!(

@@ -261,19 +261,24 @@ impl Keyring {
         self.primary_key.clone()
     }
 
-    /// Loads the keyring: from `env_value` (the value of `SYNKRO_SECRET_KEYS`) when it is
-    /// set and not blank; otherwise from `data_dir/secret.key` (keys one per line or
-    /// comma-separated); and when that file does not exist, generates a key and writes it
-    /// there with mode 0600.
-    pub fn load_or_generate(env_value: Option<&str>, data_dir: &Path) -> Result<(Self, KeySource), SecretError> {
+    /// Loads the keyring, writing nothing: from `env_value` (the value of `SYNKRO_SECRET_KEYS`)
+    /// when it is set and not blank, otherwise from `data_dir/secret.key` (keys one per line or
+    /// comma-separated). `None` when neither holds keys: see [`Keyring::create_key_file`].
+    pub fn load(env_value: Option<&str>, data_dir: &Path) -> Result<Option<(Self, KeySource)>, SecretError> {
         if let Some(list) = env_value.filter(|value| !value.trim().is_empty()) {
-            return Ok((Self::parse(list)?, KeySource::Environment));
+            return Ok(Some((Self::parse(list)?, KeySource::Environment)));
         }
         let path = data_dir.join(KEY_FILE_NAME);
         match read_key_file(&path) {
-            Err(SecretError::KeyFile { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
-            result => return result.map(|keyring| (keyring, KeySource::File(path))),
+            Err(SecretError::KeyFile { source, .. }) if source.kind() == io::ErrorKind::NotFound => Ok(None),
+            result => result.map(|keyring| Some((keyring, KeySource::File(path)))),
         }
+    }
+
+    /// Generates a key and writes it to `data_dir/secret.key` (created with mode 0600): the keys
+    /// of a first start. When another process created the file first, its keys are loaded.
+    pub fn create_key_file(data_dir: &Path) -> Result<(Self, KeySource), SecretError> {
+        let path = data_dir.join(KEY_FILE_NAME);
         fs::create_dir_all(data_dir).map_err(|source| SecretError::KeyFile { path: data_dir.to_path_buf(), source })?;
         let keyring = Self::generate();
         match write_new_key_file(&path, &keyring.primary_key) {
@@ -349,7 +354,10 @@ pub fn rotate_keys(env_value: Option<&str>, data_dir: &Path) -> Result<Rotation,
         let keys = Secret::new(format!("{},{}", new.expose(), old.join(",")));
         return Ok(Rotation { keys, count: old.len() + 1, source: KeySource::Environment });
     }
-    let (_, source) = Keyring::load_or_generate(None, data_dir)?;
+    let source = match Keyring::load(None, data_dir)? {
+        Some((_, source)) => source,
+        None => Keyring::create_key_file(data_dir)?.1,
+    };
     let path = data_dir.join(KEY_FILE_NAME);
     let key_error = |source| SecretError::KeyFile { path: path.clone(), source };
     let contents = fs::read_to_string(&path).map_err(key_error)?;
@@ -540,24 +548,28 @@ mod tests {
     }
 
     #[test]
-    fn load_or_generate_creates_a_private_key_file_then_reuses_it() {
+    fn loading_writes_nothing_and_a_created_key_file_is_private_and_reused() {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");
         let path = data_dir.join("secret.key");
 
-        let (first, source) = Keyring::load_or_generate(None, &data_dir).unwrap();
+        assert!(Keyring::load(None, &data_dir).unwrap().is_none(), "no keys anywhere");
+        assert!(!data_dir.exists(), "loading created nothing");
+        let (first, source) = Keyring::create_key_file(&data_dir).unwrap();
         assert_eq!(source, KeySource::Generated(path.clone()));
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
 
-        let (second, source) = Keyring::load_or_generate(Some("  "), &data_dir).unwrap();
+        let (second, source) = Keyring::load(Some("  "), &data_dir).unwrap().unwrap();
         assert_eq!(source, KeySource::File(path.clone()));
         assert_eq!(second.primary_key(), first.primary_key());
 
         let old = Keyring::generate_key();
         let contents = format!("{}\n{}\n", first.primary_key().expose(), old.expose());
         fs::write(&path, contents).unwrap();
-        let (third, _) = Keyring::load_or_generate(None, &data_dir).unwrap();
+        let (third, _) = Keyring::load(None, &data_dir).unwrap().unwrap();
+        let (again, _) = Keyring::create_key_file(&data_dir).unwrap();
+        assert_eq!(again.len(), 2, "an existing file is loaded, never replaced");
         assert_eq!(third.len(), 2);
         assert_eq!(third.primary_key(), first.primary_key());
     }
@@ -565,20 +577,20 @@ mod tests {
     #[test]
     fn rotation_puts_a_new_key_first_and_keeps_old_secrets_readable() {
         let dir = tempfile::tempdir().unwrap();
-        let (old, _) = Keyring::load_or_generate(None, dir.path()).unwrap();
+        let (old, _) = Keyring::create_key_file(dir.path()).unwrap();
         let token = old.encrypt(&sample());
         let rotation = rotate_keys(None, dir.path()).unwrap();
         assert_eq!(rotation.count, 2);
         assert_eq!(rotation.source, KeySource::File(dir.path().join("secret.key")));
         let path = dir.path().join("secret.key");
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        let (rotated, _) = Keyring::load_or_generate(None, dir.path()).unwrap();
+        let (rotated, _) = Keyring::load(None, dir.path()).unwrap().unwrap();
         assert_eq!(rotated.len(), 2);
         assert_ne!(rotated.primary_key().expose(), old.primary_key().expose(), "a new primary");
         assert_eq!(rotated.decrypt(&token).unwrap(), sample(), "old secrets still decrypt");
         assert!(!rotated.is_current(&token));
         retire_old_keys(&rotated, dir.path()).unwrap();
-        let (retired, _) = Keyring::load_or_generate(None, dir.path()).unwrap();
+        let (retired, _) = Keyring::load(None, dir.path()).unwrap().unwrap();
         assert_eq!((retired.len(), retired.primary_key().expose()), (1, rotated.primary_key().expose()));
 
         let env = format!("{}, {}", old.primary_key().expose(), Keyring::generate_key().expose());
@@ -594,9 +606,9 @@ mod tests {
     #[test]
     fn environment_takes_precedence_over_the_key_file() {
         let dir = tempfile::tempdir().unwrap();
-        let (from_file, _) = Keyring::load_or_generate(None, dir.path()).unwrap();
+        let (from_file, _) = Keyring::create_key_file(dir.path()).unwrap();
         let env_key = Keyring::generate_key();
-        let (keyring, source) = Keyring::load_or_generate(Some(env_key.expose()), dir.path()).unwrap();
+        let (keyring, source) = Keyring::load(Some(env_key.expose()), dir.path()).unwrap().unwrap();
         assert_eq!(source, KeySource::Environment);
         assert_eq!(keyring.primary_key(), env_key);
         assert_ne!(keyring.primary_key(), from_file.primary_key());

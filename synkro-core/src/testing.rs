@@ -31,6 +31,14 @@ enum Cleanup {
     },
 }
 
+impl std::ops::Deref for TestStore {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
 impl TestStore {
     /// Closes the store and drops its schema (PostgreSQL) or directory (SQLite).
     pub async fn finish(self) {
@@ -108,4 +116,42 @@ pub async fn backdate_schedule(store: &Store, tenant: crate::ids::TenantId, at: 
     const SQL: &str = "UPDATE tenant_runtime_configs SET schedule_from = $2 WHERE tenant_id = $1";
     crate::store::on_pool!(store, |pool| sqlx::query(SQL).bind(tenant).bind(at).execute(pool).await.map(|_| ()))
         .unwrap();
+}
+
+/// Declares each listed `async fn case(fixture: &F)` as a test on SQLite (module `sqlite`) and
+/// on PostgreSQL (module `postgres`). `start` is an `async fn(kind, test) -> Option<F>` (`kind`
+/// is `"sqlite"` or `"postgres"`; `None` skips the test) whose `F` has an `async fn finish(self)`;
+/// without it the fixture is a migrated [`store`], which cases take as `&Store`.
+///
+/// ```ignore
+/// synkro_core::on_both_backends!(tenants_round_trip);
+/// async fn tenants_round_trip(store: &synkro_core::Store) { /* ... */ }
+/// ```
+#[macro_export]
+macro_rules! on_both_backends {
+    (start = $start:path; $($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let fixture = $start("sqlite", stringify!($case)).await.expect("SQLite always runs");
+                    super::$case(&fixture).await;
+                    fixture.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(fixture) = $start("postgres", stringify!($case)).await else { return };
+                    super::$case(&fixture).await;
+                    fixture.finish().await;
+                }
+            )*
+        }
+    };
+    ($($case:ident),* $(,)?) => {
+        $crate::on_both_backends!(start = $crate::testing::store; $($case),*);
+    };
 }

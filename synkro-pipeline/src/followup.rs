@@ -16,6 +16,7 @@ use synkro_core::{
 };
 
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::{
     ai_text,
@@ -29,6 +30,7 @@ const HISTORY: u32 = 6;
 
 impl Service {
     /// Answers `question` about `report` (asked by `actor`, through `source`) and stores both.
+    #[tracing::instrument(name = "followup", skip_all, fields(report = %report))]
     pub async fn ask(
         &self,
         report: ReportId,
@@ -169,9 +171,9 @@ pub async fn telegram_pass(
 ) -> Result<TelegramPass, EngineError> {
     let inboxes = members_by_inbox(service).await?;
     let passes = inboxes.into_iter().map(|(inbox, mut members)| async move {
-        match tokio::time::timeout(settings.time_limit(), read_inbox(service, settings, &inbox, &mut members, now))
-            .await
-        {
+        let read = read_inbox(service, settings, &inbox, &mut members, now)
+            .instrument(tracing::info_span!("telegram_bot", bot = %inbox));
+        match tokio::time::timeout(settings.time_limit(), read).await {
             Ok(Ok(pass)) => pass,
             Ok(Err(e)) => {
                 tracing::warn!(inbox = %inbox, error = %e, "telegram follow-ups failed");
@@ -212,7 +214,9 @@ async fn read_inbox(
     }
     for question in &batch.questions {
         for member in members.iter_mut().filter(|m| m.asked_in(&question.chat_id)) {
-            let (reply, outcome) = reply_to(service, settings, &member.tenant, &question.text, now).await;
+            let span = tracing::info_span!("followup", tenant = %member.tenant.id);
+            let (reply, outcome) =
+                reply_to(service, settings, &member.tenant, &question.text, now).instrument(span).await;
             pass.count(outcome);
             match member.messenger.reply(question.message_id, &reply).await {
                 Ok(Delivery { moved_to: Some(to), .. }) => {

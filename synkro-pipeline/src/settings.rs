@@ -245,6 +245,7 @@ impl Service {
     /// Creates or updates `tenant`'s integration of `kind`: validates the public fields against the
     /// connector's spec, applies each secret change, requires every required field, and stores the
     /// result (status back to `unknown` until the next check).
+    #[tracing::instrument(name = "save_integration", skip_all, fields(tenant = %tenant, kind = %kind))]
     pub async fn save_integration(
         &self,
         tenant: TenantId,
@@ -292,6 +293,7 @@ impl Service {
 
     /// Checks `tenant`'s integration of `kind` with the connector's credential probe (hard
     /// timeout, no side effects) and records the outcome on the integration.
+    #[tracing::instrument(name = "check_integration", skip_all, fields(tenant = %tenant, kind = %kind))]
     pub async fn check_integration(
         &self,
         tenant: TenantId,
@@ -319,6 +321,7 @@ impl Service {
 
     /// The models `tenant`'s integration of `kind` can use (a connector with the language-model
     /// capability, such as `ai`).
+    #[tracing::instrument(name = "list_models", skip_all, fields(tenant = %tenant, kind = %kind))]
     pub async fn list_models(&self, tenant: TenantId, kind: &str) -> Result<Vec<String>, EngineError> {
         let connector = self.connector(kind)?;
         let integration = self.store().get_integration(tenant, &ConnectorKind::new(kind)?).await?;

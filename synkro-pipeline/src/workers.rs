@@ -23,6 +23,7 @@ use synkro_core::{
 };
 use tokio::{sync::Mutex, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::{
     delivery::{RetryPolicy, run_delivery},
@@ -221,7 +222,14 @@ impl Workers {
         let Some(job) = self.store().claim_job(worker, config.lease, Timestamp::now()).await? else {
             return Ok(None);
         };
-        tracing::info!(job = %job.id, tenant = %job.tenant_id, attempt = job.attempt, worker, "job claimed");
+        // Every line logged while the job runs (a connector's failed request included) names it.
+        let span = tracing::info_span!("job", job = %job.id, tenant = %job.tenant_id, kind = %job.job_type, attempt = job.attempt);
+        self.run_claimed(job, worker).instrument(span).await
+    }
+
+    /// Runs a claimed job to its outcome and records it.
+    async fn run_claimed(&self, job: JobRun, worker: &str) -> Result<Option<JobRun>, EngineError> {
+        tracing::info!(worker, "job claimed");
         let cancel = CancellationToken::new();
         let heartbeat = self.spawn_heartbeat(job.id, worker.to_owned(), cancel.clone());
         let sending = AtomicBool::new(false);

@@ -14,7 +14,7 @@ use synkro_sandbox::{Fault, SandboxConfig, Service};
 
 use super::{World, events, report_of, run_day, setup, tenant, worker_config, world, world_with};
 
-crate::on_both_backends!(
+synkro::on_both_backends!(
     a_messenger_outage_is_retried_until_the_report_arrives,
     a_delivery_that_keeps_failing_fails_for_good_and_only_a_resend_sends_it,
     shutting_down_lets_a_delivery_in_flight_finish,

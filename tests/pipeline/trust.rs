@@ -12,7 +12,7 @@ use synkro_sandbox::{SandboxConfig, TenantSetup};
 
 use super::{World, events, expected, report_of, setup, summary_of, tenant, world};
 
-crate::on_both_backends!(
+synkro::on_both_backends!(
     every_ordered_pair_of_modes_counts_only_its_own_rows,
     a_tenant_never_saved_runs_on_the_defaults,
     a_schedule_change_never_posts_at_once_but_missed_runs_are_caught_up,

@@ -20,6 +20,8 @@ pub(crate) const PUBLIC_FIELDS: &[FieldSpec] = &[
         "auto",
     )
     .choice(&["auto", "max_completion_tokens", "max_tokens"]),
+    FieldSpec::optional("timeout_seconds", "How long to wait for one answer, 1 to 600 seconds (default 120)", "120")
+        .typed(FieldType::Integer),
 ];
 
 pub(crate) const SECRET_FIELDS: &[FieldSpec] = &[FieldSpec::required("api_key", "The provider's API key", "sk-…")];
@@ -59,6 +61,8 @@ pub struct AiConfig {
     pub temperature: Option<f32>,
     /// Output-limit field.
     pub token_param: TokenParam,
+    /// How long one answer may take (default 120 s: completions take a while).
+    pub timeout: std::time::Duration,
 }
 
 impl AiConfig {
@@ -106,6 +110,11 @@ impl AiConfig {
                 ));
             }
         };
+        let timeout = match config.opt_int("timeout_seconds")? {
+            None => 120,
+            Some(n) if (1..=600).contains(&n) => n as u64,
+            Some(_) => return Err(ConnectorError::config("timeout_seconds", "must be between 1 and 600")),
+        };
         Ok(Self {
             provider,
             model,
@@ -114,6 +123,7 @@ impl AiConfig {
             max_output_tokens,
             temperature,
             token_param,
+            timeout: std::time::Duration::from_secs(timeout),
         })
     }
 

@@ -1,6 +1,6 @@
 //! The [`Connector`] and [`LanguageModel`] implementations.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -38,9 +38,9 @@ pub(crate) struct Ai {
 impl Ai {
     fn new(config: &ConnectorConfig, ctx: &ConnectorContext) -> Result<Self, ConnectorError> {
         let config = AiConfig::parse(config, ctx.endpoint("ai"))?;
-        // Completions take a while; never cut one off sooner than two minutes.
+        // Completions take a while: the integration's own limit (two minutes unless set).
         let mut ctx = ctx.clone();
-        ctx.http.request_timeout = ctx.http.request_timeout.max(Duration::from_secs(120));
+        ctx.http.request_timeout = config.timeout;
         let http = HttpClient::new("ai", &ctx)?.with_secrets([&config.api_key]);
         let http = match config.provider {
             Provider::OpenAi => openai::with_classifier(http),

@@ -18,6 +18,7 @@ use synkro_core::{
     time::Timestamp,
 };
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use crate::{
     client::AmoClient,
@@ -82,7 +83,8 @@ impl CrmSource for AmoSource {
             let client = client.clone();
             async move {
                 let (tx, rx) = mpsc::channel(PIPELINE_DEPTH);
-                tokio::spawn(page_leads(client, window, max_pages, tx));
+                // The pager logs under the job that reads (its span follows it into the task).
+                tokio::spawn(page_leads(client, window, max_pages, tx).in_current_span());
                 stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|page| (page, rx)) })
             }
         })

@@ -29,6 +29,7 @@
 mod ai;
 mod amocrm;
 mod config;
+mod contract;
 mod credentials;
 mod data;
 mod fault;
@@ -43,6 +44,7 @@ mod supabase;
 mod telegram;
 
 pub use config::{SandboxConfig, Service};
+pub use contract::ContractFake;
 pub use credentials::{Credentials, OPENAI_NO_QUOTA_KEY, TELEGRAM_BOT_ID, TELEGRAM_BOT_USERNAME};
 pub use data::{
     Attachment, Chat, ChatSource, Contact, CustomField, Direction, FieldValue, Lead, LeadContact, Message, MessageKind,

@@ -131,7 +131,7 @@ fn error_reply(service: Service, status: u16) -> Reply {
         Service::Amocrm => amocrm::problem(status, reason, "Injected failure"),
         Service::AmocrmOauth => amocrm::oauth::error(status, reason, "Injected failure"),
         Service::Radist => radist::detail(status, reason),
-        Service::Supabase => supabase::error(status, "PGRST000", reason),
+        Service::Supabase => supabase::injected(status, reason),
         Service::OpenAi => ai::openai::error(status, reason, "server_error", None),
         Service::Gemini => ai::gemini::error(status, reason),
         Service::Telegram => telegram::error(status, reason),

@@ -8,10 +8,11 @@
 
 mod audit;
 mod auth;
-mod engine;
+mod deliveries;
 mod error;
 mod integrations;
 mod jobs;
+mod leases;
 mod page;
 mod reports;
 mod telegram;
@@ -32,10 +33,11 @@ use sqlx::{
 };
 
 pub use auth::{NewSession, Session};
-pub use engine::{AUDIT_DELIVERY_UNKNOWN, Delivery, DeliveryStart, DeliveryState, LeaseState, QueueDepth};
+pub use deliveries::{AUDIT_DELIVERY_UNKNOWN, Delivery, DeliveryStart, DeliveryState};
 pub use error::{Constraint, StoreError};
 pub use integrations::SecretsCheck;
 pub use jobs::JobCreated;
+pub use leases::{LeaseState, QueueDepth};
 pub use page::{Cursor, Page, PageRequest};
 pub use telegram::TelegramPoller;
 pub use throttle::LoginCounter;

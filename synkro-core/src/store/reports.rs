@@ -52,6 +52,12 @@ impl ListRow {
 }
 
 impl Store {
+    /// The report `job` produced, if any (a re-run job reuses it instead of making another).
+    pub async fn report_for_job(&self, job: JobId) -> Result<Option<Report>, StoreError> {
+        const SQL: &str = "SELECT * FROM reports WHERE job_id = $1";
+        on_pool!(self, |pool| sqlx::query_as::<_, Report>(SQL).bind(job).fetch_optional(pool).await).map_err(map)
+    }
+
     /// Saves a report. A second report for the same job is `Conflict(ReportPerJob)`.
     pub async fn create_report(&self, new: &NewReport) -> Result<Report, StoreError> {
         new.validate()?;

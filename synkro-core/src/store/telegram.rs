@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Constraint, Store, StoreError, engine::lease_expiry, error::map, on_pool};
+use super::{Constraint, Store, StoreError, error::map, leases::lease_expiry, on_pool};
 use crate::{
     ValidationError,
     domain::{IntegrationConfig, NewAuditLog},

@@ -6,9 +6,9 @@ use super::{
     on_pool,
 };
 use crate::{
-    domain::{NewTenant, Slug, Tenant, TenantRuntimeConfig, TenantUpdate},
+    domain::{NewTenant, Slug, Tenant, TenantRuntimeConfig, TenantStatus, TenantUpdate},
     ids::TenantId,
-    time::Timestamp,
+    time::{TimeZoneName, Timestamp},
 };
 
 impl Store {
@@ -204,3 +204,45 @@ macro_rules! bind_config {
     }};
 }
 use bind_config;
+
+/// The scheduler's row: a runtime config with its tenant's columns prefixed `t_`.
+#[derive(sqlx::FromRow)]
+struct DueRow {
+    #[sqlx(flatten)]
+    config: TenantRuntimeConfig,
+    t_id: TenantId,
+    t_name: String,
+    t_slug: Slug,
+    t_status: TenantStatus,
+    t_timezone: TimeZoneName,
+    t_created_at: Timestamp,
+    t_updated_at: Timestamp,
+}
+
+impl DueRow {
+    fn split(self) -> (Tenant, TenantRuntimeConfig) {
+        let tenant = Tenant {
+            id: self.t_id,
+            name: self.t_name,
+            slug: self.t_slug,
+            status: self.t_status,
+            timezone: self.t_timezone,
+            created_at: self.t_created_at,
+            updated_at: self.t_updated_at,
+        };
+        (tenant, self.config)
+    }
+}
+
+impl Store {
+    /// Active tenants whose runtime config has the schedule on (every tenant has a config, at
+    /// the defaults until saved), with that config, oldest tenant first (for the scheduler).
+    pub async fn tenants_due(&self) -> Result<Vec<(Tenant, TenantRuntimeConfig)>, StoreError> {
+        const SQL: &str = "SELECT c.*, t.timezone, t.id AS t_id, t.name AS t_name, t.slug AS t_slug, t.status AS t_status, \
+            t.timezone AS t_timezone, t.created_at AS t_created_at, t.updated_at AS t_updated_at \
+            FROM tenants t JOIN tenant_runtime_configs c ON c.tenant_id = t.id \
+            WHERE t.status = 'active' AND c.is_schedule_enabled ORDER BY t.created_at, t.id";
+        let rows = on_pool!(self, |pool| sqlx::query_as::<_, DueRow>(SQL).fetch_all(pool).await).map_err(map)?;
+        Ok(rows.into_iter().map(DueRow::split).collect())
+    }
+}

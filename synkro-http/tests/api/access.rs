@@ -17,7 +17,8 @@ use synkro_core::{
 
 use crate::support::{CANARY, Login, PASSWORD, World};
 
-crate::on_both_backends!(
+synkro_core::on_both_backends!(
+    start = crate::support::World::start;
     the_access_matrix,
     other_tenants_objects_look_missing,
     tenant_lists_show_only_visible_tenants,

@@ -5,7 +5,8 @@ use synkro_core::{domain::AuditFilter, store::PageRequest};
 
 use crate::support::{PASSWORD, World};
 
-crate::on_both_backends!(
+synkro_core::on_both_backends!(
+    start = crate::support::World::start;
     login_sets_a_hardened_cookie_and_me_answers,
     cookie_is_secure_only_when_a_trusted_proxy_says_https,
     state_changes_need_the_csrf_token,

@@ -11,7 +11,8 @@ use synkro_core::{
 
 use crate::support::World;
 
-crate::on_both_backends!(
+synkro_core::on_both_backends!(
+    start = crate::support::World::start;
     an_inactive_tenant_is_refused_naming_its_status,
     a_report_shows_its_delivery_and_can_be_resent
 );

@@ -4,7 +4,8 @@ use serde_json::json;
 
 use crate::support::World;
 
-crate::on_both_backends!(
+synkro_core::on_both_backends!(
+    start = crate::support::World::start;
     bad_input_answers_4xx_with_code_and_field,
     an_active_job_conflict_names_the_job,
     a_nul_character_is_a_4xx_naming_the_field_anywhere,

@@ -4,7 +4,8 @@ use serde_json::{Value, json};
 
 use crate::support::World;
 
-crate::on_both_backends!(
+synkro_core::on_both_backends!(
+    start = crate::support::World::start;
     health_readiness_and_metrics,
     the_openapi_document_lists_every_route,
     unknown_paths_share_one_metrics_label

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::{CANARY, World, logs};
 
-crate::on_both_backends!(no_secret_reaches_a_response_a_log_line_or_the_audit_log);
+synkro_core::on_both_backends!(start = crate::support::World::start; no_secret_reaches_a_response_a_log_line_or_the_audit_log);
 
 async fn no_secret_reaches_a_response_a_log_line_or_the_audit_log(w: &World) {
     w.workers.start().await;

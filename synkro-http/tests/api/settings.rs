@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 
 use crate::support::{CANARY, World};
 
-crate::on_both_backends!(
+synkro_core::on_both_backends!(
+    start = crate::support::World::start;
     integrations_keep_replace_and_clear_secrets_and_check_against_the_service,
     integration_input_is_checked_against_the_connectors_fields,
     runtime_settings_change_field_by_field,

@@ -9,7 +9,7 @@ use synkro_sandbox::TenantSetup;
 
 use crate::support::{Login, World};
 
-crate::on_both_backends!(a_real_job_streams_from_start_to_done);
+synkro_core::on_both_backends!(start = crate::support::World::start; a_real_job_streams_from_start_to_done);
 
 /// One Server-Sent Event: its type, id and JSON data.
 #[derive(Debug)]

@@ -31,33 +31,6 @@ pub const CANARY: &str = "canary-sk-5f1e9a77c0d24b";
 /// Every seeded user's password.
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Declares each `async fn case(w: &World)` as a test on SQLite and on PostgreSQL.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let w = $crate::support::World::start("sqlite", stringify!($case)).await.unwrap();
-                    super::$case(&w).await;
-                    w.finish().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(w) = $crate::support::World::start("postgres", stringify!($case)).await else { return };
-                    super::$case(&w).await;
-                    w.finish().await;
-                }
-            )*
-        }
-    };
-}
-
 #[handler]
 fn fake_completion(req: &poem::Request) -> Json<Value> {
     let auth = req.header("authorization").unwrap_or_default();

@@ -6,7 +6,8 @@ use synkro_core::time::Timestamp;
 
 use crate::support::World;
 
-crate::on_both_backends!(
+synkro_core::on_both_backends!(
+    start = crate::support::World::start;
     a_token_is_shown_once_works_as_its_owner_and_can_be_revoked,
     tokens_cannot_do_session_only_things
 );

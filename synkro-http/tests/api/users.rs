@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 
 use crate::support::{PASSWORD, World};
 
-crate::on_both_backends!(
+synkro_core::on_both_backends!(
+    start = crate::support::World::start;
     a_tenant_admin_runs_their_tenants_people_and_no_one_else,
     superusers_and_self_are_protected,
     tenants_are_created_changed_and_deleted_with_an_audit_trail,

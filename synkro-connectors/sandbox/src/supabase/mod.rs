@@ -18,6 +18,22 @@ pub(crate) fn error(status: u16, code: &str, message: &str) -> Reply {
     Reply::json(status, &json!({"code": code, "details": null, "hint": null, "message": message}))
 }
 
+/// An injected failure with the code PostgREST sends with `status` (EXTERNAL_APIS.md): a JWT
+/// refused (401 PGRST301), no privilege (403 42501), no such table (404 PGRST205), the
+/// database unreachable (503 PGRST001) or timing out (504 PGRST003); other statuses carry no
+/// PostgREST code.
+pub(crate) fn injected(status: u16, message: &str) -> Reply {
+    let code = match status {
+        401 => "PGRST301",
+        403 => "42501",
+        404 => "PGRST205",
+        503 => "PGRST001",
+        504 => "PGRST003",
+        _ => return Reply::json(status, &json!({"message": message})),
+    };
+    error(status, code, message)
+}
+
 fn gateway(message: &str, hint: &str) -> Reply {
     Reply::json(401, &json!({"message": message, "hint": hint}))
 }
