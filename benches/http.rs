@@ -31,7 +31,7 @@ fn metadata(i: usize) -> serde_json::Value {
     let managers: serde_json::Map<String, serde_json::Value> =
         (0..8).map(|m| (format!("Менеджер {m}"), json!((i + m * 3) % 17))).collect();
     json!({
-        "mode": "amocrm_radist", "trigger": "scheduled",
+        "mode": "crm_chats", "trigger": "scheduled",
         "summary": {"total_deals": 40 + i % 9, "deals_with_dialogs": 31, "total_messages": 512 + i,
                     "by_status": statuses, "by_manager": managers},
         "ai": {"provider": "openai", "model": "gpt-4o-mini", "fallback": false},

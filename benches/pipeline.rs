@@ -1,12 +1,12 @@
 //! Benchmarks of the report pipeline and job engine against the sandbox, at the services' real
 //! rate limits, each scenario printing a markdown table and asserting its target:
 //!
-//! - a: one tenant-day of 2,000 deals and their chats (amocrm_radist, AI, built-in warehouse):
+//! - a: one tenant-day of 2,000 deals and their chats (crm_chats, AI, built-in warehouse):
 //!   wall time against the rate-limit floor (amoCRM requests ÷ 7/s + Radist requests ÷ 5/s; the
 //!   Radist phase needs the deals' phones, so the two phases run one after the other), ≤ 1.2 ×.
 //! - b: 1,000 tenants, each with its own amoCRM account, whose scheduled reports fall due at once
 //!   (`scheduler::tick`), 64 workers: wall time, jobs/s, per-job time spread, peak RSS ≤ 512 MiB.
-//! - c: peak RSS of one report over a 100,000-deal window (amocrm_only), ≤ 128 MiB.
+//! - c: peak RSS of one report over a 100,000-deal window (crm_only), ≤ 128 MiB.
 //! - d: 200 runs over 20 tenants with their own accounts (2 amoCRM requests per run once the
 //!   names are cached): runs/s against the floor 20 × 7 ÷ 2 = 70/s, ≥ 0.85 of it.
 //! - e: 20 tenants sharing one amoCRM account and one Telegram chat, all due at once: no 429s
@@ -298,7 +298,7 @@ async fn one_tenant_day() {
     let a = w.sandbox.announcement().clone();
     // Caps high enough for the whole day (the defaults would cut at 300 chats, and say so).
     let settings = [("radist".to_owned(), serde_json::json!({"max_chats": 10_000, "max_chat_pages": 1_000}))].into();
-    let acme = w.tenant(TenantSetup { ai: true, settings, ..setup("acme", ReportMode::AmocrmRadist) }).await;
+    let acme = w.tenant(TenantSetup { ai: true, settings, ..setup("acme", ReportMode::CrmChats) }).await;
     w.workers.start().await;
     let started = Instant::now();
     let job = w.enqueue(acme, 0).await;
@@ -321,7 +321,7 @@ async fn one_tenant_day() {
     let radist_floor = Duration::from_secs_f64(radist as f64 / 5.0);
     let floor = amo_floor + radist_floor;
     let ratio = wall.as_secs_f64() / floor.as_secs_f64();
-    println!("\n### a: one tenant-day, amocrm_radist, AI, built-in warehouse, real limits\n");
+    println!("\n### a: one tenant-day, crm_chats, AI, built-in warehouse, real limits\n");
     println!(
         "| deals in window | chats with messages in window | report: deals / with dialogs / messages | amoCRM requests | Radist requests | 429s | floor (amoCRM ÷ 7/s + Radist ÷ 5/s) | wall time | wall ÷ floor |"
     );
@@ -362,7 +362,7 @@ async fn thousand_tenants_due_at_once() {
         timezone: "UTC".into(),
         ai: true,
         amocrm_account: Some(slug.to_owned()),
-        ..setup(slug, ReportMode::AmocrmOnly)
+        ..setup(slug, ReportMode::CrmOnly)
     };
 
     // One tenant alone first: the time a job takes when nothing else runs.
@@ -410,7 +410,7 @@ async fn thousand_tenants_due_at_once() {
     let waits: Vec<Duration> = jobs.iter().map(|j| between(j.created_at, j.started_at.unwrap())).collect();
     let first_start = jobs.iter().filter_map(|j| j.started_at).min().unwrap();
     let last_end = jobs.iter().filter_map(|j| j.finished_at).max().unwrap();
-    println!("\n### b: {TENANTS} tenants due at once, amocrm_only + AI, own amoCRM account each, {WORKERS} workers\n");
+    println!("\n### b: {TENANTS} tenants due at once, crm_only + AI, own amoCRM account each, {WORKERS} workers\n");
     println!(
         "| tenants | workers | tick (creates the jobs) | wall time (tick → all done) | jobs/s | job run time p50 / p90 / p99 / max | one job alone | queue wait p50 / p90 / p99 / max | amoCRM requests | 429s | peak RSS (before the tick) | sandbox process peak RSS |"
     );
@@ -448,7 +448,7 @@ async fn hundred_thousand_deal_window() {
     let a = w.sandbox.announcement().clone();
     // max_pages: the default 200 pages of 250 leads would cut the window at 50,000 deals.
     let settings = [("amocrm".to_owned(), serde_json::json!({"max_pages": 2_000}))].into();
-    let acme = w.tenant(TenantSetup { ai: true, settings, ..setup("acme", ReportMode::AmocrmOnly) }).await;
+    let acme = w.tenant(TenantSetup { ai: true, settings, ..setup("acme", ReportMode::CrmOnly) }).await;
     w.workers.start().await;
     let rss_before = peak_rss();
     let started = Instant::now();
@@ -461,7 +461,7 @@ async fn hundred_thousand_deal_window() {
     let stats = w.stats();
     let sandbox_rss = rss_of(&w.sandbox.pid().to_string(), "VmHWM");
     let amo = stats.requests(Service::Amocrm);
-    println!("\n### c: one report over a {}-deal window, amocrm_only + AI, built-in warehouse\n", a.leads_in_window);
+    println!("\n### c: one report over a {}-deal window, crm_only + AI, built-in warehouse\n", a.leads_in_window);
     println!(
         "| deals in window | deals in the report | amoCRM requests | 429s | wall time | requests ÷ 7/s | peak RSS | peak RSS before the run | sandbox process peak RSS |"
     );
@@ -494,7 +494,7 @@ async fn runs_per_second_over_twenty_accounts() {
     for i in 0..TENANTS {
         let slug = format!("d{i:02}");
         tenants.push(
-            w.tenant(TenantSetup { amocrm_account: Some(slug.clone()), ..setup(&slug, ReportMode::AmocrmOnly) }).await,
+            w.tenant(TenantSetup { amocrm_account: Some(slug.clone()), ..setup(&slug, ReportMode::CrmOnly) }).await,
         );
     }
     w.workers.start().await;
@@ -544,7 +544,7 @@ async fn runs_per_second_over_twenty_accounts() {
     let amo = stats.requests(Service::Amocrm);
     let runs_times: Vec<Duration> = jobs.iter().map(run_time).collect();
     println!(
-        "\n### d: {runs} runs over {TENANTS} tenants with their own amoCRM accounts, amocrm_only, {WORKERS} workers\n"
+        "\n### d: {runs} runs over {TENANTS} tenants with their own amoCRM accounts, crm_only, {WORKERS} workers\n"
     );
     println!(
         "| runs | amoCRM requests (per run) | 429s | wall time | runs/s | floor (20 × 7/s ÷ 2) | runs/s ÷ floor | run time p50 / p90 / p99 / max | warm-up: 20 first runs, requests |"
@@ -572,13 +572,8 @@ async fn agency_shares_one_account_and_one_chat() {
     let w = world(SandboxConfig { window_start, ..Default::default() }, TENANTS).await;
     for i in 0..TENANTS {
         let slug = format!("client-{i:02}");
-        w.tenant(TenantSetup {
-            timezone: "UTC".into(),
-            ai: true,
-            telegram: true,
-            ..setup(&slug, ReportMode::AmocrmOnly)
-        })
-        .await;
+        w.tenant(TenantSetup { timezone: "UTC".into(), ai: true, telegram: true, ..setup(&slug, ReportMode::CrmOnly) })
+            .await;
     }
     w.workers.start().await;
     let started = Instant::now();
@@ -648,7 +643,7 @@ async fn agency_on_redis_through_flushes_and_load() {
     let w = Arc::new(world(SandboxConfig::default(), 0).await);
     let mut tenants = Vec::new();
     for i in 0..TENANTS {
-        tenants.push(w.tenant(setup(&format!("agency-{i:02}"), ReportMode::AmocrmOnly)).await);
+        tenants.push(w.tenant(setup(&format!("agency-{i:02}"), ReportMode::CrmOnly)).await);
     }
     let mut nodes = Vec::new();
     for n in 0..NODES {

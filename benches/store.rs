@@ -27,7 +27,7 @@ async fn fixture(store: Store) -> Fixture {
     let tenant = store.create_tenant(&NewTenant::new("Bench", "bench", "Europe/Berlin").unwrap()).await.unwrap();
     let window =
         Window::new(Timestamp::from_unix_seconds(0).unwrap(), Timestamp::from_unix_seconds(86_400).unwrap()).unwrap();
-    let job = NewJobRun::report(tenant.id, ReportMode::AmocrmRadist, TriggerType::Manual, window);
+    let job = NewJobRun::report(tenant.id, ReportMode::CrmChats, TriggerType::Manual, window);
     let job = store.create_job(&job).await.unwrap().into_job();
     let summary = "Итоги дня: 40 сделок, 31 с диалогами, 512 сообщений. ".repeat(40);
     for i in 0..500 {

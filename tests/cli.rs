@@ -337,7 +337,7 @@ async fn report_run_follows_a_job_to_success_and_explains_bad_input() {
     for (extra, says) in [
         (vec!["--from", "yesterday", "--to", "today"], "is not a time"),
         (vec!["--from", "2020-01-01 00:00", "--to", "2020-01-01 12:00"], "days"),
-        (vec!["--mode", "everything"], "amocrm_radist, radist_only, amocrm_only"),
+        (vec!["--mode", "everything"], "crm_chats, chats_only, crm_only"),
     ] {
         let out = tokio::task::spawn_blocking({
             let run = run.clone();

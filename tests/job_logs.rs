@@ -46,7 +46,7 @@ async fn a_connectors_failed_request_names_the_job_and_the_tenant() {
     let test = synkro::testing::sqlite().await;
     let sandbox = Sandbox::start(SandboxConfig::default()).await;
     let keyring = Keyring::generate();
-    let setup = TenantSetup { mode: ReportMode::AmocrmOnly, ..TenantSetup::full("acme") };
+    let setup = TenantSetup { mode: ReportMode::CrmOnly, ..TenantSetup::full("acme") };
     let tenant = sandbox.provision_tenant(&test.store, &keyring, &setup).await.unwrap();
     let mut builder = Service::builder(test.store.clone(), Registry::from_linked().unwrap(), keyring)
         .outbound(OutboundPolicy::loopback())

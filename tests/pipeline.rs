@@ -27,9 +27,9 @@ use synkro::{
 use synkro_sandbox::{Fault, Sandbox, SandboxConfig, Service, TenantSetup};
 
 synkro::on_both_backends!(
-    amocrm_radist_report_has_the_exact_numbers_and_is_delivered_once,
-    radist_only_report_counts_every_dialog,
-    amocrm_only_report_counts_every_deal,
+    crm_chats_report_has_the_exact_numbers_and_is_delivered_once,
+    chats_only_report_counts_every_dialog,
+    crm_only_report_counts_every_deal,
     ai_failure_gives_the_fallback_report_and_the_job_succeeds,
     telegram_failure_leaves_the_report_ready_and_says_why,
     rate_limit_storms_lose_no_data,
@@ -120,7 +120,7 @@ fn expected(sandbox: &Sandbox, mode: ReportMode) -> Summary {
         *s.by_manager.entry(manager).or_default() += 1;
     };
     match mode {
-        ReportMode::RadistOnly => {
+        ReportMode::ChatsOnly => {
             for chat in data.chats.iter().filter(|c| c.is_messaging() && in_window(c) > 0) {
                 count("(no stage)".into(), "(unassigned)".into(), in_window(chat));
             }
@@ -129,7 +129,7 @@ fn expected(sandbox: &Sandbox, mode: ReportMode) -> Summary {
             for lead in data.leads_updated_in(start, end) {
                 let status = data.status(lead.pipeline_id, lead.status_id).unwrap().name.clone();
                 let manager = data.user(lead.responsible_user_id).unwrap().name.clone();
-                if mode == ReportMode::AmocrmOnly {
+                if mode == ReportMode::CrmOnly {
                     count(status, manager, 0);
                     continue;
                 }
@@ -163,14 +163,14 @@ async fn events(store: &Store, job: &synkro::domain::JobRun) -> Vec<String> {
         .collect()
 }
 
-async fn amocrm_radist_report_has_the_exact_numbers_and_is_delivered_once(store: &Store) {
+async fn crm_chats_report_has_the_exact_numbers_and_is_delivered_once(store: &Store) {
     let w = world(store, SandboxConfig::default()).await;
-    let acme = tenant(&w, setup(ReportMode::AmocrmRadist)).await;
+    let acme = tenant(&w, setup(ReportMode::CrmChats)).await;
     let job = run_day(&w, &acme).await;
     assert_eq!(job.status, JobStatus::Success, "{:?}", events(store, &job).await);
     assert_eq!(job.progress, 100);
     let report = report_of(store, &job).await;
-    assert_eq!(summary_of(&report), expected(&w.sandbox, ReportMode::AmocrmRadist));
+    assert_eq!(summary_of(&report), expected(&w.sandbox, ReportMode::CrmChats));
     assert_eq!(report.status, ReportStatus::Sent);
     assert_eq!(report.metadata["ai"]["fallback"], false);
     let sent = w.sandbox.telegram_sent();
@@ -192,29 +192,29 @@ async fn amocrm_radist_report_has_the_exact_numbers_and_is_delivered_once(store:
     assert_eq!(w.sandbox.supabase_rows("deals").len(), rows.len(), "re-running a window never duplicates a deal");
 }
 
-async fn radist_only_report_counts_every_dialog(store: &Store) {
+async fn chats_only_report_counts_every_dialog(store: &Store) {
     let w = world(store, SandboxConfig::default()).await;
-    let acme = tenant(&w, TenantSetup { supabase: false, ..setup(ReportMode::RadistOnly) }).await;
+    let acme = tenant(&w, TenantSetup { supabase: false, ..setup(ReportMode::ChatsOnly) }).await;
     let job = run_day(&w, &acme).await;
     assert_eq!(job.status, JobStatus::Success, "{:?}", events(store, &job).await);
     let report = report_of(store, &job).await;
-    assert_eq!(summary_of(&report), expected(&w.sandbox, ReportMode::RadistOnly));
+    assert_eq!(summary_of(&report), expected(&w.sandbox, ReportMode::ChatsOnly));
     assert_eq!(report.metadata["warehouse"], "builtin");
-    assert_eq!(w.sandbox.request_count(Service::Amocrm), 0, "radist_only never calls amoCRM");
+    assert_eq!(w.sandbox.request_count(Service::Amocrm), 0, "chats_only never calls the CRM");
 }
 
-async fn amocrm_only_report_counts_every_deal(store: &Store) {
+async fn crm_only_report_counts_every_deal(store: &Store) {
     let w = world(store, SandboxConfig::default()).await;
-    let acme = tenant(&w, setup(ReportMode::AmocrmOnly)).await;
+    let acme = tenant(&w, setup(ReportMode::CrmOnly)).await;
     let job = run_day(&w, &acme).await;
     assert_eq!(job.status, JobStatus::Success, "{:?}", events(store, &job).await);
-    assert_eq!(summary_of(&report_of(store, &job).await), expected(&w.sandbox, ReportMode::AmocrmOnly));
-    assert_eq!(w.sandbox.request_count(Service::Radist), 0, "amocrm_only never calls Radist");
+    assert_eq!(summary_of(&report_of(store, &job).await), expected(&w.sandbox, ReportMode::CrmOnly));
+    assert_eq!(w.sandbox.request_count(Service::Radist), 0, "crm_only never calls the chat source");
 }
 
 async fn ai_failure_gives_the_fallback_report_and_the_job_succeeds(store: &Store) {
     let w = world(store, SandboxConfig::default()).await;
-    let acme = tenant(&w, setup(ReportMode::AmocrmRadist)).await;
+    let acme = tenant(&w, setup(ReportMode::CrmChats)).await;
     w.sandbox.inject(Service::OpenAi, "chat/completions", Fault::Status(500), 100);
     let job = run_day(&w, &acme).await;
     assert_eq!(job.status, JobStatus::Success);
@@ -228,7 +228,7 @@ async fn ai_failure_gives_the_fallback_report_and_the_job_succeeds(store: &Store
 
 async fn telegram_failure_leaves_the_report_ready_and_says_why(store: &Store) {
     let w = world(store, SandboxConfig::default()).await;
-    let acme = tenant(&w, setup(ReportMode::AmocrmOnly)).await;
+    let acme = tenant(&w, setup(ReportMode::CrmOnly)).await;
     w.sandbox.inject(Service::Telegram, "sendMessage", Fault::Status(403), 100);
     let job = run_day(&w, &acme).await;
     assert_eq!(job.status, JobStatus::Success);
@@ -242,7 +242,7 @@ async fn telegram_failure_leaves_the_report_ready_and_says_why(store: &Store) {
 
 async fn rate_limit_storms_lose_no_data(store: &Store) {
     let w = world(store, SandboxConfig::default()).await;
-    let acme = tenant(&w, setup(ReportMode::AmocrmRadist)).await;
+    let acme = tenant(&w, setup(ReportMode::CrmChats)).await;
     w.sandbox.inject(Service::Amocrm, "/api/v4/leads", Fault::RateLimited, 2);
     w.sandbox.inject(Service::Amocrm, "/api/v4/contacts", Fault::RateLimited, 2);
     w.sandbox.inject(Service::Radist, "messages", Fault::RateLimited, 3);
@@ -250,14 +250,14 @@ async fn rate_limit_storms_lose_no_data(store: &Store) {
     let job = run_day(&w, &acme).await;
     assert_eq!(job.status, JobStatus::Success, "{:?}", events(store, &job).await);
     let report = report_of(store, &job).await;
-    assert_eq!(summary_of(&report), expected(&w.sandbox, ReportMode::AmocrmRadist));
+    assert_eq!(summary_of(&report), expected(&w.sandbox, ReportMode::CrmChats));
     assert_eq!(report.status, ReportStatus::Sent);
     assert!(w.sandbox.rate_limited_count(Service::Amocrm) >= 4);
 }
 
 async fn manual_windows_are_validated_and_one_job_runs_per_tenant(store: &Store) {
     let w = world(store, SandboxConfig::default()).await;
-    let acme = tenant(&w, setup(ReportMode::AmocrmOnly)).await;
+    let acme = tenant(&w, setup(ReportMode::CrmOnly)).await;
     let now = Timestamp::now();
     let hours = |h: i64| time::Duration::hours(h);
     let bad = [
@@ -295,7 +295,7 @@ async fn manual_windows_are_validated_and_one_job_runs_per_tenant(store: &Store)
 
 async fn a_pending_job_stops_at_once_and_a_running_one_promptly(store: &Store) {
     let w = world(store, SandboxConfig { latency: Duration::from_millis(300), ..Default::default() }).await;
-    let acme = tenant(&w, setup(ReportMode::AmocrmRadist)).await;
+    let acme = tenant(&w, setup(ReportMode::CrmChats)).await;
     let c = w.sandbox.config();
     let job = w.service.enqueue_report(ReportRequest::manual(acme.id).window(c.window_start, c.window_end())).await;
     // The sandbox's day is long past: enqueue it as a system job instead.
@@ -344,7 +344,7 @@ async fn two_schedulers_create_one_job_per_window(store: &Store) {
     let registry = synkro::connector::Registry::from_linked().unwrap();
     let b = synkro::pipeline::Service::builder(store.clone(), registry, a.keyring.clone()).build().await.unwrap();
     for slug in ["t-one", "t-two", "t-three"] {
-        tenant(&a, TenantSetup { slug: slug.into(), ..setup(ReportMode::AmocrmOnly) }).await;
+        tenant(&a, TenantSetup { slug: slug.into(), ..setup(ReportMode::CrmOnly) }).await;
     }
     // The tenants were created just now: their first due run is the next one.
     let now = Timestamp::now() + time::Duration::hours(25);
@@ -363,7 +363,7 @@ async fn two_schedulers_create_one_job_per_window(store: &Store) {
 
 async fn follow_ups_on_the_web_and_in_telegram(store: &Store) {
     let w = world(store, SandboxConfig::default()).await;
-    let acme = tenant(&w, setup(ReportMode::AmocrmOnly)).await;
+    let acme = tenant(&w, setup(ReportMode::CrmOnly)).await;
     let job = run_day(&w, &acme).await;
     let report = report_of(store, &job).await;
 
@@ -423,7 +423,7 @@ async fn follow_ups_on_the_web_and_in_telegram(store: &Store) {
 
 async fn shutdown_hands_a_running_job_back_and_another_worker_finishes_it(store: &Store) {
     let w = world(store, SandboxConfig { latency: Duration::from_millis(200), ..Default::default() }).await;
-    let acme = tenant(&w, setup(ReportMode::AmocrmRadist)).await;
+    let acme = tenant(&w, setup(ReportMode::CrmChats)).await;
     let c = w.sandbox.config();
     let request = ReportRequest { trigger: TriggerType::System, ..ReportRequest::manual(acme.id) };
     let job = w.service.enqueue_report(request.window(c.window_start, c.window_end())).await.unwrap();

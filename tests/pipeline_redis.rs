@@ -70,7 +70,7 @@ fn day(sandbox: &Sandbox, tenant: synkro::ids::TenantId) -> ReportRequest {
 async fn another_node_runs_the_job_and_progress_reaches_this_one() {
     let Some(redis) = redis_url("another_node_runs_the_job_and_progress_reaches_this_one", 7) else { return };
     let (_dir, store, keyring, sandbox) = world().await;
-    let setup = TenantSetup { mode: ReportMode::AmocrmOnly, ..TenantSetup::full("acme") };
+    let setup = TenantSetup { mode: ReportMode::CrmOnly, ..TenantSetup::full("acme") };
     let tenant = sandbox.provision_tenant(&store, &keyring, &setup).await.unwrap();
     // The API node runs no workers; the worker node polls once an hour, so only a wake-up from
     // the API node can start the job before the hang guard below gives up.
@@ -108,7 +108,7 @@ async fn flushing_redis_mid_run_loses_and_duplicates_nothing() {
     let (_dir, store, keyring, sandbox) = world().await;
     let mut tenants = Vec::new();
     for slug in ["t-one", "t-two", "t-three"] {
-        let setup = TenantSetup { slug: slug.into(), mode: ReportMode::AmocrmOnly, ..TenantSetup::full(slug) };
+        let setup = TenantSetup { slug: slug.into(), mode: ReportMode::CrmOnly, ..TenantSetup::full(slug) };
         tenants.push(sandbox.provision_tenant(&store, &keyring, &setup).await.unwrap());
     }
     let node = engine(&store, &keyring, &sandbox, &redis, "node", Duration::from_millis(500)).await;

@@ -79,7 +79,7 @@ fn window(start: i64, end: i64) -> Window {
 }
 
 fn report_job(tenant: TenantId, start: i64) -> NewJobRun {
-    NewJobRun::report(tenant, ReportMode::AmocrmRadist, TriggerType::Manual, window(start, start + 3600))
+    NewJobRun::report(tenant, ReportMode::CrmChats, TriggerType::Manual, window(start, start + 3600))
 }
 
 fn new_report(tenant: TenantId, job: Option<JobId>, text: &str) -> NewReport {
@@ -376,11 +376,11 @@ async fn runtime_config_round_trip(store: &Store) {
     assert_eq!(replaced.schedule_from, initial.schedule_from, "other settings do not move the schedule");
     assert_eq!(store.get_runtime_config(acme.id).await.unwrap().metadata, changed.metadata);
 
-    changed.mode = ReportMode::RadistOnly;
+    changed.mode = ReportMode::ChatsOnly;
     changed.is_schedule_enabled = false;
     changed.scheduled_run_time = time::macros::time!(06:30);
     let replaced = store.put_runtime_config(&changed).await.unwrap();
-    assert_eq!(replaced.mode, ReportMode::RadistOnly);
+    assert_eq!(replaced.mode, ReportMode::ChatsOnly);
     assert_eq!(replaced.scheduled_run_time, time::macros::time!(06:30));
     assert!(replaced.schedule_from > initial.schedule_from, "a schedule change restarts it");
 
@@ -483,7 +483,7 @@ async fn job_progress_finish_and_cancel(store: &Store) {
     let (acme, beta) = (tenant(store, "acme").await, tenant(store, "beta").await);
     let job = store.create_job(&report_job(acme.id, 1_000)).await.unwrap().into_job();
     assert_eq!((job.window_start, job.window_end), (Some(ts(1_000)), Some(ts(4_600))));
-    assert_eq!(job.mode, Some(ReportMode::AmocrmRadist));
+    assert_eq!(job.mode, Some(ReportMode::CrmChats));
 
     let moved = store.update_job_progress(job.id, "sync_sources", 25).await.unwrap();
     assert_eq!((moved.current_step.as_deref(), moved.progress), (Some("sync_sources"), 25));
@@ -596,7 +596,7 @@ async fn audit_filters_and_paging(store: &Store) {
     let (acme, beta) = (tenant(store, "acme").await, tenant(store, "beta").await);
     let anna = user(store, "anna").await;
     let entry = |tenant: Option<TenantId>, action: &str| {
-        let mut e = NewAuditLog::new(action, format!("{action} happened")).unwrap();
+        let mut e = NewAuditLog::new(action.parse().unwrap(), format!("{action} happened"));
         e.tenant_id = tenant;
         e.actor_id = Some(anna.id);
         e.ip_address = Some("203.0.113.7".parse().unwrap());
@@ -655,7 +655,7 @@ async fn deleting_a_tenant_cascades_but_keeps_audit(store: &Store) {
         source: MessageSource::Web,
     };
     store.add_report_message(&question).await.unwrap();
-    let mut audit = NewAuditLog::new("tenant.create", "created").unwrap();
+    let mut audit = NewAuditLog::new(AuditAction::TenantCreate, "created");
     audit.tenant_id = Some(acme.id);
     let audit = store.append_audit(&audit).await.unwrap();
 
@@ -691,7 +691,7 @@ async fn deleting_a_user_keeps_their_history(store: &Store) {
         source: MessageSource::Web,
     };
     let message = store.add_report_message(&question).await.unwrap();
-    let mut audit = NewAuditLog::new("auth.login", "signed in").unwrap();
+    let mut audit = NewAuditLog::new(AuditAction::AuthLogin, "signed in");
     audit.actor_id = Some(anna.id);
     let audit = store.append_audit(&audit).await.unwrap();
 
@@ -710,7 +710,7 @@ async fn timestamps_and_dates_round_trip_exactly(store: &Store) {
     let start = Timestamp::from_unix_micros(1_772_323_261_123_456).unwrap();
     let end = start + Duration::hours(24);
     let mut job =
-        NewJobRun::report(acme.id, ReportMode::AmocrmOnly, TriggerType::Scheduled, Window::new(start, end).unwrap());
+        NewJobRun::report(acme.id, ReportMode::CrmOnly, TriggerType::Scheduled, Window::new(start, end).unwrap());
     job.metadata = json!({"caps": {"max_pages": 50}, "note": "naïve ünïcode ✓"});
     let saved = store.create_job(&job).await.unwrap().into_job();
     let read = store.get_job(saved.id).await.unwrap();

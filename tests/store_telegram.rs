@@ -100,7 +100,7 @@ async fn a_moved_chat_is_stored_once_with_an_audit_entry(store: &Store) {
     .unwrap();
     let created = store.create_integration(&new).await.unwrap();
     let checked = store.record_integration_check(created.id, IntegrationStatus::Ok, None).await.unwrap();
-    let mut audit = NewAuditLog::new("integration.chat_migrated", "chat_id changed from -4001234 to -1009").unwrap();
+    let mut audit = NewAuditLog::new(AuditAction::IntegrationChatMigrated, "chat_id changed from -4001234 to -1009");
     audit.tenant_id = Some(acme.id);
     audit.metadata = json!({"old_chat_id": "-4001234", "new_chat_id": "-1009"});
 

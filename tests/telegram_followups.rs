@@ -51,11 +51,11 @@ async fn engine(store: &Store, sandbox: &Sandbox, keyring: &Keyring, node: &str)
     Workers::new(&builder.build().await.unwrap(), WorkerConfig { workers: 1, ..Default::default() })
 }
 
-/// A tenant in amocrm_only mode whose Telegram chat is `chat`.
+/// A tenant in crm_only mode whose Telegram chat is `chat`.
 async fn tenant(sandbox: &Sandbox, store: &Store, keyring: &Keyring, slug: &str, chat: i64) -> Tenant {
     sandbox.telegram_add_chat(chat);
     let settings = BTreeMap::from([("telegram".to_owned(), json!({"chat_id": chat.to_string()}))]);
-    let setup = TenantSetup { mode: ReportMode::AmocrmOnly, supabase: false, settings, ..TenantSetup::full(slug) };
+    let setup = TenantSetup { mode: ReportMode::CrmOnly, supabase: false, settings, ..TenantSetup::full(slug) };
     sandbox.provision_tenant(store, keyring, &setup).await.unwrap()
 }
 

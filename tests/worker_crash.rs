@@ -22,7 +22,7 @@ async fn a_killed_worker_s_job_completes_exactly_once_elsewhere() {
     // Slow answers keep the job in its sync step long enough to kill the worker there.
     let sandbox =
         Sandbox::start(SandboxConfig { deals: 60, latency: Duration::from_millis(150), ..Default::default() }).await;
-    let setup = TenantSetup { mode: ReportMode::AmocrmRadist, supabase: false, ..TenantSetup::full("acme") };
+    let setup = TenantSetup { mode: ReportMode::CrmChats, supabase: false, ..TenantSetup::full("acme") };
     let tenant = sandbox.provision_tenant(&store, &keyring, &setup).await.unwrap();
     let endpoints: HashMap<_, _> = sandbox.endpoints().into_iter().collect();
 

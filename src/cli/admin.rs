@@ -5,7 +5,7 @@ use std::io::BufRead;
 
 use crate::{
     Store,
-    domain::{NewAuditLog, NewTenant, NewUser, NewUserRole, Role, Slug, UserUpdate},
+    domain::{AuditAction, NewAuditLog, NewTenant, NewUser, NewUserRole, Role, Slug, UserUpdate},
 };
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -78,8 +78,8 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
-async fn audit(store: &Store, action: &str, message: String) -> anyhow::Result<()> {
-    let mut entry = NewAuditLog::new(action, message)?;
+async fn audit(store: &Store, action: AuditAction, message: String) -> anyhow::Result<()> {
+    let mut entry = NewAuditLog::new(action, message);
     entry.metadata = serde_json::json!({ "via": "cli" });
     store.append_audit(&entry).await?;
     Ok(())
@@ -115,7 +115,7 @@ pub async fn run(store: &Store, command: AdminCommand) -> anyhow::Result<()> {
                 new.password_hash = Some(crate::http::auth::password::hash(&read_password()?)?);
             }
             let user = store.create_user(&new).await?;
-            audit(store, "user.create", format!("created user {username}")).await?;
+            audit(store, AuditAction::UserCreate, format!("created user {username}")).await?;
             println!("created user {} ({})", user.username, user.id);
         }
         AdminCommand::SetPassword { username } => {
@@ -124,7 +124,7 @@ pub async fn run(store: &Store, command: AdminCommand) -> anyhow::Result<()> {
             store.update_user(user.id, &UserUpdate { password_hash: Some(hash), ..Default::default() }).await?;
             let ended = store.revoke_user_sessions(user.id).await?;
             let revoked = store.revoke_user_api_tokens(user.id).await?;
-            audit(store, "user.set_password", format!("set the password of {username}")).await?;
+            audit(store, AuditAction::UserSetPassword, format!("set the password of {username}")).await?;
             println!("password set for {username}; {ended} session(s) ended, {revoked} API token(s) revoked");
         }
         AdminCommand::GrantRole { username, role, tenant } => {
@@ -136,7 +136,7 @@ pub async fn run(store: &Store, command: AdminCommand) -> anyhow::Result<()> {
             };
             store.grant_role(&NewUserRole { user_id: user.id, tenant_id, role }).await?;
             let scope = tenant.map_or_else(|| "every tenant".to_owned(), |slug| format!("tenant {slug}"));
-            audit(store, "role.grant", format!("granted {role} on {scope} to {username}")).await?;
+            audit(store, AuditAction::RoleGrant, format!("granted {role} on {scope} to {username}")).await?;
             println!("granted {role} on {scope} to {username}");
         }
         AdminCommand::RevokeRole { username, tenant } => {
@@ -151,7 +151,7 @@ pub async fn run(store: &Store, command: AdminCommand) -> anyhow::Result<()> {
                 bail!("{username} has no role on {scope}; `synkro admin list-users` shows the roles");
             };
             store.revoke_role(role.id).await?;
-            audit(store, "role.revoke", format!("revoked {} on {scope} from {username}", role.role)).await?;
+            audit(store, AuditAction::RoleRevoke, format!("revoked {} on {scope} from {username}", role.role)).await?;
             println!("revoked {} on {scope} from {username}", role.role);
         }
         AdminCommand::ListUsers => {
@@ -184,7 +184,7 @@ pub async fn run(store: &Store, command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::CreateTenant { name, slug, timezone } => {
             let tenant = store.create_tenant(&NewTenant::new(&name, &slug, &timezone)?).await?;
-            audit(store, "tenant.create", format!("created tenant {slug}")).await?;
+            audit(store, AuditAction::TenantCreate, format!("created tenant {slug}")).await?;
             println!("created tenant {} ({})", tenant.slug, tenant.id);
         }
     }

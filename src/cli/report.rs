@@ -30,7 +30,8 @@ pub struct RunArgs {
     /// Window end, like --from.
     #[arg(long, requires = "from")]
     to: Option<String>,
-    /// Report mode instead of the tenant's: amocrm_radist, radist_only or amocrm_only.
+    /// Report mode instead of the tenant's: crm_chats, chats_only or crm_only (the old names
+    /// amocrm_radist, radist_only and amocrm_only are accepted too).
     #[arg(long)]
     mode: Option<String>,
     /// Show a progress bar and the step log while the job runs.

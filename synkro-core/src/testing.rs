@@ -54,11 +54,35 @@ impl TestStore {
 
 /// A migrated SQLite store in a temporary directory (a real file, WAL mode).
 pub async fn sqlite() -> TestStore {
+    sqlite_at(None).await
+}
+
+async fn sqlite_at(version: Option<i64>) -> TestStore {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/synkro.db?mode=rwc", dir.path().display());
     let store = Store::connect(&url).await.unwrap();
-    store.migrate().await.unwrap();
+    migrate(&store, version).await;
     TestStore { store, cleanup: Cleanup::Sqlite(dir) }
+}
+
+/// Applies every migration, or those up to `version`.
+async fn migrate(store: &Store, version: Option<i64>) {
+    match version {
+        None => store.migrate().await.unwrap(),
+        Some(version) => {
+            let migrator = store.migrator();
+            crate::store::on_pool!(store, |pool| migrator.run_to(version, pool).await).unwrap();
+        }
+    }
+}
+
+/// A store on `kind` with the migrations up to `version` only, to test a later migration on
+/// the data an older release wrote; `None` when PostgreSQL is not configured.
+pub async fn store_at(kind: &str, test: &str, version: i64) -> Option<TestStore> {
+    match kind {
+        "sqlite" => Some(sqlite_at(Some(version)).await),
+        _ => postgres_at(test, Some(version)).await,
+    }
 }
 
 /// A migrated PostgreSQL store in a schema of its own, or `None` (after saying so, past the
@@ -76,11 +100,16 @@ pub async fn postgres(test: &str) -> Option<TestStore> {
         None
     }
     #[cfg(feature = "postgres")]
-    postgres_schema(test).await
+    postgres_at(test, None).await
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn postgres_at(test: &str, _version: Option<i64>) -> Option<TestStore> {
+    postgres(test).await
 }
 
 #[cfg(feature = "postgres")]
-async fn postgres_schema(test: &str) -> Option<TestStore> {
+async fn postgres_at(test: &str, version: Option<i64>) -> Option<TestStore> {
     let Some(admin_url) = std::env::var("SYNKRO_TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) else {
         assert!(
             std::env::var("SYNKRO_TEST_REQUIRE_SERVICES").as_deref() != Ok("1"),
@@ -96,7 +125,7 @@ async fn postgres_schema(test: &str) -> Option<TestStore> {
     let options = PgConnectOptions::from_str(&admin_url).unwrap().options([("search_path", schema.as_str())]);
     let pool = PgPoolOptions::new().max_connections(8).connect_with(options).await.unwrap();
     let store = Store::from_postgres_pool(pool);
-    store.migrate().await.unwrap();
+    migrate(&store, version).await;
     Some(TestStore { store, cleanup: Cleanup::Postgres { admin_url, schema } })
 }
 

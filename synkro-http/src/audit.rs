@@ -5,16 +5,16 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 use synkro_core::{
-    domain::NewAuditLog,
+    domain::{AuditAction, NewAuditLog},
     ids::{TenantId, UserId},
 };
 
 use crate::AppState;
 
 /// One audit entry to append.
-pub struct Entry<'a> {
-    /// Dotted lowercase action such as `job.start`.
-    pub action: &'a str,
+pub struct Entry {
+    /// What happened.
+    pub action: AuditAction,
     /// Human message.
     pub message: String,
     /// The tenant concerned.
@@ -28,20 +28,15 @@ pub struct Entry<'a> {
 }
 
 /// Appends `entry`, logging (not returning) a failure.
-pub async fn record(state: &AppState, entry: Entry<'_>) {
+pub async fn record(state: &AppState, entry: Entry) {
     let action = entry.action;
-    let result = match NewAuditLog::new(action, entry.message) {
-        Ok(mut new) => {
-            new.tenant_id = entry.tenant;
-            new.actor_id = entry.actor;
-            new.ip_address = entry.ip;
-            new.metadata = entry.metadata;
-            state.store().append_audit(&new).await.map(|_| ()).map_err(|e| e.to_string())
-        }
-        Err(e) => Err(e.to_string()),
-    };
-    if let Err(error) = result {
-        tracing::error!(%error, action, "cannot write an audit entry");
+    let mut new = NewAuditLog::new(action, entry.message);
+    new.tenant_id = entry.tenant;
+    new.actor_id = entry.actor;
+    new.ip_address = entry.ip;
+    new.metadata = entry.metadata;
+    if let Err(error) = state.store().append_audit(&new).await {
+        tracing::error!(%error, %action, "cannot write an audit entry");
     }
 }
 
@@ -51,7 +46,7 @@ pub async fn by(
     state: &AppState,
     req: &poem::Request,
     caller: &crate::auth::Caller,
-    action: &str,
+    action: AuditAction,
     message: impl Into<String>,
     tenant: Option<TenantId>,
     metadata: Value,

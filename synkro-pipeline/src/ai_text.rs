@@ -161,9 +161,9 @@ fn window_text(window: Window, tz: &TimeZoneName) -> String {
 
 fn mode_text(mode: ReportMode) -> &'static str {
     match mode {
-        ReportMode::AmocrmRadist => "сделки amoCRM и диалоги Radist",
-        ReportMode::RadistOnly => "только диалоги Radist",
-        ReportMode::AmocrmOnly => "только сделки amoCRM",
+        ReportMode::CrmChats => "сделки из CRM и диалоги из чатов",
+        ReportMode::ChatsOnly => "только диалоги из чатов",
+        ReportMode::CrmOnly => "только сделки из CRM",
     }
 }
 
@@ -280,9 +280,8 @@ mod tests {
     #[test]
     fn the_context_has_tenant_mode_window_numbers_and_sorted_stages() {
         let previews = [preview(42, "2026-03-02 10:00  client: сколько стоит?"), preview(-7, "")];
-        let c = build_context("Acme", ReportMode::AmocrmRadist, window(), &berlin(), &summary(), &previews);
-        for needle in ["Компания: Acme", "amocrm_radist", "2026-03-01 22:01 – 2026-03-02 22:01 Europe/Berlin"]
-        {
+        let c = build_context("Acme", ReportMode::CrmChats, window(), &berlin(), &summary(), &previews);
+        for needle in ["Компания: Acme", "crm_chats", "2026-03-01 22:01 – 2026-03-02 22:01 Europe/Berlin"] {
             position(&c, needle);
         }
         for needle in ["сделок: 19", "сделок с диалогами: 12", "сообщений: 345", "Oleg: 11", "Irina: 8"]
@@ -304,7 +303,7 @@ mod tests {
         let mut s = summary();
         s.by_status = (0..15).map(|i| (format!("stage {i:02}"), 100 - i)).collect();
         s.by_manager = (0..12).map(|i| (format!("manager {i:02}"), 1)).collect();
-        let c = build_context("Acme", ReportMode::RadistOnly, window(), &berlin(), &s, &[]);
+        let c = build_context("Acme", ReportMode::ChatsOnly, window(), &berlin(), &s, &[]);
         assert!(c.contains("stage 09: 91") && !c.contains("stage 10"), "{c}");
         assert!(c.contains("остальные (5): 440"), "{c}"); // 90 + 89 + 88 + 87 + 86
         assert!(c.contains("manager 09: 1") && !c.contains("manager 10") && c.contains("остальные (2): 2"));
@@ -314,7 +313,7 @@ mod tests {
     fn the_context_is_bounded_and_says_what_it_left_out() {
         let long = "2026-03-02 10:00  client: ".to_owned() + &"очень длинное сообщение ".repeat(17);
         let previews: Vec<DealPreview> = (1..=200).map(|id| preview(id, &long)).collect();
-        let c = build_context(&"A".repeat(5_000), ReportMode::AmocrmOnly, window(), &berlin(), &summary(), &previews);
+        let c = build_context(&"A".repeat(5_000), ReportMode::CrmOnly, window(), &berlin(), &summary(), &previews);
         let chars = c.chars().count();
         assert!((20_000..=MAX_CONTEXT_CHARS).contains(&chars), "{chars} characters");
         assert!(c.contains("сообщений: 345"), "the numbers survive the cut");

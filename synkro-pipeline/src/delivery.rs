@@ -15,7 +15,7 @@ use synkro_connector_kit::backoff_delay;
 use synkro_core::{
     Store,
     connector::{ConnectorError, FailureClass, Messenger},
-    domain::{EventLevel, JobRun, NewAuditLog, NewJobRun, Report, ReportStatus, Tenant, TenantStatus},
+    domain::{AuditAction, EventLevel, JobRun, NewAuditLog, NewJobRun, Report, ReportStatus, Tenant, TenantStatus},
     ids::{ReportId, UserId},
     store::{DeliveryStart, DeliveryState, JobCreated},
     time::Timestamp,
@@ -30,10 +30,6 @@ use crate::{
     workers::RunEnv,
 };
 
-/// The audit action of a delivery that failed for good.
-pub const AUDIT_DELIVERY_FAILED: &str = "report.delivery_failed";
-/// The audit action of an explicit re-send.
-pub const AUDIT_RESEND: &str = "report.resend";
 /// The channel name deliveries are recorded under.
 const CHANNEL: &str = "telegram";
 
@@ -161,7 +157,8 @@ async fn failed(env: &RunEnv, p: &Progress<'_>, tenant: &Tenant, report: &Report
     if let Err(e) = store.finish_delivery(report.id, DeliveryState::Failed, 0, Some(&why), now).await {
         tracing::warn!(error = %e, "delivery failure not recorded");
     }
-    audit(env.store(), tenant, report, AUDIT_DELIVERY_FAILED, format!("report not delivered: {why}"), None).await;
+    audit(env.store(), tenant, report, AuditAction::ReportDeliveryFailed, format!("report not delivered: {why}"), None)
+        .await;
     let text = format!("not delivered: {why}; an admin can re-send it");
     p.note(EventLevel::Error, "deliver", text, json!({"class": e.class, "state": "failed"}), 95).await;
 }
@@ -176,8 +173,15 @@ fn local(at: Timestamp, tenant: &Tenant) -> String {
     format!("{} {}", zone.to_datetime(at.to_jiff()).strftime("%Y-%m-%d %H:%M"), tenant.timezone.as_str())
 }
 
-async fn audit(store: &Store, tenant: &Tenant, report: &Report, action: &str, message: String, actor: Option<UserId>) {
-    let Ok(mut entry) = NewAuditLog::new(action, message) else { return };
+async fn audit(
+    store: &Store,
+    tenant: &Tenant,
+    report: &Report,
+    action: AuditAction,
+    message: String,
+    actor: Option<UserId>,
+) {
+    let mut entry = NewAuditLog::new(action, message);
     entry.tenant_id = Some(tenant.id);
     entry.actor_id = actor;
     entry.metadata = json!({"report_id": report.id, "job_id": report.job_id});
@@ -250,7 +254,7 @@ impl Service {
             Some(d) => format!("asked to re-send the report (its delivery was {})", d.state),
             None => "asked to send the report".to_owned(),
         };
-        audit(store, &tenant, &report, AUDIT_RESEND, message, actor).await;
+        audit(store, &tenant, &report, AuditAction::ReportResend, message, actor).await;
         Ok(job)
     }
 

@@ -21,7 +21,7 @@ use synkro_core::{
 /// seen again replaces its entry and starts without a dialog, like the row [`Merger::add_deals`]
 /// returns for it.
 ///
-/// When no dialogs will follow (`amocrm_only`), [`Merger::deals_only`] keeps nothing at all, so
+/// When no dialogs will follow (`crm_only`), [`Merger::deals_only`] keeps nothing at all, so
 /// memory is bounded by one page of deals whatever the window holds.
 #[derive(Debug)]
 pub struct Merger {
@@ -88,7 +88,7 @@ impl Merger {
         rows
     }
 
-    /// Every phone of every deal seen so far (the Radist phone filter in `amocrm_radist` mode).
+    /// Every phone of every deal seen so far (the chat source's phone filter in `crm_chats` mode).
     pub fn phones(&self) -> HashSet<String> {
         self.by_phone.keys().cloned().collect()
     }
@@ -143,7 +143,7 @@ impl Merger {
     }
 }
 
-/// `radist_only`: one row per dialog with at least one message, `deal_id` =
+/// `chats_only`: one row per dialog with at least one message, `deal_id` =
 /// [`synthetic_deal_id`] of the chat id, `updated_at` = last message time, `deal_name` = contact
 /// name. A chat that occurs twice yields one row, from its most recent dialog.
 pub fn dialog_rows(tenant_slug: &str, tz: &TimeZoneName, dialogs: &[Dialog]) -> Vec<DealRow> {

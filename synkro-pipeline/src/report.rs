@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use synkro_core::{
     connector::{CompletionRequest, DealRow, Dialog, RowTime, Truncation, Warehouse},
     domain::{
-        EventLevel, JobRun, NewAuditLog, NewJobEvent, NewReport, Report, ReportMode, ReportStatus, ReportType, Tenant,
-        TenantRuntimeConfig, TenantStatus, TriggerType, Window,
+        AuditAction, EventLevel, JobRun, NewAuditLog, NewJobEvent, NewReport, Report, ReportMode, ReportStatus,
+        ReportType, Tenant, TenantRuntimeConfig, TenantStatus, TriggerType, Window,
     },
     store::{Constraint, StoreError},
     time::Timestamp,
@@ -155,7 +155,7 @@ pub(crate) async fn run_report(
     // 3. Rows of the window: only those this run wrote. The warehouse may hold rows of the same
     // window written by other modes (Radist-only rows with synthetic ids, deals another mode
     // joined differently) or by earlier runs; a report counts what its own mode produced.
-    let by = if mode == ReportMode::AmocrmOnly { RowTime::UpdatedAt } else { RowTime::LastMessageAt };
+    let by = if mode == ReportMode::CrmOnly { RowTime::UpdatedAt } else { RowTime::LastMessageAt };
     let mut builder = SummaryBuilder::new(20);
     let mut loaded = 0u64;
     let mut rows = caps.warehouse.rows_in_window(tenant.slug.as_str(), window, by);
@@ -284,8 +284,8 @@ pub(crate) async fn run_report(
     let (report, delivered) = deliver(env, &p, job, &tenant, report, caps.messenger(), false, sending).await?;
 
     // 8. Done.
-    let mut audit = NewAuditLog::new("report.build", format!("report for {period_start} – {period_end} built"))
-        .map_err(|e| JobFailure::fatal(e.to_string()))?;
+    let mut audit =
+        NewAuditLog::new(AuditAction::ReportBuild, format!("report for {period_start} – {period_end} built"));
     audit.tenant_id = Some(tenant.id);
     audit.actor_id = job.requested_by;
     audit.metadata = json!({"job_id": job.id, "report_id": report.id, "delivered": delivered});
@@ -339,16 +339,16 @@ async fn sync_sources(
     truncations: &mut Vec<Value>,
 ) -> Result<Synced, JobFailure> {
     let slug = tenant.slug.as_str();
-    // Only amocrm_radist joins dialogs to deals; otherwise remembering deals would only cost
+    // Only crm_chats joins dialogs to deals; otherwise remembering deals would only cost
     // memory in proportion to the window.
-    let mut merger = if mode == ReportMode::AmocrmRadist {
+    let mut merger = if mode == ReportMode::CrmChats {
         Merger::new(slug, &config.timezone)
     } else {
         Merger::deals_only(slug, &config.timezone)
     };
     let mut synced = Synced::default();
     let warehouse = &caps.warehouse;
-    if let Some(crm) = caps.crm.as_ref().filter(|_| mode.uses_amocrm()) {
+    if let Some(crm) = caps.crm.as_ref().filter(|_| mode.uses_crm()) {
         let mut deals = crm.deals(window);
         while let Some(batch) = deals.next().await {
             let batch = batch.map_err(|e| JobFailure::from_connector("reading deals", e))?;
@@ -361,15 +361,15 @@ async fn sync_sources(
         let read = synced.deals;
         p.note(EventLevel::Info, "sync_sources", format!("{read} deals read"), json!({"deals": read}), 15).await;
     }
-    if let Some(chat) = caps.chat.as_ref().filter(|_| mode.uses_radist()) {
-        let phones = (mode == ReportMode::AmocrmRadist).then(|| std::sync::Arc::new(merger.phones()));
+    if let Some(chat) = caps.chat.as_ref().filter(|_| mode.uses_chats()) {
+        let phones = (mode == ReportMode::CrmChats).then(|| std::sync::Arc::new(merger.phones()));
         let mut dialogs = chat.dialogs(window, phones);
         while let Some(batch) = dialogs.next().await {
             let batch = batch.map_err(|e| JobFailure::from_connector("reading dialogs", e))?;
             record_truncation(p, batch.truncated.as_ref(), truncations, 20).await;
             synced.dialogs += batch.items.len() as u64;
             let dialogs: &[Dialog] = &batch.items;
-            let rows = if mode == ReportMode::RadistOnly {
+            let rows = if mode == ReportMode::ChatsOnly {
                 dialog_rows(slug, &config.timezone, dialogs)
             } else {
                 merger.add_dialogs(dialogs)

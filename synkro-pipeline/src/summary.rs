@@ -105,9 +105,9 @@ impl SummaryBuilder {
 }
 
 /// The row filter of step 3: keep rows with at least `min_dialogs` messages, except in
-/// `amocrm_only` mode where every row counts.
+/// `crm_only` mode where every row counts.
 pub fn keep_row(row: &DealRow, mode: ReportMode, min_dialogs: i32) -> bool {
-    mode == ReportMode::AmocrmOnly || row.messages_count >= i64::from(min_dialogs)
+    mode == ReportMode::CrmOnly || row.messages_count >= i64::from(min_dialogs)
 }
 
 fn status_label(row: &DealRow) -> String {
@@ -234,13 +234,13 @@ mod tests {
     }
 
     #[test]
-    fn the_row_filter_counts_messages_except_in_amocrm_only() {
+    fn the_row_filter_counts_messages_except_in_crm_only() {
         let (none, one, three) = (row(1, None, None, 0), row(2, None, None, 1), row(3, None, None, 3));
-        assert!(!keep_row(&none, ReportMode::AmocrmRadist, 1));
-        assert!(keep_row(&one, ReportMode::AmocrmRadist, 1));
-        assert!(!keep_row(&one, ReportMode::RadistOnly, 2));
-        assert!(keep_row(&three, ReportMode::RadistOnly, 3));
-        assert!(keep_row(&none, ReportMode::AmocrmOnly, 5));
-        assert!(keep_row(&none, ReportMode::RadistOnly, 0));
+        assert!(!keep_row(&none, ReportMode::CrmChats, 1));
+        assert!(keep_row(&one, ReportMode::CrmChats, 1));
+        assert!(!keep_row(&one, ReportMode::ChatsOnly, 2));
+        assert!(keep_row(&three, ReportMode::ChatsOnly, 3));
+        assert!(keep_row(&none, ReportMode::CrmOnly, 5));
+        assert!(keep_row(&none, ReportMode::ChatsOnly, 0));
     }
 }

@@ -9,13 +9,10 @@ use serde_json::{Value, json};
 use synkro_core::{
     Store, StoreError,
     connector::{ChatMove, Messenger},
-    domain::{IntegrationConfig, NewAuditLog, Tenant},
+    domain::{AuditAction, IntegrationConfig, NewAuditLog, Tenant},
 };
 
 use crate::{EngineError, Service};
-
-/// The audit action of a chat move.
-pub const CHAT_MIGRATED: &str = "integration.chat_migrated";
 
 /// The chat id stored in an integration's settings.
 fn stored_chat(integration: &IntegrationConfig) -> Option<&str> {
@@ -23,7 +20,7 @@ fn stored_chat(integration: &IntegrationConfig) -> Option<&str> {
 }
 
 /// Stores that `integration`'s chat moved to `to`: `chat_id` in its settings becomes `to`, and
-/// the audit log gets an [`CHAT_MIGRATED`] entry with the old and new ids and where the move
+/// the audit log gets an `integration.chat_migrated` entry with the old and new ids and where the move
 /// was noticed (`seen_in`: `delivery` or `follow-up`). Returns the updated integration, or
 /// `None` when there was nothing to do: the chat already is `to`, or the settings changed
 /// since `integration` was read (someone set another chat).
@@ -35,9 +32,9 @@ pub async fn record_chat_move(
 ) -> Result<Option<IntegrationConfig>, StoreError> {
     let Some(from) = stored_chat(integration).filter(|from| *from != to) else { return Ok(None) };
     let mut audit = NewAuditLog::new(
-        CHAT_MIGRATED,
+        AuditAction::IntegrationChatMigrated,
         format!("the {} chat became a supergroup: chat_id changed from {from} to {to}", integration.kind),
-    )?;
+    );
     audit.tenant_id = Some(integration.tenant_id);
     audit.metadata = json!({"kind": integration.kind.as_str(), "old_chat_id": from, "new_chat_id": to,
         "seen_in": seen_in});

@@ -214,18 +214,32 @@ pub async fn build_tenant(
         caps.messenger = caps.messenger.or(built.messenger);
     }
     let mut missing = Vec::new();
-    if mode.uses_amocrm() && caps.crm.is_none() {
-        missing.push("a CRM (amoCRM)");
+    if mode.uses_crm() && caps.crm.is_none() {
+        missing.push(("a CRM", Capability::CrmSource));
     }
-    if mode.uses_radist() && caps.chat.is_none() {
-        missing.push("a chat source (Radist)");
+    if mode.uses_chats() && caps.chat.is_none() {
+        missing.push(("a chat source", Capability::ChatSource));
     }
     if !missing.is_empty() {
+        let needs: Vec<&str> = missing.iter().map(|(what, _)| *what).collect();
+        // Name the connectors this build links that would do, by their display names.
+        let offers: Vec<String> = missing
+            .iter()
+            .map(|(what, capability)| {
+                let names: Vec<&str> = registry
+                    .specs()
+                    .into_iter()
+                    .filter(|spec| spec.capabilities.contains(capability))
+                    .map(|spec| spec.display_name)
+                    .collect();
+                format!("{what}: {}", if names.is_empty() { "none linked".to_owned() } else { names.join(", ") })
+            })
+            .collect();
         return Err(ConnectorError::new(
             FailureClass::Config,
-            format!("the {mode} mode needs {}; the tenant has no such integration", missing.join(" and ")),
+            format!("the {mode} mode needs {}; the tenant has no such integration", needs.join(" and ")),
         )
-        .with_hint("add the integration in the tenant's settings, or change the report mode"));
+        .with_hint(format!("add one in the tenant's settings ({}), or change the report mode", offers.join("; "))));
     }
     let (warehouse, builtin_warehouse) = match caps.warehouse {
         Some(w) => (w, false),

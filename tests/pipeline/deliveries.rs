@@ -35,7 +35,7 @@ async fn drain(w: &World, rounds: usize, until: impl AsyncFn() -> bool) {
 
 async fn a_messenger_outage_is_retried_until_the_report_arrives(store: &Store) {
     let w = world(store, SandboxConfig::default()).await;
-    let acme = tenant(&w, setup(ReportMode::AmocrmOnly)).await;
+    let acme = tenant(&w, setup(ReportMode::CrmOnly)).await;
     w.sandbox.inject(Service::Telegram, "sendMessage", Fault::Status(502), 1000);
     let job = run_day(&w, &acme).await;
     assert_eq!(job.status, JobStatus::Success, "the report is built whatever the messenger does");
@@ -65,7 +65,7 @@ async fn a_delivery_that_keeps_failing_fails_for_good_and_only_a_resend_sends_it
     // Retrying stops almost at once, so the first retryable failure is final.
     let config = WorkerConfig { delivery_retry_for: Duration::from_millis(1), ..worker_config() };
     let w = world_with(store, SandboxConfig::default(), config).await;
-    let acme = tenant(&w, setup(ReportMode::AmocrmOnly)).await;
+    let acme = tenant(&w, setup(ReportMode::CrmOnly)).await;
     w.sandbox.inject(Service::Telegram, "sendMessage", Fault::Status(502), 1000);
     let job = run_day(&w, &acme).await;
     let report = report_of(store, &job).await;
@@ -113,7 +113,7 @@ async fn audit_has(store: &Store, tenant: &synkro::domain::Tenant, action: &str)
 
 async fn shutting_down_lets_a_delivery_in_flight_finish(store: &Store) {
     let w = world(store, SandboxConfig::default()).await;
-    let acme = tenant(&w, setup(ReportMode::AmocrmOnly)).await;
+    let acme = tenant(&w, setup(ReportMode::CrmOnly)).await;
     // Telegram answers slowly, so the shutdown comes while the report is being sent.
     w.sandbox.inject(Service::Telegram, "sendMessage", Fault::Slow(Duration::from_millis(1500)), 1);
     let c = w.sandbox.config();

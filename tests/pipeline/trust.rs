@@ -23,7 +23,7 @@ fn named(setup: TenantSetup, slug: &str) -> TenantSetup {
     TenantSetup { slug: slug.into(), ..setup }
 }
 
-const MODES: [ReportMode; 3] = [ReportMode::AmocrmRadist, ReportMode::RadistOnly, ReportMode::AmocrmOnly];
+const MODES: [ReportMode; 3] = [ReportMode::CrmChats, ReportMode::ChatsOnly, ReportMode::CrmOnly];
 
 /// Runs the sandbox's day for `tenant` in `mode` and returns the finished job.
 async fn run_mode(w: &World, tenant: &synkro::domain::Tenant, mode: ReportMode) -> synkro::domain::JobRun {
@@ -41,7 +41,7 @@ async fn every_ordered_pair_of_modes_counts_only_its_own_rows(store: &Store) {
             for second in MODES.into_iter().filter(|m| *m != first) {
                 let slug = format!("{}-{}-{}", if supabase { "sb" } else { "bi" }, first.as_str(), second.as_str())
                     .replace('_', "-");
-                let t = tenant(&w, named(TenantSetup { supabase, ..setup(ReportMode::AmocrmRadist) }, &slug)).await;
+                let t = tenant(&w, named(TenantSetup { supabase, ..setup(ReportMode::CrmChats) }, &slug)).await;
                 for mode in [first, second, first] {
                     let job = run_mode(&w, &t, mode).await;
                     assert_eq!(job.status, JobStatus::Success, "{slug} {mode}: {:?}", events(store, &job).await);
@@ -94,7 +94,7 @@ async fn a_schedule_change_never_posts_at_once_but_missed_runs_are_caught_up(sto
     let long_ago = now + time::Duration::days(-30);
     let mut tenants = Vec::new();
     for slug in ["missed", "changed"] {
-        let t = tenant(&w, named(TenantSetup { timezone: "UTC".into(), ..setup(ReportMode::AmocrmOnly) }, slug)).await;
+        let t = tenant(&w, named(TenantSetup { timezone: "UTC".into(), ..setup(ReportMode::CrmOnly) }, slug)).await;
         // Both have been scheduled for a month, at a run time that has not come yet today...
         let mut config = store.get_runtime_config(t.id).await.unwrap();
         config.business_day_start = utc_clock(now, 60);
@@ -132,7 +132,7 @@ async fn a_schedule_change_never_posts_at_once_but_missed_runs_are_caught_up(sto
 
 async fn paused_tenants_run_no_reports_and_answer_no_questions(store: &Store) {
     let w = world(store, SandboxConfig::default()).await;
-    let acme = tenant(&w, setup(ReportMode::AmocrmOnly)).await;
+    let acme = tenant(&w, setup(ReportMode::CrmOnly)).await;
     let done = super::run_day(&w, &acme).await;
     let report = report_of(store, &done).await;
     // A job queued before the pause, then the pause.

@@ -62,7 +62,7 @@ async fn a_report_runs_on_the_teams_connector() {
     let service =
         Service::builder(store.clone(), Registry::from_linked().unwrap(), keyring.clone()).build().await.unwrap();
     let tenant = store.create_tenant(&NewTenant::new("Acme", "acme", "UTC").unwrap()).await.unwrap();
-    let crm_only = RuntimeConfigChange { mode: Some(ReportMode::AmocrmOnly), ..Default::default() };
+    let crm_only = RuntimeConfigChange { mode: Some(ReportMode::CrmOnly), ..Default::default() };
     service.update_runtime_config(tenant.id, crm_only).await.unwrap();
     let path = json!({"path": csv.display().to_string()});
     let update = IntegrationUpdate { public_config: path.as_object().unwrap().clone(), ..Default::default() };

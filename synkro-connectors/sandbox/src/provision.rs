@@ -39,13 +39,13 @@ pub struct TenantSetup {
 }
 
 impl TenantSetup {
-    /// Everything configured, mode amocrm_radist, Europe/Berlin.
+    /// Everything configured, mode crm_chats, Europe/Berlin.
     pub fn full(slug: &str) -> Self {
         Self {
             name: format!("Sandbox {slug}"),
             slug: slug.to_owned(),
             timezone: "Europe/Berlin".to_owned(),
-            mode: ReportMode::AmocrmRadist,
+            mode: ReportMode::CrmChats,
             ai: true,
             telegram: true,
             supabase: true,
@@ -107,11 +107,11 @@ pub async fn provision_tenant(
         let kind = ConnectorKind::new(kind)?;
         store.create_integration(&NewIntegrationConfig::new(tenant.id, kind, public, token)?).await.map(|_| ())
     };
-    if setup.mode.uses_amocrm() {
+    if setup.mode.uses_crm() {
         let domain = setup.amocrm_account.as_deref().unwrap_or(&c.amocrm_subdomain);
         add("amocrm", json!({"domain": domain}), &[("long_lived_token", &c.amocrm_token_for(domain))]).await?;
     }
-    if setup.mode.uses_radist() {
+    if setup.mode.uses_chats() {
         add("radist", json!({"company_id": c.radist_company_id}), &[("api_key", &c.radist_api_key)]).await?;
     }
     if setup.ai {

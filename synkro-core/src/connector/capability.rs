@@ -182,7 +182,7 @@ pub trait ChatSource: Send + Sync {
 pub struct DealRow {
     /// The tenant's slug.
     pub tenant_id: String,
-    /// The CRM deal id, or a stable negative id derived from the chat id (radist_only).
+    /// The CRM deal id, or a stable negative id derived from the chat id (chats_only).
     pub deal_id: i64,
     /// Deal name.
     pub deal_name: Option<String>,
@@ -220,7 +220,7 @@ pub struct DealRow {
 /// Which timestamp selects a window's rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowTime {
-    /// The deal's `updated_at` (amocrm_only).
+    /// The deal's `updated_at` (crm_only).
     UpdatedAt,
     /// The dialog's `last_message_at` (modes with chats).
     LastMessageAt,

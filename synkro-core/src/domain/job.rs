@@ -343,11 +343,11 @@ mod tests {
         let tenant = TenantId::new();
         let job = NewJobRun::report(
             tenant,
-            ReportMode::RadistOnly,
+            ReportMode::ChatsOnly,
             TriggerType::Scheduled,
             Window::new(ts(100), ts(200)).unwrap(),
         );
-        assert_eq!(job.idempotency_key.as_deref(), Some(format!("scheduled:{tenant}:radist_only:100:200").as_str()));
+        assert_eq!(job.idempotency_key.as_deref(), Some(format!("scheduled:{tenant}:chats_only:100:200").as_str()));
         assert!(job.validate().is_ok());
     }
 

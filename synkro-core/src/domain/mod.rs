@@ -12,7 +12,7 @@ mod runtime;
 mod tenant;
 mod user;
 
-pub use audit::{AuditFilter, AuditLog, NewAuditLog};
+pub use audit::{AuditAction, AuditFilter, AuditLog, NewAuditLog};
 pub use integration::{ConnectorKind, IntegrationConfig, IntegrationStatus, NewIntegrationConfig};
 #[cfg(feature = "store")]
 pub(crate) use job::check_progress;
@@ -25,18 +25,19 @@ pub use tenant::{NewTenant, Slug, Tenant, TenantStatus, TenantUpdate};
 pub use user::{NewUser, NewUserRole, PasswordHash, Role, User, UserProfile, UserRole, UserUpdate, check_password};
 
 /// Declares a string-valued enum: snake_case names in JSON, in the database and in `Display`,
-/// with `FromStr` errors that list the accepted values.
+/// with `FromStr` errors that list the accepted values. A value may have old names after `|`,
+/// still accepted as input (JSON, `FromStr`) but never written.
 macro_rules! string_enum {
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident ($field:literal) {
-            $( $(#[$vmeta:meta])* $variant:ident = $text:literal, )+
+            $( $(#[$vmeta:meta])* $variant:ident = $text:literal $(| $alias:literal)*, )+
         }
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         $vis enum $name {
-            $( $(#[$vmeta])* #[serde(rename = $text)] $variant, )+
+            $( $(#[$vmeta])* #[serde(rename = $text $(, alias = $alias)*)] $variant, )+
         }
 
         impl $name {
@@ -59,7 +60,7 @@ macro_rules! string_enum {
             type Err = $crate::ValidationError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
-                    $($text => Ok($name::$variant),)+
+                    $($text $(| $alias)* => Ok($name::$variant),)+
                     _ => Err($crate::ValidationError::new(
                         $field,
                         format!("{s:?} is not one of: {}", [$($text),+].join(", ")),

@@ -12,26 +12,28 @@ use crate::{
 };
 
 string_enum! {
-    /// Which sources a report combines.
+    /// Which sources a report combines, named by capability: whichever CRM and chat connectors
+    /// the tenant has (amoCRM and Radist are the bundled ones). The vendor names of the first
+    /// release are still accepted.
     pub enum ReportMode("mode") {
-        /// amoCRM deals joined with Radist dialogs by phone.
-        AmocrmRadist = "amocrm_radist",
-        /// Radist dialogs only; each dialog becomes a row.
-        RadistOnly = "radist_only",
-        /// amoCRM deals only.
-        AmocrmOnly = "amocrm_only",
+        /// CRM deals joined with chat dialogs by phone.
+        CrmChats = "crm_chats" | "amocrm_radist",
+        /// Chat dialogs only; each dialog becomes a row.
+        ChatsOnly = "chats_only" | "radist_only",
+        /// CRM deals only.
+        CrmOnly = "crm_only" | "amocrm_only",
     }
 }
 
 impl ReportMode {
-    /// Whether this mode reads amoCRM.
-    pub fn uses_amocrm(self) -> bool {
-        matches!(self, Self::AmocrmRadist | Self::AmocrmOnly)
+    /// Whether this mode reads a CRM source.
+    pub fn uses_crm(self) -> bool {
+        matches!(self, Self::CrmChats | Self::CrmOnly)
     }
 
-    /// Whether this mode reads Radist.
-    pub fn uses_radist(self) -> bool {
-        matches!(self, Self::AmocrmRadist | Self::RadistOnly)
+    /// Whether this mode reads a chat source.
+    pub fn uses_chats(self) -> bool {
+        matches!(self, Self::CrmChats | Self::ChatsOnly)
     }
 }
 
@@ -135,7 +137,7 @@ impl TenantRuntimeConfig {
     pub fn defaults(tenant_id: TenantId, timezone: TimeZoneName) -> Self {
         Self {
             tenant_id,
-            mode: ReportMode::AmocrmRadist,
+            mode: ReportMode::CrmChats,
             timezone,
             business_day_start: time!(22:01),
             scheduled_run_time: time!(22:10),
@@ -218,6 +220,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn modes_are_named_by_capability_and_the_old_names_still_read() {
+        for (old, new) in [
+            ("amocrm_radist", ReportMode::CrmChats),
+            ("radist_only", ReportMode::ChatsOnly),
+            ("amocrm_only", ReportMode::CrmOnly),
+        ] {
+            assert_eq!(old.parse::<ReportMode>().unwrap(), new);
+            assert_eq!(serde_json::from_value::<ReportMode>(serde_json::json!(old)).unwrap(), new);
+            assert_eq!(new.as_str().parse::<ReportMode>().unwrap(), new);
+            assert!(!new.as_str().contains("amocrm") && !new.as_str().contains("radist"), "{new}");
+        }
+        let refused = "everything".parse::<ReportMode>().unwrap_err();
+        assert!(refused.message.contains("crm_chats, chats_only, crm_only"), "{refused}");
+    }
+
+    #[test]
     fn defaults_match_the_design() {
         let c = TenantRuntimeConfig::defaults(TenantId::new(), TimeZoneName::utc());
         assert_eq!(c.business_day_start, time!(22:01));
@@ -253,8 +271,8 @@ mod tests {
 
     #[test]
     fn modes_say_which_sources_they_read() {
-        assert!(ReportMode::AmocrmRadist.uses_amocrm() && ReportMode::AmocrmRadist.uses_radist());
-        assert!(!ReportMode::RadistOnly.uses_amocrm());
-        assert!(!ReportMode::AmocrmOnly.uses_radist());
+        assert!(ReportMode::CrmChats.uses_crm() && ReportMode::CrmChats.uses_chats());
+        assert!(!ReportMode::ChatsOnly.uses_crm());
+        assert!(!ReportMode::CrmOnly.uses_chats());
     }
 }

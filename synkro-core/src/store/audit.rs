@@ -18,7 +18,7 @@ impl Store {
                 .bind(AuditId::new())
                 .bind(new.tenant_id)
                 .bind(new.actor_id)
-                .bind(&new.action)
+                .bind(new.action)
                 .bind(&new.message)
                 .bind(sqlx::types::Json(&new.metadata))
                 .bind(new.ip_address.map(|ip| ip.to_string()))

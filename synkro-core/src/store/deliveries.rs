@@ -96,9 +96,6 @@ macro_rules! restart {
     };
 }
 
-/// The audit action of a delivery whose outcome is unknown.
-pub const AUDIT_DELIVERY_UNKNOWN: &str = "report.delivery_unknown";
-
 /// Why [`Store::unknown_deliveries_of`] marks a delivery unknown.
 pub(super) const ABANDONED_DELIVERY: &str =
     "a worker stopped while sending; some or all messages may have arrived, so it was not sent again";

@@ -11,15 +11,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{
-    Backend, Store, StoreError,
-    deliveries::{ABANDONED_DELIVERY, AUDIT_DELIVERY_UNKNOWN},
-    error::map,
-    on_pool,
-};
+use super::{Backend, Store, StoreError, deliveries::ABANDONED_DELIVERY, error::map, on_pool};
 use crate::{
     ValidationError,
-    domain::{EventLevel, JobRun, JobStatus},
+    domain::{AuditAction, EventLevel, JobRun, JobStatus},
     error::check_len,
     ids::{JobEventId, JobId, ReportId},
     time::Timestamp,
@@ -186,7 +181,7 @@ impl Store {
                             sqlx::query(INSERT_AUDIT)
                                 .bind(crate::ids::AuditId::new())
                                 .bind(job.tenant_id)
-                                .bind(AUDIT_DELIVERY_UNKNOWN)
+                                .bind(AuditAction::ReportDeliveryUnknown)
                                 .bind(&message)
                                 .bind(sqlx::types::Json(&metadata))
                                 .bind(now)

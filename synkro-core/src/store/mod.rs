@@ -33,7 +33,7 @@ use sqlx::{
 };
 
 pub use auth::{NewSession, Session};
-pub use deliveries::{AUDIT_DELIVERY_UNKNOWN, Delivery, DeliveryStart, DeliveryState};
+pub use deliveries::{Delivery, DeliveryStart, DeliveryState};
 pub use error::{Constraint, StoreError};
 pub use integrations::SecretsCheck;
 pub use jobs::JobCreated;
@@ -222,7 +222,7 @@ impl Store {
         }
     }
 
-    fn migrator(&self) -> &'static Migrator {
+    pub(crate) fn migrator(&self) -> &'static Migrator {
         match self.backend {
             Backend::Sqlite(_) => &SQLITE_MIGRATIONS,
             #[cfg(feature = "postgres")]

@@ -162,7 +162,7 @@ impl Store {
                         .bind(AuditId::new())
                         .bind(audit.tenant_id)
                         .bind(audit.actor_id)
-                        .bind(&audit.action)
+                        .bind(audit.action)
                         .bind(&audit.message)
                         .bind(sqlx::types::Json(&audit.metadata))
                         .bind(audit.ip_address.map(|ip| ip.to_string()))

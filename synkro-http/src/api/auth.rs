@@ -20,6 +20,7 @@ use crate::{
     error::{ApiError, ApiResult},
     net,
 };
+use synkro_core::domain::AuditAction;
 
 #[derive(Default)]
 pub struct AuthApi;
@@ -116,7 +117,8 @@ impl AuthApi {
         let ended = state.store().revoke_other_sessions(user.id, &caller.session().id).await?;
         state.forget_user(user.id);
         let metadata = json!({ "user_id": user.id.as_uuid(), "other_sessions_ended": ended });
-        audit::by(&state, req, &caller.0, "user.password_change", "changed their password", None, metadata).await;
+        audit::by(&state, req, &caller.0, AuditAction::UserPasswordChange, "changed their password", None, metadata)
+            .await;
         Ok(Changed::Done)
     }
 
@@ -153,7 +155,7 @@ impl AuthApi {
         }
         let profile = UserProfile::new(user, phone.as_deref(), timezone)?;
         let saved = state.store().put_profile(&profile).await?;
-        audit::by(&state, req, &caller.0, "profile.update", "changed their profile", None, json!({})).await;
+        audit::by(&state, req, &caller.0, AuditAction::ProfileUpdate, "changed their profile", None, json!({})).await;
         Ok(Json(Some(saved).into()))
     }
 }

@@ -28,6 +28,7 @@ use crate::{
     error::ApiResult,
     stream::{JobStream, job_stream},
 };
+use synkro_core::domain::AuditAction;
 
 #[derive(Default)]
 pub struct JobsApi;
@@ -46,7 +47,15 @@ impl JobsApi {
         Ok(job)
     }
 
-    async fn audit(&self, state: &AppState, req: &Request, action: &str, message: &str, job: &JobRun, caller: &Auth) {
+    async fn audit(
+        &self,
+        state: &AppState,
+        req: &Request,
+        action: AuditAction,
+        message: &str,
+        job: &JobRun,
+        caller: &Auth,
+    ) {
         let metadata = serde_json::json!({
             "job_id": job.id.as_uuid(),
             "window_start": job.window_start.map(|t| t.to_string()),
@@ -90,7 +99,7 @@ impl JobsApi {
         }
         state.limits().take(caller.0.user.id, crate::limits::Costly::Run)?;
         let job = state.service.enqueue_report(request).await?;
-        self.audit(&state, req, "job.start", "started a manual report", &job, &caller).await;
+        self.audit(&state, req, AuditAction::JobStart, "started a manual report", &job, &caller).await;
         Ok(Started::Accepted(Json(job.into())))
     }
 
@@ -153,7 +162,7 @@ impl JobsApi {
             authorize(&caller.0, job.tenant_id, Action::ManageSettings, "job")?;
         }
         let job = state.service.stop(job.id).await?;
-        self.audit(&state, req, "job.stop", "asked a job to stop", &job, &caller).await;
+        self.audit(&state, req, AuditAction::JobStop, "asked a job to stop", &job, &caller).await;
         Ok(Json(job.into()))
     }
 

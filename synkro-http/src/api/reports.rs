@@ -26,6 +26,7 @@ use crate::{
     encoded::Encoded,
     error::ApiResult,
 };
+use synkro_core::domain::AuditAction;
 
 #[derive(Default)]
 pub struct ReportsApi;
@@ -111,8 +112,16 @@ impl ReportsApi {
         let message = state.service.ask(report.id, Some(user), &question, MessageSource::Web).await?;
         let metadata = serde_json::json!({ "report_id": report.id.as_uuid() });
         let message_text = "asked a follow-up question";
-        crate::audit::by(&state, req, &caller.0, "report.question", message_text, Some(report.tenant_id), metadata)
-            .await;
+        crate::audit::by(
+            &state,
+            req,
+            &caller.0,
+            AuditAction::ReportQuestion,
+            message_text,
+            Some(report.tenant_id),
+            metadata,
+        )
+        .await;
         Ok(Json(message.into()))
     }
 

@@ -28,6 +28,7 @@ use crate::{
     body::JsonBody,
     error::{ApiError, ApiResult},
 };
+use synkro_core::domain::AuditAction;
 
 #[derive(Default)]
 pub struct SettingsApi;
@@ -173,7 +174,7 @@ impl SettingsApi {
             json!({ "kind": kind.as_str(), "created": saved.created, "changes": public, "secrets": secret_changes });
         let verb = if saved.created { "added" } else { "changed" };
         let message = format!("{verb} the {kind} integration");
-        audit::by(&state, req, &caller.0, "integration.update", message, Some(tenant), metadata).await;
+        audit::by(&state, req, &caller.0, AuditAction::IntegrationUpdate, message, Some(tenant), metadata).await;
         let spec = state.service.registry().get(kind.as_str()).map(|c| c.spec());
         Ok(Json(IntegrationOut::new(saved.integration, spec, &saved.secrets_set)))
     }
@@ -193,7 +194,7 @@ impl SettingsApi {
         state.store().delete_integration(found.id).await?;
         let metadata = json!({ "kind": kind.as_str(), "public_config": found.public_config });
         let message = format!("removed the {kind} integration");
-        audit::by(&state, req, &caller.0, "integration.delete", message, Some(tenant), metadata).await;
+        audit::by(&state, req, &caller.0, AuditAction::IntegrationDelete, message, Some(tenant), metadata).await;
         Ok(Deleted::Done)
     }
 
@@ -215,7 +216,7 @@ impl SettingsApi {
             "latency_ms": u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
         });
         let message = format!("checked the {kind} integration: {}", if report.ok { "ok" } else { "failed" });
-        audit::by(&state, req, &caller.0, "integration.check", message, Some(tenant), metadata).await;
+        audit::by(&state, req, &caller.0, AuditAction::IntegrationCheck, message, Some(tenant), metadata).await;
         let view = view(&state, integration)?;
         Ok(Json(CheckOut::new(report, view)))
     }
@@ -279,7 +280,7 @@ impl SettingsApi {
             &state,
             req,
             &caller.0,
-            "runtime_config.update",
+            AuditAction::RuntimeConfigUpdate,
             message,
             Some(tenant),
             json!({ "changes": changes }),

@@ -29,6 +29,7 @@ use crate::{
     body::JsonBody,
     error::{ApiError, ApiResult},
 };
+use synkro_core::domain::AuditAction;
 
 #[derive(Default)]
 pub struct TenantsApi;
@@ -107,7 +108,7 @@ impl TenantsApi {
         let metadata =
             json!({ "slug": tenant.slug.as_str(), "name": tenant.name, "timezone": tenant.timezone.as_str() });
         let message = format!("created tenant {}", tenant.slug);
-        audit::by(&state, req, &caller.0, "tenant.create", message, Some(tenant.id), metadata).await;
+        audit::by(&state, req, &caller.0, AuditAction::TenantCreate, message, Some(tenant.id), metadata).await;
         Ok(Created::Created(Json(tenant.into())))
     }
 
@@ -141,7 +142,8 @@ impl TenantsApi {
         diff("status", json!(before.status.as_str()), json!(after.status.as_str()));
         diff("timezone", json!(before.timezone.as_str()), json!(after.timezone.as_str()));
         let message = format!("changed tenant {}", after.slug);
-        audit::by(&state, req, &caller.0, "tenant.update", message, Some(id), json!({ "changes": changes })).await;
+        audit::by(&state, req, &caller.0, AuditAction::TenantUpdate, message, Some(id), json!({ "changes": changes }))
+            .await;
         Ok(Json(after.into()))
     }
 
@@ -164,8 +166,16 @@ impl TenantsApi {
         state.store().delete_tenant(id).await?;
         state.forget_all();
         let metadata = json!({ "tenant_id": id.as_uuid(), "slug": tenant.slug.as_str(), "name": tenant.name });
-        audit::by(&state, req, &caller.0, "tenant.delete", format!("deleted tenant {}", tenant.slug), None, metadata)
-            .await;
+        audit::by(
+            &state,
+            req,
+            &caller.0,
+            AuditAction::TenantDelete,
+            format!("deleted tenant {}", tenant.slug),
+            None,
+            metadata,
+        )
+        .await;
         Ok(Deleted::Done)
     }
 }

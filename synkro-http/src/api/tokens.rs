@@ -17,6 +17,7 @@ use crate::{
     body::JsonBody,
     error::ApiResult,
 };
+use synkro_core::domain::AuditAction;
 
 #[derive(Default)]
 pub struct TokensApi;
@@ -74,7 +75,7 @@ impl TokensApi {
             &state,
             req,
             &caller.0,
-            "token.create",
+            AuditAction::TokenCreate,
             format!("created API token {:?}", stored.name),
             None,
             metadata,
@@ -99,7 +100,7 @@ impl TokensApi {
             &state,
             req,
             &caller.0,
-            "token.revoke",
+            AuditAction::TokenRevoke,
             format!("revoked API token {:?}", revoked.name),
             None,
             metadata,

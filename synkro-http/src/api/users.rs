@@ -33,6 +33,7 @@ use crate::{
     body::JsonBody,
     error::{ApiError, ApiResult},
 };
+use synkro_core::domain::AuditAction;
 
 #[derive(Default)]
 pub struct UsersApi;
@@ -161,8 +162,16 @@ impl UsersApi {
             "user_id": user.id.as_uuid(), "username": user.username, "email": user.email,
             "is_superuser": user.is_superuser, "is_active": user.is_active, "password_set": user.password_hash.is_some(),
         });
-        audit::by(&state, req, &caller.0, "user.create", format!("created user {}", user.username), None, metadata)
-            .await;
+        audit::by(
+            &state,
+            req,
+            &caller.0,
+            AuditAction::UserCreate,
+            format!("created user {}", user.username),
+            None,
+            metadata,
+        )
+        .await;
         Ok(UserCreated::Created(Json(detail(&state, &caller.0, &user, &[]).await?)))
     }
 
@@ -230,8 +239,16 @@ impl UsersApi {
             "user_id": after.id.as_uuid(), "username": after.username, "changes": changes,
             "sessions_ended": sessions_ended, "tokens_revoked": tokens_revoked,
         });
-        audit::by(&state, req, &caller.0, "user.update", format!("changed user {}", after.username), None, metadata)
-            .await;
+        audit::by(
+            &state,
+            req,
+            &caller.0,
+            AuditAction::UserUpdate,
+            format!("changed user {}", after.username),
+            None,
+            metadata,
+        )
+        .await;
         Ok(Json(detail(&state, &caller.0, &after, &roles).await?))
     }
 
@@ -252,8 +269,16 @@ impl UsersApi {
         state.store().delete_user(user.id).await?;
         state.forget_user(user.id);
         let metadata = json!({ "user_id": user.id.as_uuid(), "username": user.username });
-        audit::by(&state, req, &caller.0, "user.delete", format!("deleted user {}", user.username), None, metadata)
-            .await;
+        audit::by(
+            &state,
+            req,
+            &caller.0,
+            AuditAction::UserDelete,
+            format!("deleted user {}", user.username),
+            None,
+            metadata,
+        )
+        .await;
         Ok(Deleted::Done)
     }
 
@@ -304,8 +329,16 @@ impl UsersApi {
         state.forget_user(user.id);
         let scope = tenant_id.map_or_else(|| "every tenant".to_owned(), |t| format!("tenant {t}"));
         let message = format!("granted {} on {scope} to {}", granted.role, user.username);
-        audit::by(&state, req, &caller.0, "role.grant", message, tenant_id, role_metadata(&granted, &user.username))
-            .await;
+        audit::by(
+            &state,
+            req,
+            &caller.0,
+            AuditAction::RoleGrant,
+            message,
+            tenant_id,
+            role_metadata(&granted, &user.username),
+        )
+        .await;
         Ok(RoleGranted::Created(Json(RoleOut::from(&granted))))
     }
 
@@ -328,7 +361,7 @@ impl UsersApi {
         let message = format!("{verb} the {} role of {}", updated.role, user.username);
         let mut metadata = role_metadata(&updated, &user.username);
         metadata["changes"] = json!({ "is_active": { "before": role.is_active, "after": updated.is_active } });
-        audit::by(&state, req, &caller.0, "role.update", message, updated.tenant_id, metadata).await;
+        audit::by(&state, req, &caller.0, AuditAction::RoleUpdate, message, updated.tenant_id, metadata).await;
         Ok(Json(RoleOut::from(&updated)))
     }
 
@@ -347,8 +380,16 @@ impl UsersApi {
         state.forget_user(role.user_id);
         let user = state.store().get_user(role.user_id).await?;
         let message = format!("revoked the {} role of {}", role.role, user.username);
-        audit::by(&state, req, &caller.0, "role.revoke", message, role.tenant_id, role_metadata(&role, &user.username))
-            .await;
+        audit::by(
+            &state,
+            req,
+            &caller.0,
+            AuditAction::RoleRevoke,
+            message,
+            role.tenant_id,
+            role_metadata(&role, &user.username),
+        )
+        .await;
         Ok(Deleted::Done)
     }
 }

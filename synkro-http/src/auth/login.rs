@@ -16,6 +16,7 @@ use crate::{
     error::{ApiError, ApiResult},
     net,
 };
+use synkro_core::domain::AuditAction;
 
 /// What a successful login produced.
 pub struct LoggedIn {
@@ -27,7 +28,7 @@ pub struct LoggedIn {
 
 async fn audit(
     state: &AppState,
-    action: &str,
+    action: AuditAction,
     actor: Option<&User>,
     ip: Option<IpAddr>,
     message: String,
@@ -62,11 +63,12 @@ pub async fn login(state: &AppState, req: &Request, username: &str, password: &s
         _ => match temp_login(state, username, password).await? {
             Some(user) => {
                 tracing::warn!(username, "signed in with the TEMP_LOGIN fallback");
-                audit(state, "auth.temp_login", Some(&user), ip, "signed in with TEMP_LOGIN".into(), username).await;
+                audit(state, AuditAction::AuthTempLogin, Some(&user), ip, "signed in with TEMP_LOGIN".into(), username)
+                    .await;
                 user
             }
             None => {
-                audit(state, "auth.login_failed", None, ip, "login failed".into(), username).await;
+                audit(state, AuditAction::AuthLoginFailed, None, ip, "login failed".into(), username).await;
                 return Err(ApiError::BadCredentials);
             }
         },
@@ -78,7 +80,7 @@ pub async fn login(state: &AppState, req: &Request, username: &str, password: &s
     let new =
         NewSession { id: token_id(&token), user_id: user.id, csrf_token: random_token()?, expires_at, ip: ip_text };
     let session = state.store().create_session(&new).await?;
-    audit(state, "auth.login", Some(&user), ip, "signed in".into(), username).await;
+    audit(state, AuditAction::AuthLogin, Some(&user), ip, "signed in".into(), username).await;
     let roles = state.store().list_user_roles(user.id).await?.into_iter().filter(|r| r.is_active).collect();
     Ok(LoggedIn { caller: Caller { user, roles, credential: Credential::Session(session) }, token })
 }
@@ -110,7 +112,7 @@ pub async fn logout(state: &AppState, req: &Request, caller: &Caller, session: &
     state.store().revoke_session(&session.id).await?;
     state.forget_user(caller.user.id);
     let ip = net::request_ip(&state.config, req);
-    audit(state, "auth.logout", Some(&caller.user), ip, "signed out".into(), &caller.user.username).await;
+    audit(state, AuditAction::AuthLogout, Some(&caller.user), ip, "signed out".into(), &caller.user.username).await;
     Ok(())
 }
 
@@ -158,8 +160,14 @@ pub async fn audit_refusals(state: &AppState) -> usize {
         };
         let metadata = serde_json::json!({ "username": username, "address": address, "count": count });
         let ip = address.parse().ok();
-        let entry =
-            crate::audit::Entry { action: "auth.login_throttled", message, tenant: None, actor: None, ip, metadata };
+        let entry = crate::audit::Entry {
+            action: AuditAction::AuthLoginThrottled,
+            message,
+            tenant: None,
+            actor: None,
+            ip,
+            metadata,
+        };
         crate::audit::record(state, entry).await;
     }
     entries

@@ -212,7 +212,7 @@ async fn an_active_job_conflict_names_the_job(w: &World) {
     let first = w.call("POST", &path, Some(&plain), Some(json!({"mode": "radist_only"})), &[]).await;
     assert_eq!(first.status, 202, "{}", first.text);
     let job = first.json();
-    assert_eq!((job["status"].as_str(), job["mode"].as_str()), (Some("pending"), Some("radist_only")));
+    assert_eq!((job["status"].as_str(), job["mode"].as_str()), (Some("pending"), Some("chats_only")));
     let second = w
         .call(
             "POST",

@@ -63,7 +63,7 @@ async fn no_secret_reaches_a_response_a_log_line_or_the_audit_log(w: &World) {
     }
     assert_eq!(w.get(&format!("{base}/ai/models"), Some(&root)).await.status, 200);
     assert_eq!(w.get(&base, Some(&root)).await.json().as_array().unwrap().len(), 5);
-    let runtime = json!({"mode": "amocrm_radist", "timezone": "UTC"});
+    let runtime = json!({"mode": "crm_chats", "timezone": "UTC"});
     assert_eq!(
         w.call("PATCH", &format!("/api/v1/tenants/{t}/runtime-config"), Some(&root), Some(runtime), &[]).await.status,
         200

@@ -241,13 +241,17 @@ async fn runtime_settings_change_field_by_field(w: &World) {
         (defaults["business_day_start"].clone(), defaults["scheduled_run_time"].clone()),
         (json!("22:01"), json!("22:10"))
     );
-    assert_eq!(defaults["mode"], "amocrm_radist");
+    assert_eq!(defaults["mode"], "crm_chats");
 
     let change = json!({"mode": "radist_only", "timezone": "Asia/Almaty", "scheduled_run_time": "07:30", "max_force_window_hours": 48});
     let saved = w.call("PATCH", &path, Some(&lite), Some(change), &[]).await;
     assert_eq!(saved.status, 200, "{}", saved.text);
     let saved = saved.json();
-    assert_eq!((saved["mode"].clone(), saved["scheduled_run_time"].clone()), (json!("radist_only"), json!("07:30")));
+    assert_eq!(
+        (saved["mode"].clone(), saved["scheduled_run_time"].clone()),
+        (json!("chats_only"), json!("07:30")),
+        "the old name is accepted, the new one answered"
+    );
     assert_eq!(saved["business_day_start"], "22:01", "omitted fields stay");
     assert_eq!(w.get(&path, Some(&lite)).await.json()["timezone"], "Asia/Almaty");
     let tenant = format!("/api/v1/tenants/{}", w.cast.acme.id.as_uuid());
@@ -275,7 +279,7 @@ async fn runtime_settings_change_field_by_field(w: &World) {
     }
     let audit = w.audit().await;
     let entry = audit.iter().find(|a| a.action == "runtime_config.update").unwrap();
-    assert_eq!(entry.metadata["changes"]["mode"], json!({"before": "amocrm_radist", "after": "radist_only"}));
+    assert_eq!(entry.metadata["changes"]["mode"], json!({"before": "crm_chats", "after": "chats_only"}));
     assert_eq!(entry.metadata["changes"]["scheduled_run_time"], json!({"before": "22:10", "after": "07:30"}));
     assert!(entry.metadata["changes"].get("business_day_start").is_none());
     assert_eq!(

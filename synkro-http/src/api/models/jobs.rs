@@ -9,25 +9,33 @@ use uuid::Uuid;
 
 use super::at;
 
-/// Which sources a report combines.
+/// Which sources a report combines, named by capability. The vendor names of the first
+/// release (`amocrm_radist`, `radist_only`, `amocrm_only`) are still accepted and answered with
+/// the new names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
 #[oai(rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum ModeName {
-    /// amoCRM deals joined with Radist dialogs.
+    /// CRM deals joined with chat dialogs by phone.
+    CrmChats,
+    /// Chat dialogs only.
+    ChatsOnly,
+    /// CRM deals only.
+    CrmOnly,
+    /// Old name of `crm_chats` (accepted, never answered).
     AmocrmRadist,
-    /// Radist dialogs only.
+    /// Old name of `chats_only` (accepted, never answered).
     RadistOnly,
-    /// amoCRM deals only.
+    /// Old name of `crm_only` (accepted, never answered).
     AmocrmOnly,
 }
 
 impl From<ModeName> for ReportMode {
     fn from(m: ModeName) -> Self {
         match m {
-            ModeName::AmocrmRadist => ReportMode::AmocrmRadist,
-            ModeName::RadistOnly => ReportMode::RadistOnly,
-            ModeName::AmocrmOnly => ReportMode::AmocrmOnly,
+            ModeName::CrmChats | ModeName::AmocrmRadist => ReportMode::CrmChats,
+            ModeName::ChatsOnly | ModeName::RadistOnly => ReportMode::ChatsOnly,
+            ModeName::CrmOnly | ModeName::AmocrmOnly => ReportMode::CrmOnly,
         }
     }
 }
@@ -35,9 +43,9 @@ impl From<ModeName> for ReportMode {
 impl From<ReportMode> for ModeName {
     fn from(m: ReportMode) -> Self {
         match m {
-            ReportMode::AmocrmRadist => ModeName::AmocrmRadist,
-            ReportMode::RadistOnly => ModeName::RadistOnly,
-            ReportMode::AmocrmOnly => ModeName::AmocrmOnly,
+            ReportMode::CrmChats => ModeName::CrmChats,
+            ReportMode::ChatsOnly => ModeName::ChatsOnly,
+            ReportMode::CrmOnly => ModeName::CrmOnly,
         }
     }
 }
