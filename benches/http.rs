@@ -24,7 +24,7 @@ use synkro::{
 
 const PASSWORD: &str = "bench password 1";
 
-/// Metadata shaped like a real report's: the summary the list shows, and details it does not.
+/// A real report's shape: the summary the list shows, and details it does not.
 fn metadata(i: usize) -> serde_json::Value {
     let statuses: serde_json::Map<String, serde_json::Value> =
         (0..10).map(|s| (format!("Этап воронки {s}"), json!((i * 7 + s) % 23))).collect();
@@ -34,7 +34,6 @@ fn metadata(i: usize) -> serde_json::Value {
         "mode": "crm_chats", "trigger": "scheduled",
         "summary": {"total_deals": 40 + i % 9, "deals_with_dialogs": 31, "total_messages": 512 + i,
                     "by_status": statuses, "by_manager": managers},
-        "ai": {"provider": "openai", "model": "gpt-4o-mini", "fallback": false},
         "previews": (0..20).map(|d| json!({"deal_id": d, "preview": "Клиент: добрый день! ".repeat(10)})).collect::<Vec<_>>(),
     })
 }
@@ -51,6 +50,8 @@ async fn seed(url: &str) -> String {
     for i in 0..200 {
         let start = Timestamp::from_unix_seconds(1_780_000_000 + i as i64 * 86_400).unwrap();
         let end = Timestamp::from_unix_seconds(1_780_086_400 + i as i64 * 86_400).unwrap();
+        let mut details = metadata(i);
+        let summary = details.as_object_mut().and_then(|m| m.remove("summary")).unwrap();
         let report = NewReport {
             tenant_id: tenant.id,
             job_id: None,
@@ -60,7 +61,9 @@ async fn seed(url: &str) -> String {
             report_type: ReportType::ALL[0],
             status: ReportStatus::ALL[2],
             summary_text: text.clone(),
-            metadata: metadata(i),
+            summary: serde_json::from_value(summary).unwrap(),
+            ai: synkro::domain::AiOutcome { model: Some("gpt-4o-mini".into()), ..Default::default() },
+            metadata: details,
             data_ref: None,
             followup_deadline_at: None,
         };

@@ -40,9 +40,9 @@ use std::{
 use synkro::{
     Keyring, PageRequest, Store,
     connector::OutboundPolicy,
-    domain::{JobRun, JobStatus, ReportMode, ReportStatus, TenantRuntimeConfig, TriggerType},
+    domain::{JobRun, JobStatus, ReportMode, ReportStatus, Summary, TenantRuntimeConfig, TriggerType},
     ids::TenantId,
-    pipeline::{ReportRequest, WorkerConfig, Workers, scheduler, summary::Summary, window::latest_due},
+    pipeline::{ReportRequest, WorkerConfig, Workers, scheduler, window::latest_due},
     time::{TimeZoneName, Timestamp},
 };
 use synkro_sandbox::{
@@ -221,7 +221,7 @@ impl World {
         let report = self.service.store().report_for_job(job.id).await.unwrap().expect("the job saved a report");
         let cuts = &report.metadata["truncations"];
         assert!(cuts.as_array().is_some_and(Vec::is_empty), "the whole window was read: {cuts}");
-        serde_json::from_value(report.metadata["summary"].clone()).unwrap()
+        report.summary.clone().expect("the report has its numbers")
     }
 
     async fn assert_succeeded(&self, jobs: &[JobRun]) {

@@ -40,8 +40,15 @@ async fn fixture(store: Store) -> Fixture {
             report_type: ReportType::Daily,
             status: ReportStatus::Sent,
             summary_text: summary.clone(),
-            metadata: json!({"summary": {"total_deals": 40 + i, "with_dialogs": 31, "messages": 512,
-                "by_status": {"won": 4, "lost": 3, "negotiation": 33}}}),
+            summary: synkro::domain::Summary {
+                total_deals: 40 + i,
+                deals_with_dialogs: 31,
+                total_messages: 512,
+                by_status: [("won", 4), ("lost", 3), ("negotiation", 33)].map(|(s, n)| (s.to_owned(), n)).into(),
+                ..Default::default()
+            },
+            ai: synkro::domain::AiOutcome::default(),
+            metadata: json!({"mode": "crm_chats"}),
             data_ref: Some("warehouse:deals".into()),
             followup_deadline_at: None,
         };

@@ -15,12 +15,12 @@ use serde_json::Value;
 use synkro::{
     Keyring, Store,
     connector::HttpSettings,
-    domain::{JobStatus, MessageSource, ReportMode, ReportStatus, Tenant, TriggerType},
+    domain::{JobStatus, MessageSource, ReportMode, ReportStatus, Summary, Tenant, TriggerType},
     pipeline::{
         EngineError, ReportRequest, WorkerConfig, Workers,
         followup::{TelegramFollowups, telegram_pass},
+        report::Step,
         scheduler,
-        summary::Summary,
     },
     time::Timestamp,
 };
@@ -103,7 +103,7 @@ async fn run_day(w: &World, tenant: &Tenant) -> synkro::domain::JobRun {
 }
 
 fn summary_of(report: &synkro::domain::Report) -> Summary {
-    serde_json::from_value(report.metadata["summary"].clone()).unwrap()
+    report.summary.clone().expect("the report has its numbers")
 }
 
 /// The summary the generated data implies for `mode`.
@@ -172,12 +172,12 @@ async fn crm_chats_report_has_the_exact_numbers_and_is_delivered_once(store: &St
     let report = report_of(store, &job).await;
     assert_eq!(summary_of(&report), expected(&w.sandbox, ReportMode::CrmChats));
     assert_eq!(report.status, ReportStatus::Sent);
-    assert_eq!(report.metadata["ai"]["fallback"], false);
+    assert!(!report.ai.as_ref().unwrap().fallback);
     let sent = w.sandbox.telegram_sent();
     assert!(!sent.is_empty() && sent[0].text.contains(&acme.name), "the delivery starts with the tenant name");
     let steps: Vec<_> =
         store.list_job_events(job.id, None, 100).await.unwrap().into_iter().filter_map(|e| e.step).collect();
-    for step in ["check_config", "sync_sources", "load_rows", "summary", "ai_text", "save_report", "deliver", "done"] {
+    for step in Step::ALL.map(Step::name) {
         assert!(steps.iter().any(|s| s == step), "step {step} logged: {steps:?}");
     }
     let methods = w.sandbox.methods_seen(Service::Amocrm);
@@ -219,8 +219,8 @@ async fn ai_failure_gives_the_fallback_report_and_the_job_succeeds(store: &Store
     let job = run_day(&w, &acme).await;
     assert_eq!(job.status, JobStatus::Success);
     let report = report_of(store, &job).await;
-    assert_eq!(report.metadata["ai"]["fallback"], true);
-    assert!(report.metadata["ai"]["error"].as_str().unwrap().contains("500"));
+    assert!(report.ai.as_ref().unwrap().fallback);
+    assert!(report.ai.as_ref().unwrap().error.as_deref().unwrap().contains("500"));
     let summary = summary_of(&report);
     assert!(report.summary_text.contains(&summary.total_deals.to_string()), "the fallback carries the numbers");
     assert!(events(store, &job).await.iter().any(|e| e.starts_with("warn") && e.contains("AI failed")));

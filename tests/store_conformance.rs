@@ -92,7 +92,9 @@ fn new_report(tenant: TenantId, job: Option<JobId>, text: &str) -> NewReport {
         report_type: ReportType::Daily,
         status: ReportStatus::Ready,
         summary_text: text.to_owned(),
-        metadata: json!({"summary": {"total_deals": 3}}),
+        summary: Summary { total_deals: 3, ..Summary::default() },
+        ai: AiOutcome { fallback: true, error: Some("no AI integration is configured".into()), ..AiOutcome::default() },
+        metadata: json!({"mode": "crm_only"}),
         data_ref: Some("warehouse:deals".into()),
         followup_deadline_at: Some(ts(1_772_390_000)),
     }
@@ -549,7 +551,9 @@ async fn reports_one_per_job_and_follow_ups(store: &Store) {
     let job = store.create_job(&report_job(acme.id, 1_000)).await.unwrap().into_job();
     let report = store.create_report(&new_report(acme.id, Some(job.id), "Day one")).await.unwrap();
     assert_eq!(report.status, ReportStatus::Ready);
-    assert_eq!(report.metadata, json!({"summary": {"total_deals": 3}}));
+    assert_eq!(report.metadata, json!({"mode": "crm_only"}));
+    assert_eq!(report.summary.as_ref().map(|s| s.total_deals), Some(3), "the numbers are a typed field");
+    assert_eq!(report.ai.as_ref().map(|a| a.fallback), Some(true));
     assert_eq!(store.get_report(report.id).await.unwrap(), report);
 
     let twice = store.create_report(&new_report(acme.id, Some(job.id), "Day one again")).await.unwrap_err();

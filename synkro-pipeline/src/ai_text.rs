@@ -6,13 +6,14 @@
 
 use std::{collections::BTreeMap, fmt::Write};
 
-use serde_json::Value;
 use synkro_core::{
     domain::{ReportMode, Window},
     time::TimeZoneName,
 };
 
-use crate::summary::{DealPreview, NO_STAGE, Summary, UNASSIGNED};
+use synkro_core::domain::Summary;
+
+use crate::summary::{DealPreview, NO_STAGE, UNASSIGNED};
 
 /// The default instructions: a structured management report on the day's dialogs and deals with
 /// sections Results, Risks, Strengths, Recommendations; concise; numbers from the summary; no
@@ -123,7 +124,7 @@ pub fn delivery_text(tenant_name: &str, period: (time::Date, time::Date), report
 /// that order), and says so when the report does not contain the answer.
 pub fn followup_context(
     report_text: &str,
-    summary: &Value,
+    summary: Option<&Summary>,
     history: &[(String, String)],
     question: &str,
 ) -> (String, String) {
@@ -136,8 +137,8 @@ pub fn followup_context(
     let mut context = String::new();
     let _ = writeln!(context, "Отчёт:\n{}\n", cut(report_text.trim(), MAX_REPORT_CHARS));
     let numbers = match summary {
-        Value::Null => "нет".to_owned(),
-        other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
+        None => "нет".to_owned(),
+        Some(summary) => serde_json::to_string_pretty(summary).unwrap_or_default(),
     };
     let _ = writeln!(context, "Сводные числа:\n{numbers}\n");
     let recent = &history[history.len().saturating_sub(FOLLOWUP_HISTORY)..];
@@ -355,8 +356,7 @@ mod tests {
     #[test]
     fn followups_see_the_report_numbers_and_the_last_six_exchanges_oldest_first() {
         let history: Vec<(String, String)> = (1..=8).map(|i| (format!("вопрос {i}"), format!("ответ {i}"))).collect();
-        let summary = serde_json::to_value(summary()).unwrap();
-        let (system, context) = followup_context("Итоги: 19 сделок.", &summary, &history, " А риски? ");
+        let (system, context) = followup_context("Итоги: 19 сделок.", Some(&summary()), &history, " А риски? ");
         assert!(system.contains("в отчёте этого нет"), "{system}");
         position(&context, "Итоги: 19 сделок.");
         position(&context, "\"total_messages\": 345");
@@ -365,7 +365,7 @@ mod tests {
             (3..=8).map(|i| position(&context, &format!("Вопрос: вопрос {i}\nОтвет: ответ {i}"))).collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "oldest first: {context}");
         assert!(context.ends_with("Новый вопрос:\nА риски?"), "{context}");
-        let (_, bare) = followup_context("r", &Value::Null, &[], "q");
+        let (_, bare) = followup_context("r", None, &[], "q");
         assert!(!bare.contains("Предыдущие") && bare.contains("Сводные числа:\nнет"), "{bare}");
     }
 }

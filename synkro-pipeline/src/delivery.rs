@@ -24,7 +24,7 @@ use synkro_core::{
 use crate::{
     ai_text,
     error::{EngineError, JobFailure},
-    report::{Progress, ReportDone},
+    report::{Progress, ReportDone, Step},
     service::Service,
     wiring::build_messenger,
     workers::RunEnv,
@@ -59,26 +59,26 @@ pub(crate) async fn deliver(
     let store = env.store();
     let Some((kind, messenger)) = messenger else {
         let message = "no messenger integration: the report is saved but not sent";
-        p.note(EventLevel::Warn, "deliver", message, json!({}), 95).await;
+        p.note(EventLevel::Warn, Step::Deliver, message, json!({})).await;
         return Ok((report, false));
     };
     let again = "an admin can re-send it (POST /api/v1/reports/{id}/resend, or `synkro report resend`)";
     match store.begin_delivery(report.id, Some(job.id), CHANNEL, Timestamp::now(), resend).await {
         Ok(DeliveryStart::AlreadySent(_)) => {
-            p.step("deliver", 95, "already delivered by an earlier attempt; not sending again", json!({})).await;
+            p.step(Step::Deliver, "already delivered by an earlier attempt; not sending again", json!({})).await;
             return Ok((report, true));
         }
         Ok(DeliveryStart::OutcomeUnknown(d)) => {
             let message = format!(
                 "outcome unknown: an earlier attempt stopped while sending; not sending again (check the chat; {again})"
             );
-            p.note(EventLevel::Warn, "deliver", message, json!({"state": d.state}), 95).await;
+            p.note(EventLevel::Warn, Step::Deliver, message, json!({"state": d.state})).await;
             return Ok((report, false));
         }
         Ok(DeliveryStart::Failed(d)) => {
             let why = d.error.unwrap_or_default();
             let message = format!("delivery failed for good earlier ({why}); not sending again ({again})");
-            p.note(EventLevel::Warn, "deliver", message, json!({"state": d.state}), 95).await;
+            p.note(EventLevel::Warn, Step::Deliver, message, json!({"state": d.state})).await;
             return Ok((report, false));
         }
         Ok(DeliveryStart::Started) => {}
@@ -103,7 +103,7 @@ pub(crate) async fn deliver(
                 data["moved_to"] = json!(moved);
                 crate::telegram::delivery_moved_chat(store, tenant, kind, moved).await;
             }
-            p.step("deliver", 95, format!("delivered in {} message(s)", delivery.messages), data).await;
+            p.step(Step::Deliver, format!("delivered in {} message(s)", delivery.messages), data).await;
             Ok((report, true))
         }
         Err(e) => {
@@ -141,7 +141,7 @@ async fn failed(env: &RunEnv, p: &Progress<'_>, tenant: &Tenant, report: &Report
                 );
                 let data = json!({"class": e.class, "state": "retrying", "next_attempt_at": next,
                     "give_up_at": give_up_at, "retry_job_id": job_id});
-                p.note(EventLevel::Warn, "deliver", text, data, 95).await;
+                p.note(EventLevel::Warn, Step::Deliver, text, data).await;
                 return;
             }
             (r, j) => {
@@ -160,7 +160,7 @@ async fn failed(env: &RunEnv, p: &Progress<'_>, tenant: &Tenant, report: &Report
     audit(env.store(), tenant, report, AuditAction::ReportDeliveryFailed, format!("report not delivered: {why}"), None)
         .await;
     let text = format!("not delivered: {why}; an admin can re-send it");
-    p.note(EventLevel::Error, "deliver", text, json!({"class": e.class, "state": "failed"}), 95).await;
+    p.note(EventLevel::Error, Step::Deliver, text, json!({"class": e.class, "state": "failed"})).await;
 }
 
 fn span(d: Duration) -> time::Duration {
@@ -206,8 +206,7 @@ pub(crate) async fn run_delivery(env: &RunEnv, job: &JobRun, sending: &AtomicBoo
         return Err(JobFailure::fatal(why));
     }
     p.step(
-        "check_config",
-        5,
+        Step::CheckConfig,
         format!("delivering the report of {}", report.period_start),
         json!({"report_id": report.id}),
     )
@@ -217,7 +216,7 @@ pub(crate) async fn run_delivery(env: &RunEnv, job: &JobRun, sending: &AtomicBoo
         build_messenger(&env.service, &tenant).await.map_err(|e| JobFailure::from_connector("configuration", e))?;
     let messenger = messenger.as_ref().map(|(integration, m)| (integration.kind.as_str(), m.as_ref()));
     let (report, delivered) = deliver(env, &p, job, &tenant, report, messenger, resend, sending).await?;
-    p.step("done", 100, if delivered { "report delivered" } else { "report not delivered" }, json!({})).await;
+    p.step(Step::Done, if delivered { "report delivered" } else { "report not delivered" }, json!({})).await;
     Ok(ReportDone { report, delivered })
 }
 

@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
 use synkro_core::{
     connector::{ChatMove, CompletionRequest, ConnectorError, Delivery, FailureClass, Questions},
     domain::{MessageSource, NewReportMessage, ReportMessage, Tenant, TenantStatus},
@@ -65,8 +64,8 @@ async fn ask(
     })?;
     let history: Vec<(String, String)> =
         store.recent_report_messages(report.id, HISTORY).await?.into_iter().map(|m| (m.question, m.answer)).collect();
-    let summary = report.metadata.get("summary").cloned().unwrap_or(Value::Null);
-    let (system, context) = ai_text::followup_context(&report.summary_text, &summary, &history, question);
+    let (system, context) =
+        ai_text::followup_context(&report.summary_text, report.summary.as_ref(), &history, question);
     let answer =
         llm.complete(&CompletionRequest { system, context, temperature: Some(0.2), max_output_tokens: 800 }).await?;
     let message = NewReportMessage {

@@ -1,10 +1,11 @@
 //! The summary of step 4 and the deal previews for the AI context, built while streaming a
 //! window's rows, plus the row filter of step 3.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
-use synkro_core::{connector::DealRow, domain::ReportMode};
+use serde::Serialize;
+use synkro_core::{
+    connector::DealRow,
+    domain::{ReportMode, Summary},
+};
 
 /// The label of rows without a stage.
 pub const NO_STAGE: &str = "(no stage)";
@@ -12,21 +13,6 @@ pub const NO_STAGE: &str = "(no stage)";
 pub const UNASSIGNED: &str = "(unassigned)";
 /// About how many characters of a transcript a preview keeps.
 const PREVIEW_CHARS: usize = 400;
-
-/// The numbers of a report: deals, dialogs, messages, and counts per stage and per manager.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Summary {
-    /// Rows in the report.
-    pub total_deals: u64,
-    /// Rows with at least one message.
-    pub deals_with_dialogs: u64,
-    /// Messages across all rows.
-    pub total_messages: u64,
-    /// Rows per stage name ([`NO_STAGE`] when unknown).
-    pub by_status: BTreeMap<String, u64>,
-    /// Rows per responsible manager ([`UNASSIGNED`] when unknown).
-    pub by_manager: BTreeMap<String, u64>,
-}
 
 /// A short view of one deal for the AI context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -142,6 +128,8 @@ fn preview(text: &str) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use serde_json::json;
+
+    use std::collections::BTreeMap;
 
     use super::*;
 

@@ -18,7 +18,8 @@ pub use integration::{ConnectorKind, IntegrationConfig, IntegrationStatus, NewIn
 pub(crate) use job::check_progress;
 pub use job::{EventLevel, JobRun, JobRunEvent, JobStatus, JobType, NewJobEvent, NewJobRun, TriggerType, Window};
 pub use report::{
-    MessageSource, NewReport, NewReportMessage, Report, ReportListItem, ReportMessage, ReportStatus, ReportType,
+    AiOutcome, MessageSource, NewReport, NewReportMessage, Report, ReportListItem, ReportMessage, ReportStatus,
+    ReportType, Summary,
 };
 pub use runtime::{ReportMode, RuntimeConfigChange, TenantRuntimeConfig};
 pub use tenant::{NewTenant, Slug, Tenant, TenantStatus, TenantUpdate};

@@ -1,5 +1,7 @@
 //! Reports and the follow-up questions asked about them.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::Date;
@@ -7,6 +9,7 @@ use time::Date;
 use super::{Window, string_enum};
 use crate::{
     ValidationError,
+    connector::FailureClass,
     error::check_len,
     ids::{JobId, ReportId, ReportMessageId, TenantId, UserId},
     time::Timestamp,
@@ -46,6 +49,43 @@ string_enum! {
     }
 }
 
+/// The numbers of a report: deals, dialogs, messages, and counts per stage and per manager.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Rows in the report.
+    pub total_deals: u64,
+    /// Rows with at least one message.
+    pub deals_with_dialogs: u64,
+    /// Messages across all rows.
+    pub total_messages: u64,
+    /// Rows per stage name (`(no stage)` when unknown).
+    pub by_status: BTreeMap<String, u64>,
+    /// Rows per responsible manager (`(unassigned)` when unknown).
+    pub by_manager: BTreeMap<String, u64>,
+}
+
+/// How a report's text was written: by the AI, or as the plain fallback and why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AiOutcome {
+    /// Whether the plain fallback text was used (no AI integration, or the AI failed).
+    pub fallback: bool,
+    /// The model that wrote the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Whether the output-token limit cut the text.
+    #[serde(default)]
+    pub truncated: bool,
+    /// Why the AI was not used, in Synkro's words (never an upstream body).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The failure class when the AI failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<FailureClass>,
+    /// The kind of the integration that provided the AI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration: Option<String>,
+}
+
 /// A management report for one window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "store", derive(sqlx::FromRow))]
@@ -70,7 +110,13 @@ pub struct Report {
     pub status: ReportStatus,
     /// The report text.
     pub summary_text: String,
-    /// Mode, trigger, summary numbers, AI provider and model, fallback flag and error.
+    /// The numbers (`None` only for reports that never had them).
+    #[cfg_attr(feature = "store", sqlx(json(nullable)))]
+    pub summary: Option<Summary>,
+    /// How the text was written (`None` only for reports that never said).
+    #[cfg_attr(feature = "store", sqlx(json(nullable)))]
+    pub ai: Option<AiOutcome>,
+    /// Everything else: mode, trigger, warehouse, sources cut by a cap.
     #[cfg_attr(feature = "store", sqlx(json))]
     pub metadata: Value,
     /// Where the report's data rows live.
@@ -130,7 +176,11 @@ pub struct NewReport {
     pub status: ReportStatus,
     /// The report text.
     pub summary_text: String,
-    /// Details (a JSON object).
+    /// The numbers.
+    pub summary: Summary,
+    /// How the text was written.
+    pub ai: AiOutcome,
+    /// Everything else (a JSON object): mode, trigger, warehouse, sources cut by a cap.
     pub metadata: Value,
     /// Where the data rows live.
     pub data_ref: Option<String>,

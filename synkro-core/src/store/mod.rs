@@ -13,6 +13,8 @@ mod error;
 mod integrations;
 mod jobs;
 mod leases;
+#[cfg(all(test, feature = "testing"))]
+mod migration_tests;
 mod page;
 mod reports;
 mod telegram;

@@ -63,9 +63,8 @@ impl Store {
         new.validate()?;
         const SQL: &str = "INSERT INTO reports (id, tenant_id, job_id, period_start, period_end, window_start, \
             window_end, report_type, status, summary_text, metadata, data_ref, followup_deadline_at, created_at, \
-            updated_at, summary) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15) \
-            RETURNING *";
-        let summary = new.metadata.get("summary").filter(|s| s.is_object()).map(sqlx::types::Json);
+            updated_at, summary, ai) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, \
+            $16) RETURNING *";
         on_pool!(self, |pool| {
             sqlx::query_as::<_, Report>(SQL)
                 .bind(ReportId::new())
@@ -82,7 +81,8 @@ impl Store {
                 .bind(&new.data_ref)
                 .bind(new.followup_deadline_at)
                 .bind(Timestamp::now())
-                .bind(summary)
+                .bind(sqlx::types::Json(&new.summary))
+                .bind(sqlx::types::Json(&new.ai))
                 .fetch_one(pool)
                 .await
         })

@@ -405,9 +405,14 @@ async fn tenant_lists_show_only_visible_tenants(w: &World) {
     let plain = w.login("plain").await;
     let list = w.get(&format!("/api/v1/tenants/{}/reports", w.cast.acme.id.as_uuid()), Some(&plain)).await.json();
     let item = &list["items"][0];
-    assert_eq!(item["summary"], json!({"dialogs": 12, "deals": 3}));
+    assert_eq!(item["summary"]["total_deals"], 3);
+    assert_eq!(item["summary"]["total_messages"], 12);
     assert!(item.get("metadata").is_none() && item.get("summary_text").is_none(), "lists carry summaries only");
     let full = w.get(&format!("/api/v1/reports/{}", w.cast.acme_report.id.as_uuid()), Some(&plain)).await.json();
     assert_eq!(full["metadata"]["details"]["big"], "blob");
+    assert_eq!(
+        (full["summary"]["deals_with_dialogs"].as_u64(), full["ai"]["model"].as_str()),
+        (Some(2), Some("gpt-4o-mini"))
+    );
     assert_eq!(full["summary_text"], "Report for acme");
 }

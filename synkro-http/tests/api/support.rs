@@ -323,7 +323,14 @@ async fn report_for(store: &Store, tenant: &Tenant, job: &JobRun) -> Report {
         report_type: ReportType::ALL[0],
         status: ReportStatus::ALL[0],
         summary_text: format!("Report for {}", tenant.slug),
-        metadata: json!({"summary": {"dialogs": 12, "deals": 3}, "details": {"big": "blob"}}),
+        summary: synkro_core::domain::Summary {
+            total_deals: 3,
+            deals_with_dialogs: 2,
+            total_messages: 12,
+            ..Default::default()
+        },
+        ai: synkro_core::domain::AiOutcome { model: Some("gpt-4o-mini".into()), ..Default::default() },
+        metadata: json!({"details": {"big": "blob"}}),
         data_ref: None,
         followup_deadline_at: None,
     };

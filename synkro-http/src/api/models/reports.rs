@@ -148,7 +148,10 @@ pub struct ReportOut {
     pub summary: ReportSummary,
     /// The report text.
     pub summary_text: String,
-    /// Details: summary numbers, per-manager figures, warnings.
+    /// How the text was written: `fallback` (the plain text was used), `model`, `truncated`,
+    /// and when the AI was not used, `error` and its failure `class`.
+    pub ai: Option<Value>,
+    /// Other details: mode, trigger, warehouse, sources cut by a cap.
     pub metadata: Value,
     /// Until when follow-up questions are answered in Telegram.
     pub followup_deadline_at: Option<OffsetDateTime>,
@@ -252,8 +255,9 @@ impl From<Report> for ReportOut {
             created_at: r.created_at,
         };
         Self {
-            summary: ReportSummary::with_summary(item, r.metadata.get("summary").cloned()),
+            summary: ReportSummary::with_summary(item, r.summary.as_ref().and_then(|s| serde_json::to_value(s).ok())),
             summary_text: r.summary_text,
+            ai: r.ai.as_ref().and_then(|a| serde_json::to_value(a).ok()),
             metadata: r.metadata,
             followup_deadline_at: r.followup_deadline_at.map(at),
             delivery: None,
