@@ -11,8 +11,7 @@ use serde_json::{Value, json};
 use synkro_core::{
     connector::{
         BatchStream, Capabilities, Capability, Connector, ConnectorConfig, ConnectorContext, ConnectorError,
-        ConnectorSpec, CrmSource, Deal, DealContact, FailureClass, FieldSpec, Registration, SourceBatch,
-        normalize_phone,
+        ConnectorSpec, CrmSource, Deal, DealContact, FailureClass, Registration, SourceBatch, normalize_phone,
     },
     domain::Window,
     time::Timestamp,
@@ -23,13 +22,25 @@ use synkro_core::{
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CsvCrm;
 
+synkro_core::connector_settings! {
+    /// What a tenant saves: one struct; the field specs the API and the CLI show are derived
+    /// from it.
+    pub struct CsvSettings {
+        public {
+            /// Path of the CSV file on the server
+            path: String = "/var/lib/synkro/deals.csv",
+        }
+        secret {}
+    }
+}
+
 static SPEC: ConnectorSpec = ConnectorSpec {
     kind: "csv_crm",
     display_name: "CSV file",
     version: "0.1.0",
     description: "Deals from a CSV export, for CRMs without an API",
-    public_fields: &[FieldSpec::required("path", "Path of the CSV file on the server", "/var/lib/synkro/deals.csv")],
-    secret_fields: &[],
+    public_fields: CsvSettings::PUBLIC_FIELDS,
+    secret_fields: CsvSettings::SECRET_FIELDS,
     capabilities: &[Capability::CrmSource],
 };
 
@@ -37,7 +48,7 @@ static SPEC: ConnectorSpec = ConnectorSpec {
 inventory::submit! { Registration::new(|| Arc::new(CsvCrm)) }
 
 fn path(config: &ConnectorConfig) -> Result<PathBuf, ConnectorError> {
-    Ok(PathBuf::from(config.text("path")?))
+    Ok(PathBuf::from(CsvSettings::from_config(config)?.path))
 }
 
 /// Parses the file into deals. Errors are connector errors with a class and a hint.

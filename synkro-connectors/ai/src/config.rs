@@ -2,37 +2,92 @@
 
 use synkro_core::{
     Secret,
-    connector::{ConnectorConfig, ConnectorError, FieldSpec, FieldType},
+    connector::{ConnectorConfig, ConnectorError, FieldType, SettingValue, UrlSetting},
 };
 
-pub(crate) const PUBLIC_FIELDS: &[FieldSpec] = &[
-    FieldSpec::required("provider", "Which API: openai (or any OpenAI-compatible vendor) or gemini", "openai")
-        .choice(&["openai", "gemini"]),
-    FieldSpec::required("model", "Model id, as the provider's model list shows it", "gpt-4o-mini"),
-    FieldSpec::optional("base_url", "API base URL for OpenAI-compatible vendors", "https://api.openai.com/v1")
-        .typed(FieldType::Url),
-    FieldSpec::optional("max_output_tokens", "Most tokens the model may write per answer", "2000")
-        .typed(FieldType::Integer),
-    FieldSpec::optional("temperature", "Sampling temperature, 0 to 2 (ignored by reasoning models)", "0.2"),
-    FieldSpec::optional(
-        "token_param",
-        "Which output-limit field to send: auto, max_completion_tokens or max_tokens",
-        "auto",
-    )
-    .choice(&["auto", "max_completion_tokens", "max_tokens"]),
-    FieldSpec::optional("timeout_seconds", "How long to wait for one answer, 1 to 600 seconds (default 120)", "120")
-        .typed(FieldType::Integer),
-];
+synkro_core::connector_settings! {
+    /// AI settings as a tenant saves them.
+    pub struct AiSettings {
+        public {
+            /// Which API: openai (or any OpenAI-compatible vendor) or gemini
+            provider: Provider = "openai",
+            /// Model id, as the provider's model list shows it
+            model: String = "gpt-4o-mini",
+            /// API base URL for OpenAI-compatible vendors
+            base_url: Option<UrlSetting> = "https://api.openai.com/v1",
+            /// Most tokens the model may write per answer
+            max_output_tokens: Option<i64> = "2000",
+            /// Sampling temperature, 0 to 2 (ignored by reasoning models)
+            temperature: Option<Temperature> = "0.2",
+            /// Which output-limit field to send: auto, max_completion_tokens or max_tokens
+            token_param: Option<TokenParamSetting> = "auto",
+            /// How long to wait for one answer, 1 to 600 seconds (default 120)
+            timeout_seconds: Option<i64> = "120",
+        }
+        secret {
+            /// The provider's API key
+            api_key: Secret = "sk-…",
+        }
+    }
+}
 
-pub(crate) const SECRET_FIELDS: &[FieldSpec] = &[FieldSpec::required("api_key", "The provider's API key", "sk-…")];
+/// A sampling temperature as saved: a number, or text holding one.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Temperature {
+    /// A number.
+    Number(f64),
+    /// Text holding a number.
+    Text(#[serde(deserialize_with = "number_text")] f64),
+}
+
+fn number_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(d)?;
+    text.trim().parse().map_err(serde::de::Error::custom)
+}
+
+impl Temperature {
+    fn value(self) -> f64 {
+        match self {
+            Self::Number(t) | Self::Text(t) => t,
+        }
+    }
+}
+
+impl SettingValue for Temperature {
+    const TYPE: FieldType = FieldType::String;
+}
 
 /// Which API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Provider {
     /// OpenAI or a vendor with the same API.
     OpenAi,
     /// Google Gemini.
     Gemini,
+}
+
+impl SettingValue for Provider {
+    const TYPE: FieldType = FieldType::Choice;
+    const CHOICES: &'static [&'static str] = &["openai", "gemini"];
+}
+
+/// The `token_param` setting: which output-limit field to send, or `auto`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenParamSetting {
+    /// `max_completion_tokens` for OpenAI itself, `max_tokens` for other vendors.
+    Auto,
+    /// Always `max_completion_tokens`.
+    MaxCompletionTokens,
+    /// Always `max_tokens`.
+    MaxTokens,
+}
+
+impl SettingValue for TokenParamSetting {
+    const TYPE: FieldType = FieldType::Choice;
+    const CHOICES: &'static [&'static str] = &["auto", "max_completion_tokens", "max_tokens"];
 }
 
 /// Which field carries the output-token limit (OpenAI-compatible only).
@@ -68,49 +123,33 @@ pub struct AiConfig {
 impl AiConfig {
     /// Parses and validates; `override_base` replaces the base URL (sandbox, tests).
     pub fn parse(config: &ConnectorConfig, override_base: Option<&str>) -> Result<Self, ConnectorError> {
-        let provider = match config.text("provider")? {
-            "openai" => Provider::OpenAi,
-            "gemini" => Provider::Gemini,
-            other => {
-                return Err(ConnectorError::config("provider", format!("{other:?} is not one of: openai, gemini")));
-            }
-        };
-        let model = config.text("model")?.trim_start_matches("models/").to_owned();
+        let settings = AiSettings::from_config(config)?;
+        let provider = settings.provider;
+        let model = settings.model.trim_start_matches("models/").to_owned();
         let default_base = match provider {
             Provider::OpenAi => "https://api.openai.com/v1",
             Provider::Gemini => "https://generativelanguage.googleapis.com/v1beta",
         };
-        let configured_base = config.opt_text("base_url");
+        let configured_base = settings.base_url.as_ref().map(|url| url.0.as_str());
         let base_url = override_base.or(configured_base).unwrap_or(default_base).trim_end_matches('/').to_owned();
-        let max_output_tokens = match config.opt_int("max_output_tokens")? {
+        let max_output_tokens = match settings.max_output_tokens {
             None => 2000,
             Some(n) if (1..=200_000).contains(&n) => n as u32,
             Some(_) => return Err(ConnectorError::config("max_output_tokens", "must be between 1 and 200000")),
         };
-        let temperature = match config.public.get("temperature") {
-            None | Some(serde_json::Value::Null) => None,
-            Some(v) => {
-                let t = v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
-                match t {
-                    Some(t) if (0.0..=2.0).contains(&t) => Some(t as f32),
-                    _ => return Err(ConnectorError::config("temperature", "must be a number from 0 to 2")),
-                }
-            }
+        let temperature = match settings.temperature.map(Temperature::value) {
+            None => None,
+            Some(t) if (0.0..=2.0).contains(&t) => Some(t as f32),
+            Some(_) => return Err(ConnectorError::config("temperature", "must be a number from 0 to 2")),
         };
         let official = configured_base.is_none_or(|b| b.contains("api.openai.com"));
-        let token_param = match config.opt_text("token_param").unwrap_or("auto") {
-            "max_completion_tokens" => TokenParam::MaxCompletionTokens,
-            "max_tokens" => TokenParam::MaxTokens,
-            "auto" if official => TokenParam::MaxCompletionTokens,
-            "auto" => TokenParam::MaxTokens,
-            other => {
-                return Err(ConnectorError::config(
-                    "token_param",
-                    format!("{other:?} is not one of: auto, max_completion_tokens, max_tokens"),
-                ));
-            }
+        let token_param = match settings.token_param.unwrap_or(TokenParamSetting::Auto) {
+            TokenParamSetting::MaxCompletionTokens => TokenParam::MaxCompletionTokens,
+            TokenParamSetting::MaxTokens => TokenParam::MaxTokens,
+            TokenParamSetting::Auto if official => TokenParam::MaxCompletionTokens,
+            TokenParamSetting::Auto => TokenParam::MaxTokens,
         };
-        let timeout = match config.opt_int("timeout_seconds")? {
+        let timeout = match settings.timeout_seconds {
             None => 120,
             Some(n) if (1..=600).contains(&n) => n as u64,
             Some(_) => return Err(ConnectorError::config("timeout_seconds", "must be between 1 and 600")),
@@ -119,7 +158,7 @@ impl AiConfig {
             provider,
             model,
             base_url,
-            api_key: config.secret("api_key")?.clone(),
+            api_key: settings.api_key,
             max_output_tokens,
             temperature,
             token_param,

@@ -11,7 +11,7 @@ use synkro_core::connector::{
 };
 
 use crate::{
-    config::{AiConfig, PUBLIC_FIELDS, Provider, SECRET_FIELDS},
+    config::{AiConfig, AiSettings, Provider},
     gemini, openai,
 };
 
@@ -24,8 +24,8 @@ static SPEC: ConnectorSpec = ConnectorSpec {
     display_name: "AI provider",
     version: env!("CARGO_PKG_VERSION"),
     description: "Writes report texts and answers follow-up questions (OpenAI-compatible APIs or Google Gemini)",
-    public_fields: PUBLIC_FIELDS,
-    secret_fields: SECRET_FIELDS,
+    public_fields: AiSettings::PUBLIC_FIELDS,
+    secret_fields: AiSettings::SECRET_FIELDS,
     capabilities: &[Capability::LanguageModel],
 };
 

@@ -18,7 +18,7 @@ mod openai;
 
 use std::sync::Arc;
 
-pub use config::{AiConfig, Provider, TokenParam};
+pub use config::{AiConfig, AiSettings, Provider, Temperature, TokenParam, TokenParamSetting};
 pub use connector::AiConnector;
 
 inventory::submit! {

@@ -2,46 +2,36 @@
 
 use synkro_core::{
     Secret,
-    connector::{ConnectorConfig, ConnectorError, FailureClass, FieldSpec, FieldType},
+    connector::{ConnectorConfig, ConnectorError, FailureClass},
 };
 
-/// Public fields.
-pub(crate) const PUBLIC_FIELDS: &[FieldSpec] = &[
-    FieldSpec::required(
-        "domain",
-        "The account's subdomain, or its full host on amocrm.ru, amocrm.com or kommo.com",
-        "acme or acme.amocrm.ru",
-    ),
-    FieldSpec::optional("client_id", "OAuth integration id (only with an access + refresh token pair)", "6f1c…"),
-    FieldSpec::optional(
-        "redirect_uri",
-        "OAuth redirect URI registered for the integration",
-        "https://synkro.example/oauth/amocrm",
-    ),
-    FieldSpec::optional(
-        "max_pages",
-        "Most lead pages (250 leads each) read per report; the job log says when it cuts",
-        "200",
-    )
-    .typed(FieldType::Integer),
-];
-
-/// Secret fields.
-pub(crate) const SECRET_FIELDS: &[FieldSpec] = &[
-    FieldSpec::optional(
-        "long_lived_token",
-        "A long-lived token of a private integration (no refresh needed)",
-        "eyJ0eXAiOi…",
-    ),
-    FieldSpec::optional("access_token", "OAuth access token", "eyJ0eXAiOi…"),
-    FieldSpec::optional("refresh_token", "OAuth refresh token (rotates on every refresh)", "def50200…"),
-    FieldSpec::optional("client_secret", "OAuth integration secret", "Xk2…"),
-    FieldSpec::optional(
-        "expires_at",
-        "When the access token expires (Unix seconds; kept up to date by Synkro)",
-        "1767225600",
-    ),
-];
+synkro_core::connector_settings! {
+    /// amoCRM settings as a tenant saves them.
+    pub struct AmoSettings {
+        public {
+            /// The account's subdomain, or its full host on amocrm.ru, amocrm.com or kommo.com
+            domain: String = "acme or acme.amocrm.ru",
+            /// OAuth integration id (only with an access + refresh token pair)
+            client_id: Option<String> = "6f1c…",
+            /// OAuth redirect URI registered for the integration
+            redirect_uri: Option<String> = "https://synkro.example/oauth/amocrm",
+            /// Most lead pages (250 leads each) read per report; the job log says when it cuts
+            max_pages: Option<i64> = "200",
+        }
+        secret {
+            /// A long-lived token of a private integration (no refresh needed)
+            long_lived_token: Option<Secret> = "eyJ0eXAiOi…",
+            /// OAuth access token
+            access_token: Option<Secret> = "eyJ0eXAiOi…",
+            /// OAuth refresh token (rotates on every refresh)
+            refresh_token: Option<Secret> = "def50200…",
+            /// OAuth integration secret
+            client_secret: Option<Secret> = "Xk2…",
+            /// When the access token expires (Unix seconds; kept up to date by Synkro)
+            expires_at: Option<Secret> = "1767225600",
+        }
+    }
+}
 
 /// How requests are authenticated.
 #[derive(Clone, Debug)]
@@ -117,13 +107,16 @@ impl AmoConfig {
         override_base: Option<&str>,
         override_oauth: Option<&str>,
     ) -> Result<Self, ConnectorError> {
-        let host = parse_domain(config.text("domain")?)?;
+        let settings = AmoSettings::from_config(config)?;
+        let host = parse_domain(&settings.domain)?;
         let base_url = override_base.map(str::to_owned).unwrap_or_else(|| format!("https://{host}"));
         let oauth_url = override_oauth.map(str::to_owned).unwrap_or_else(|| base_url.clone());
-        let auth = if let Some(token) = config.opt_secret("long_lived_token") {
-            Auth::LongLived(token.clone())
-        } else if config.opt_secret("access_token").is_some() || config.opt_secret("refresh_token").is_some() {
-            let expires_at = match config.opt_secret("expires_at") {
+        let required =
+            |value: Option<Secret>, field: &str| value.ok_or_else(|| ConnectorError::config(field, "is required"));
+        let auth = if let Some(token) = settings.long_lived_token {
+            Auth::LongLived(token)
+        } else if settings.access_token.is_some() || settings.refresh_token.is_some() {
+            let expires_at = match settings.expires_at {
                 Some(v) => Some(
                     v.expose()
                         .trim()
@@ -133,12 +126,14 @@ impl AmoConfig {
                 None => None,
             };
             Auth::OAuth {
-                access_token: config.secret("access_token")?.clone(),
-                refresh_token: config.secret("refresh_token")?.clone(),
+                access_token: required(settings.access_token, "access_token")?,
+                refresh_token: required(settings.refresh_token, "refresh_token")?,
                 expires_at,
-                client_id: config.text("client_id")?.to_owned(),
-                client_secret: config.secret("client_secret")?.clone(),
-                redirect_uri: config.text("redirect_uri")?.to_owned(),
+                client_id: settings.client_id.ok_or_else(|| ConnectorError::config("client_id", "is required"))?,
+                client_secret: required(settings.client_secret, "client_secret")?,
+                redirect_uri: settings
+                    .redirect_uri
+                    .ok_or_else(|| ConnectorError::config("redirect_uri", "is required"))?,
             }
         } else {
             return Err(ConnectorError::config(
@@ -146,7 +141,7 @@ impl AmoConfig {
                 "or an OAuth access_token + refresh_token pair is required",
             ));
         };
-        let max_pages = match config.opt_int("max_pages")? {
+        let max_pages = match settings.max_pages {
             None => 200,
             Some(n) if (1..=10_000).contains(&n) => n as u32,
             Some(_) => return Err(ConnectorError::config("max_pages", "must be between 1 and 10000")),

@@ -10,7 +10,7 @@ use synkro_core::connector::{
 
 use crate::{
     client::AmoClient,
-    config::{AmoConfig, PUBLIC_FIELDS, SECRET_FIELDS},
+    config::{AmoConfig, AmoSettings},
     model::Account,
     source::AmoSource,
 };
@@ -24,8 +24,8 @@ static SPEC: ConnectorSpec = ConnectorSpec {
     display_name: "amoCRM",
     version: env!("CARGO_PKG_VERSION"),
     description: "Deals, stages, managers and contact phones from amoCRM or Kommo (read-only)",
-    public_fields: PUBLIC_FIELDS,
-    secret_fields: SECRET_FIELDS,
+    public_fields: AmoSettings::PUBLIC_FIELDS,
+    secret_fields: AmoSettings::SECRET_FIELDS,
     capabilities: &[Capability::CrmSource],
 };
 

@@ -19,7 +19,7 @@ mod source;
 
 use std::sync::Arc;
 
-pub use config::{AmoConfig, Auth, parse_domain};
+pub use config::{AmoConfig, AmoSettings, Auth, parse_domain};
 pub use connector::AmoCrmConnector;
 
 inventory::submit! {

@@ -15,7 +15,8 @@
 //!   ([`STANDARD_FAULTS`]; a fake may declare other answers for its service with
 //!   [`FakeUpstream::faults`]);
 //! - **secrets absent from errors**: no secret value of the config, plain or URL-encoded,
-//!   appears in an error's message or hint.
+//!   appears in an error's message or hint;
+//! - **the spec tells the truth**: `build` returns exactly the capabilities the spec advertises.
 //!
 //! A suite panics with the rule that broke, so it reads like any failed test:
 //!
@@ -135,13 +136,18 @@ impl<'a, U: FakeUpstream> Contract<'a, U> {
         self.connector.spec().kind
     }
 
-    /// Builds the connector on the fake; a fresh context each time, so no cached state hides
-    /// a request.
+    /// Builds the connector on the fake (a fresh context each time, so no cached state hides
+    /// a request), and checks it built exactly what its spec advertises.
     pub fn build(&self) -> Capabilities {
         let kind = self.kind();
-        self.connector
+        let caps = self
+            .connector
             .build(&self.upstream.config(), &self.context())
-            .unwrap_or_else(|e| panic!("{kind}: builds from the fake's settings: {e}"))
+            .unwrap_or_else(|e| panic!("{kind}: builds from the fake's settings: {e}"));
+        let mut advertised = self.connector.spec().capabilities.to_vec();
+        advertised.sort();
+        assert_eq!(caps.provided(), advertised, "{kind}: the spec advertises what build returns");
+        caps
     }
 
     /// `check` passes on the healthy fake and none of its requests writes.

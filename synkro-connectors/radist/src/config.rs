@@ -2,7 +2,7 @@
 
 use synkro_core::{
     Secret,
-    connector::{ConnectorConfig, ConnectorError, FieldSpec, FieldType},
+    connector::{ConnectorConfig, ConnectorError, UrlSetting},
 };
 
 /// The public Radist API (v2).
@@ -15,46 +15,29 @@ pub const DEFAULT_MAX_MESSAGE_PAGES: u32 = 10;
 /// Default cap on chats whose messages are read per report.
 pub const DEFAULT_MAX_CHATS: u32 = 300;
 
-/// Public fields.
-pub(crate) const PUBLIC_FIELDS: &[FieldSpec] = &[
-    FieldSpec::optional(
-        "base_url",
-        "Radist API base URL; leave empty for the public API (use https://api-ru.radist.online/v2 for the RU host)",
-        DEFAULT_BASE_URL,
-    )
-    .typed(FieldType::Url),
-    FieldSpec::optional(
-        "company_id",
-        "Radist company to read; leave empty to use the first company the API key can see",
-        "205113",
-    )
-    .typed(FieldType::Integer),
-    FieldSpec::optional(
-        "max_chat_pages",
-        "Most contact pages (100 contacts each) read per report; the job log says when it cuts",
-        "25",
-    )
-    .typed(FieldType::Integer),
-    FieldSpec::optional(
-        "max_message_pages",
-        "Most message pages (100 messages each) read per chat; the job log says when it cuts",
-        "10",
-    )
-    .typed(FieldType::Integer),
-    FieldSpec::optional(
-        "max_chats",
-        "Most chats whose messages are read per report; the job log says when it cuts",
-        "300",
-    )
-    .typed(FieldType::Integer),
-];
-
-/// Secret fields.
-pub(crate) const SECRET_FIELDS: &[FieldSpec] = &[FieldSpec::required(
-    "api_key",
-    "Radist API key with the messaging scope (sent as the X-Api-Key header)",
-    "rk_live_…",
-)];
+synkro_core::connector_settings! {
+    /// Radist settings as a tenant saves them.
+    pub struct RadistSettings {
+        public {
+            /// Radist API base URL; leave empty for the public API (use
+            /// https://api-ru.radist.online/v2 for the RU host)
+            base_url: Option<UrlSetting> = "https://api.radist.online/v2",
+            /// Radist company to read; leave empty to use the first company the API key can see
+            company_id: Option<i64> = "205113",
+            /// Most contact pages (100 contacts each) read per report; the job log says when it
+            /// cuts
+            max_chat_pages: Option<i64> = "25",
+            /// Most message pages (100 messages each) read per chat; the job log says when it cuts
+            max_message_pages: Option<i64> = "10",
+            /// Most chats whose messages are read per report; the job log says when it cuts
+            max_chats: Option<i64> = "300",
+        }
+        secret {
+            /// Radist API key with the messaging scope (sent as the X-Api-Key header)
+            api_key: Secret = "rk_live_…",
+        }
+    }
+}
 
 /// A parsed Radist configuration.
 ///
@@ -92,12 +75,13 @@ impl RadistConfig {
     /// Parses a connector config; `override_base` (the host's endpoint for `radist`) replaces
     /// both `base_url` and the default.
     pub fn parse(config: &ConnectorConfig, override_base: Option<&str>) -> Result<Self, ConnectorError> {
-        let api_key = config.secret("api_key")?.clone();
+        let settings = RadistSettings::from_config(config)?;
+        let api_key = settings.api_key;
         let base_url = match override_base {
             Some(url) => url.trim().trim_end_matches('/').to_owned(),
-            None => parse_base_url(config.opt_text("base_url"))?,
+            None => parse_base_url(settings.base_url.as_ref().map(|url| url.0.as_str()))?,
         };
-        let company_id = match config.opt_int("company_id")? {
+        let company_id = match settings.company_id {
             Some(id) if id <= 0 => return Err(ConnectorError::config("company_id", "must be a positive number")),
             other => other,
         };
@@ -105,9 +89,9 @@ impl RadistConfig {
             base_url,
             company_id,
             api_key,
-            max_chat_pages: cap(config, "max_chat_pages", DEFAULT_MAX_CHAT_PAGES, 1_000)?,
-            max_message_pages: cap(config, "max_message_pages", DEFAULT_MAX_MESSAGE_PAGES, 1_000)?,
-            max_chats: cap(config, "max_chats", DEFAULT_MAX_CHATS, 100_000)?,
+            max_chat_pages: cap(settings.max_chat_pages, "max_chat_pages", DEFAULT_MAX_CHAT_PAGES, 1_000)?,
+            max_message_pages: cap(settings.max_message_pages, "max_message_pages", DEFAULT_MAX_MESSAGE_PAGES, 1_000)?,
+            max_chats: cap(settings.max_chats, "max_chats", DEFAULT_MAX_CHATS, 100_000)?,
         })
     }
 
@@ -141,8 +125,8 @@ fn parse_base_url(value: Option<&str>) -> Result<String, ConnectorError> {
     Ok(url.to_owned())
 }
 
-fn cap(config: &ConnectorConfig, field: &str, default: u32, max: u32) -> Result<u32, ConnectorError> {
-    match config.opt_int(field)? {
+fn cap(value: Option<i64>, field: &str, default: u32, max: u32) -> Result<u32, ConnectorError> {
+    match value {
         None => Ok(default),
         Some(n) if n >= 1 && n <= i64::from(max) => Ok(n as u32),
         Some(_) => Err(ConnectorError::config(field, format!("must be between 1 and {max}"))),

@@ -10,7 +10,7 @@ use synkro_core::connector::{
 
 use crate::{
     client::RadistClient,
-    config::{PUBLIC_FIELDS, RadistConfig, SECRET_FIELDS},
+    config::{RadistConfig, RadistSettings},
     source::{Caps, RadistSource, no_whatsapp},
 };
 
@@ -23,8 +23,8 @@ static SPEC: ConnectorSpec = ConnectorSpec {
     display_name: "Radist",
     version: env!("CARGO_PKG_VERSION"),
     description: "WhatsApp and WhatsApp Business dialogs from Radist.Online (read-only)",
-    public_fields: PUBLIC_FIELDS,
-    secret_fields: SECRET_FIELDS,
+    public_fields: RadistSettings::PUBLIC_FIELDS,
+    secret_fields: RadistSettings::SECRET_FIELDS,
     capabilities: &[Capability::ChatSource],
 };
 

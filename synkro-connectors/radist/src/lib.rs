@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 pub use config::{
     DEFAULT_BASE_URL, DEFAULT_MAX_CHAT_PAGES, DEFAULT_MAX_CHATS, DEFAULT_MAX_MESSAGE_PAGES, RadistConfig,
+    RadistSettings,
 };
 pub use connector::RadistConnector;
 

@@ -2,24 +2,27 @@
 
 use synkro_core::{
     Secret,
-    connector::{ConnectorConfig, ConnectorError, FieldSpec, FieldType},
+    connector::{ConnectorConfig, ConnectorError, UrlSetting},
 };
 
-pub(crate) const PUBLIC_FIELDS: &[FieldSpec] = &[
-    FieldSpec::required("url", "The project URL", "https://abcdefgh.supabase.co").typed(FieldType::Url),
-    FieldSpec::optional("deals_table", "Table of deal rows, unique on (tenant_id, deal_id)", "deals"),
-    FieldSpec::optional(
-        "reports_table",
-        "Table of archived reports, unique on (tenant_id, source_report_id)",
-        "reports",
-    ),
-];
-
-pub(crate) const SECRET_FIELDS: &[FieldSpec] = &[FieldSpec::required(
-    "service_key",
-    "A secret key (sb_secret_…) or the legacy service_role JWT (eyJ…); it bypasses row-level security, keep it server-side",
-    "sb_secret_…",
-)];
+synkro_core::connector_settings! {
+    /// Supabase settings as a tenant saves them.
+    pub struct SupabaseSettings {
+        public {
+            /// The project URL
+            url: UrlSetting = "https://abcdefgh.supabase.co",
+            /// Table of deal rows, unique on (tenant_id, deal_id)
+            deals_table: Option<String> = "deals",
+            /// Table of archived reports, unique on (tenant_id, source_report_id)
+            reports_table: Option<String> = "reports",
+        }
+        secret {
+            /// A secret key (sb_secret_…) or the legacy service_role JWT (eyJ…); it bypasses
+            /// row-level security, keep it server-side
+            service_key: Secret = "sb_secret_…",
+        }
+    }
+}
 
 /// Parsed Supabase settings.
 #[derive(Clone, Debug)]
@@ -34,8 +37,8 @@ pub struct SupabaseConfig {
     pub key: Secret,
 }
 
-fn table_name(config: &ConnectorConfig, field: &str, default: &str) -> Result<String, ConnectorError> {
-    let name = config.opt_text(field).unwrap_or(default);
+fn table_name(name: Option<&str>, field: &str, default: &str) -> Result<String, ConnectorError> {
+    let name = name.unwrap_or(default);
     let ok = !name.is_empty()
         && name.len() <= 63
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -50,10 +53,11 @@ fn table_name(config: &ConnectorConfig, field: &str, default: &str) -> Result<St
 impl SupabaseConfig {
     /// Parses and validates; `override_base` replaces the project URL (sandbox, tests).
     pub fn parse(config: &ConnectorConfig, override_base: Option<&str>) -> Result<Self, ConnectorError> {
+        let settings = SupabaseSettings::from_config(config)?;
         let url = match override_base {
             Some(url) => url.to_owned(),
             None => {
-                let url = config.text("url")?;
+                let url = settings.url.0.as_str();
                 if !url.starts_with("https://") && !url.starts_with("http://") {
                     return Err(ConnectorError::config("url", "must start with https://"));
                 }
@@ -63,9 +67,9 @@ impl SupabaseConfig {
         let origin = url.trim_end_matches('/').trim_end_matches("/rest/v1").to_owned();
         Ok(Self {
             rest_url: format!("{origin}/rest/v1"),
-            deals_table: table_name(config, "deals_table", "deals")?,
-            reports_table: table_name(config, "reports_table", "reports")?,
-            key: config.secret("service_key")?.clone(),
+            deals_table: table_name(settings.deals_table.as_deref(), "deals_table", "deals")?,
+            reports_table: table_name(settings.reports_table.as_deref(), "reports_table", "reports")?,
+            key: settings.service_key,
         })
     }
 

@@ -14,7 +14,7 @@ use synkro_core::{
 };
 
 use crate::{
-    config::{PUBLIC_FIELDS, SECRET_FIELDS, SupabaseConfig},
+    config::{SupabaseConfig, SupabaseSettings},
     rest::{MAX_PAGE_ROWS, Rest},
 };
 
@@ -27,8 +27,8 @@ static SPEC: ConnectorSpec = ConnectorSpec {
     display_name: "Supabase",
     version: env!("CARGO_PKG_VERSION"),
     description: "The tenant's own store of deal rows (one per deal, with the whole dialog) and report archive",
-    public_fields: PUBLIC_FIELDS,
-    secret_fields: SECRET_FIELDS,
+    public_fields: SupabaseSettings::PUBLIC_FIELDS,
+    secret_fields: SupabaseSettings::SECRET_FIELDS,
     capabilities: &[Capability::Warehouse],
 };
 

@@ -16,7 +16,7 @@ mod rest;
 
 use std::sync::Arc;
 
-pub use config::SupabaseConfig;
+pub use config::{SupabaseConfig, SupabaseSettings};
 pub use connector::SupabaseConnector;
 pub use rest::{MAX_PAGE_ROWS, UPSERT_BATCH};
 

@@ -2,25 +2,25 @@
 
 use synkro_core::{
     Secret,
-    connector::{ConnectorConfig, ConnectorError, FieldSpec, FieldType},
+    connector::{ConnectorConfig, ConnectorError, UrlSetting},
 };
 
-pub(crate) const PUBLIC_FIELDS: &[FieldSpec] = &[
-    FieldSpec::required(
-        "chat_id",
-        "The chat reports go to: a numeric id (groups are negative) or @channelname; the bot must be a member",
-        "-1001234567890",
-    ),
-    FieldSpec::optional(
-        "base_url",
-        "Bot API server (only for a self-hosted Bot API server)",
-        "https://api.telegram.org",
-    )
-    .typed(FieldType::Url),
-];
-
-pub(crate) const SECRET_FIELDS: &[FieldSpec] =
-    &[FieldSpec::required("bot_token", "The bot's token from @BotFather", "123456789:AAH…")];
+synkro_core::connector_settings! {
+    /// Telegram settings as a tenant saves them.
+    pub struct TelegramSettings {
+        public {
+            /// The chat reports go to: a numeric id (groups are negative) or @channelname; the
+            /// bot must be a member
+            chat_id: String = "-1001234567890",
+            /// Bot API server (only for a self-hosted Bot API server)
+            base_url: Option<UrlSetting> = "https://api.telegram.org",
+        }
+        secret {
+            /// The bot's token from @BotFather
+            bot_token: Secret = "123456789:AAH…",
+        }
+    }
+}
 
 /// Parsed Telegram settings.
 #[derive(Clone, Debug)]
@@ -39,7 +39,8 @@ pub struct TelegramConfig {
 impl TelegramConfig {
     /// Parses and validates; `override_base` replaces the Bot API origin (sandbox, tests).
     pub fn parse(config: &ConnectorConfig, override_base: Option<&str>) -> Result<Self, ConnectorError> {
-        let token = config.secret("bot_token")?.clone();
+        let settings = TelegramSettings::from_config(config)?;
+        let token = settings.bot_token;
         let shape_ok = token
             .expose()
             .split_once(':')
@@ -52,7 +53,7 @@ impl TelegramConfig {
             .with_hint("copy the token @BotFather gave you, such as 123456789:AAH…"));
         }
         let bot_id = token.expose().split(':').next().unwrap_or_default().to_owned();
-        let chat_id = config.text("chat_id")?.trim().to_owned();
+        let chat_id = settings.chat_id;
         let channel = chat_id.len() > 1
             && chat_id.starts_with('@')
             && chat_id[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
@@ -63,7 +64,7 @@ impl TelegramConfig {
         };
         let base_url = override_base
             .map(str::to_owned)
-            .or_else(|| config.opt_text("base_url").map(str::to_owned))
+            .or(settings.base_url.map(|url| url.0))
             .unwrap_or_else(|| "https://api.telegram.org".to_owned());
         Ok(Self { base_url: base_url.trim_end_matches('/').to_owned(), token, chat_id, bot_id })
     }

@@ -12,7 +12,7 @@ use tokio::sync::OnceCell;
 
 use crate::{
     client::{BotApi, Sent},
-    config::{PUBLIC_FIELDS, SECRET_FIELDS, TelegramConfig},
+    config::{TelegramConfig, TelegramSettings},
     model::{BotUser, Chat, Message, Update},
     split::{MAX_MESSAGE_UNITS, split_message},
 };
@@ -26,8 +26,8 @@ static SPEC: ConnectorSpec = ConnectorSpec {
     display_name: "Telegram",
     version: env!("CARGO_PKG_VERSION"),
     description: "Delivers reports to a Telegram chat and answers follow-up questions addressed to the bot",
-    public_fields: PUBLIC_FIELDS,
-    secret_fields: SECRET_FIELDS,
+    public_fields: TelegramSettings::PUBLIC_FIELDS,
+    secret_fields: TelegramSettings::SECRET_FIELDS,
     capabilities: &[Capability::Messenger],
 };
 

@@ -19,7 +19,7 @@ mod split;
 
 use std::sync::Arc;
 
-pub use config::TelegramConfig;
+pub use config::{TelegramConfig, TelegramSettings};
 pub use connector::TelegramConnector;
 pub use split::{MAX_MESSAGE_UNITS, split_message};
 

@@ -372,6 +372,24 @@ pub struct Capabilities {
     pub messenger: Option<Arc<dyn Messenger>>,
 }
 
+impl Capabilities {
+    /// The capabilities it holds, in [`Capability`] order: what the connector's spec must
+    /// advertise (the contract suites check they agree).
+    pub fn provided(&self) -> Vec<super::Capability> {
+        use super::Capability as C;
+        [
+            (C::CrmSource, self.crm.is_some()),
+            (C::ChatSource, self.chat.is_some()),
+            (C::Warehouse, self.warehouse.is_some()),
+            (C::LanguageModel, self.llm.is_some()),
+            (C::Messenger, self.messenger.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(capability, held)| held.then_some(capability))
+        .collect()
+    }
+}
+
 impl std::fmt::Debug for Capabilities {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Capabilities")

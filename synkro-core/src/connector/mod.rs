@@ -12,6 +12,7 @@ mod limiter;
 mod outbound;
 mod phone;
 mod registry;
+mod settings;
 mod spec;
 
 use std::{sync::Arc, time::Instant};
@@ -29,6 +30,7 @@ pub use limiter::{DEFAULT_MARGIN, InProcessRateLimiter};
 pub use outbound::{OutboundPolicy, OutboundRefusal, is_public};
 pub use phone::normalize_phone;
 pub use registry::{Registration, Registry, RegistryError};
+pub use settings::{SettingValue, UrlSetting, read_settings};
 pub use spec::{Capability, ConnectorSpec, FieldSpec, FieldType};
 
 use crate::secrets::{Secret, SecretMap};
