@@ -1,5 +1,5 @@
 //! Live job progress as Server-Sent Events. The database is the source of truth: each open
-//! stream re-reads the job and its new step-log lines whenever the engine announces a change
+//! stream re-reads the job and its new step-log lines whenever the service announces a change
 //! (in this process, or on any node through Redis) and at least every two seconds, so it also
 //! follows jobs run by workers elsewhere without Redis.
 
@@ -101,7 +101,7 @@ async fn sync(store: &Store, job: JobId, seen: &mut Seen, tx: &mpsc::Sender<Stre
     Ok(false)
 }
 
-/// Resolves when the engine announces a change of `job` (or missed some announcements).
+/// Resolves when the service announces a change of `job` (or missed some announcements).
 async fn announced(updates: &mut broadcast::Receiver<JobUpdate>, job: JobId) {
     loop {
         match updates.recv().await {

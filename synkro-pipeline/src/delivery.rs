@@ -1,7 +1,7 @@
 //! Delivering a saved report to the messenger, once. A delivery is `sending`, `sent`,
 //! `retrying`, `unknown` or `failed` (DESIGN.md section 9): a failure a retry can fix (the
 //! messenger is down or rate limiting, nothing was delivered) is retried by delivery jobs with
-//! backoff until the engine's `delivery_retry_for` runs out; `unknown` (a worker stopped
+//! backoff until the workers' `delivery_retry_for` runs out; `unknown` (a worker stopped
 //! mid-send) and finally `failed` deliveries are logged, audited and counted, and only an
 //! explicit re-send ([`Service::resend_report`]) sends them again.
 
@@ -33,7 +33,7 @@ use crate::{
 /// The channel name deliveries are recorded under.
 const CHANNEL: &str = "telegram";
 
-/// How deliveries are retried (from [`EngineConfig`](crate::EngineConfig)).
+/// How deliveries are retried (from [`WorkerConfig`](crate::WorkerConfig)).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RetryPolicy {
     pub retry_for: Duration,

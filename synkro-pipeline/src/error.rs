@@ -1,4 +1,4 @@
-//! The pipeline's errors: what the engine API returns, and how a job run ends when it fails.
+//! The pipeline's errors: what the service's verbs return, and how a job run ends when it fails.
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use synkro_core::{
     store::{Constraint, DeliveryState, StoreError},
 };
 
-/// Errors of the engine's API.
+/// Errors of the service's verbs.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// The request broke a rule (bad window, unknown tenant setting, ...).
@@ -54,7 +54,7 @@ impl From<StoreError> for EngineError {
     }
 }
 
-/// How a job run failed, which decides what the engine does next.
+/// How a job run failed, which decides what the workers do next.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobFailure {
     /// Transient: retry later (after `after` if the service said).

@@ -199,10 +199,7 @@ impl Store {
                 .await
         })
         .map_err(map)?;
-        match row {
-            Some(delivery) => Ok(delivery),
-            None => found(self.get_delivery(report).await?, "delivery"),
-        }
+        self.changed_or_current(report, row).await
     }
 
     /// How many deliveries stand in each state (for metrics and alerts).
@@ -243,6 +240,12 @@ impl Store {
                 .await
         })
         .map_err(map)?;
+        self.changed_or_current(report, row).await
+    }
+
+    /// The delivery an update returned, or (when the update matched nothing because the state
+    /// did not allow it) the record as it stands; `NotFound` when there is none.
+    async fn changed_or_current(&self, report: ReportId, row: Option<Delivery>) -> Result<Delivery, StoreError> {
         match row {
             Some(delivery) => Ok(delivery),
             None => found(self.get_delivery(report).await?, "delivery"),

@@ -15,7 +15,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 pub use bus::{RedisBus, RedisWaker};
 pub use limiter::RedisRateLimiter;
 
-/// The prefix of every key and channel the engine's Redis parts use (`synkro:rate:…`,
+/// The prefix of every key and channel the service's Redis parts use (`synkro:rate:…`,
 /// `synkro:events`, `synkro:wake`).
 pub const KEY_PREFIX: &str = "synkro";
 
