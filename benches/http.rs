@@ -63,6 +63,7 @@ async fn seed(url: &str) -> String {
             summary_text: text.clone(),
             summary: serde_json::from_value(summary).unwrap(),
             ai: synkro::domain::AiOutcome { model: Some("gpt-4o-mini".into()), ..Default::default() },
+            analytics: Default::default(),
             metadata: details,
             data_ref: None,
             followup_deadline_at: None,

@@ -48,6 +48,7 @@ async fn fixture(store: Store) -> Fixture {
                 ..Default::default()
             },
             ai: synkro::domain::AiOutcome::default(),
+            analytics: Default::default(),
             metadata: json!({"mode": "crm_chats"}),
             data_ref: Some("warehouse:deals".into()),
             followup_deadline_at: None,

@@ -106,6 +106,24 @@ fn summary_of(report: &synkro::domain::Report) -> Summary {
     report.summary.clone().expect("the report has its numbers")
 }
 
+/// The report's conversation analytics count the same rows and messages as its summary, per
+/// manager and (with a CRM) per stage; waits and responses were measured.
+fn analytics_agree_with_the_summary(report: &synkro::domain::Report, stages: bool) {
+    let (s, a) = (summary_of(report), report.analytics.clone().expect("the report has its analytics"));
+    let d = &a.day;
+    assert_eq!((d.deals, d.deals_with_dialogs), (s.total_deals, s.deals_with_dialogs));
+    assert_eq!(d.inbound_messages + d.outbound_messages, s.total_messages);
+    assert_eq!(a.managers.iter().map(|m| m.dialogs).sum::<u64>(), s.deals_with_dialogs);
+    assert_eq!(a.managers.iter().map(|m| m.clients_waiting).sum::<u64>(), d.clients_waiting);
+    assert!(d.responses > 0 && d.first_response_median_secs <= d.first_response_p90_secs, "{d:?}");
+    assert_eq!(a.waiting.len() as u64, d.clients_waiting.min(20));
+    assert!(a.waiting.windows(2).all(|w| w[0].waiting_secs >= w[1].waiting_secs), "longest wait first");
+    match stages {
+        true => assert_eq!(a.stages.iter().map(|st| st.deals).sum::<u64>(), s.total_deals),
+        false => assert!(a.stages.is_empty(), "chats have no stages"),
+    }
+}
+
 /// The summary the generated data implies for `mode`.
 fn expected(sandbox: &Sandbox, mode: ReportMode) -> Summary {
     let data = sandbox.data();
@@ -171,6 +189,7 @@ async fn crm_chats_report_has_the_exact_numbers_and_is_delivered_once(store: &St
     assert_eq!(job.progress, 100);
     let report = report_of(store, &job).await;
     assert_eq!(summary_of(&report), expected(&w.sandbox, ReportMode::CrmChats));
+    analytics_agree_with_the_summary(&report, true);
     assert_eq!(report.status, ReportStatus::Sent);
     assert!(!report.ai.as_ref().unwrap().fallback);
     let sent = w.sandbox.telegram_sent();
@@ -199,6 +218,7 @@ async fn chats_only_report_counts_every_dialog(store: &Store) {
     assert_eq!(job.status, JobStatus::Success, "{:?}", events(store, &job).await);
     let report = report_of(store, &job).await;
     assert_eq!(summary_of(&report), expected(&w.sandbox, ReportMode::ChatsOnly));
+    analytics_agree_with_the_summary(&report, false);
     assert_eq!(report.metadata["warehouse"], "builtin");
     assert_eq!(w.sandbox.request_count(Service::Amocrm), 0, "chats_only never calls the CRM");
 }
@@ -251,6 +271,7 @@ async fn rate_limit_storms_lose_no_data(store: &Store) {
     assert_eq!(job.status, JobStatus::Success, "{:?}", events(store, &job).await);
     let report = report_of(store, &job).await;
     assert_eq!(summary_of(&report), expected(&w.sandbox, ReportMode::CrmChats));
+    analytics_agree_with_the_summary(&report, true);
     assert_eq!(report.status, ReportStatus::Sent);
     assert!(w.sandbox.rate_limited_count(Service::Amocrm) >= 4);
 }

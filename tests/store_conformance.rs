@@ -94,6 +94,7 @@ fn new_report(tenant: TenantId, job: Option<JobId>, text: &str) -> NewReport {
         summary_text: text.to_owned(),
         summary: Summary { total_deals: 3, ..Summary::default() },
         ai: AiOutcome { fallback: true, error: Some("no AI integration is configured".into()), ..AiOutcome::default() },
+        analytics: Default::default(),
         metadata: json!({"mode": "crm_only"}),
         data_ref: Some("warehouse:deals".into()),
         followup_deadline_at: Some(ts(1_772_390_000)),

@@ -33,6 +33,7 @@
 //! ```
 
 pub mod ai_text;
+pub mod analytics;
 pub mod delivery;
 pub mod error;
 pub mod events;

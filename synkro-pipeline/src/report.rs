@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use synkro_core::{
     connector::{ArchivedReport, Capability, CompletionRequest, DealRow, Dialog, RowTime, Truncation, Warehouse},
     domain::{
-        AiOutcome, AuditAction, EventLevel, JobRun, NewAuditLog, NewJobEvent, NewReport, Report, ReportMode,
+        AiOutcome, Analytics, AuditAction, EventLevel, JobRun, NewAuditLog, NewJobEvent, NewReport, Report, ReportMode,
         ReportStatus, ReportType, Summary, Tenant, TenantRuntimeConfig, TenantStatus, TriggerType, Window,
     },
     store::{Constraint, StoreError},
@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     ai_text,
+    analytics::AnalyticsBuilder,
     delivery::deliver,
     error::JobFailure,
     events::JobUpdate,
@@ -213,10 +214,10 @@ pub(crate) async fn run_report(
     let run = Run::check_config(env, job, cancel).await?;
     let mut truncations = Vec::new();
     let synced = run.sync_sources(&mut truncations).await?;
-    let builder = run.load_rows(&synced).await?;
+    let (builder, analytics) = run.load_rows(&synced).await?;
     let (summary, previews) = run.summarize(builder).await?;
     let (text, ai) = run.write_text(&summary, &previews).await?;
-    let report = run.save_report(text, summary, ai, truncations).await?;
+    let report = run.save_report(text, summary, ai, analytics.finish(), truncations).await?;
     let (report, delivered) =
         deliver(env, &run.p, job, &run.tenant, report, run.caps.messenger(), false, sending).await?;
     run.done(&report, delivered).await;
@@ -280,9 +281,10 @@ impl<'a> Run<'a> {
     /// of the same window written by other modes (chat-only rows with synthetic ids, deals
     /// another mode joined differently) or by earlier runs; a report counts what its own mode
     /// produced.
-    async fn load_rows(&self, synced: &Synced) -> Result<SummaryBuilder, JobFailure> {
+    async fn load_rows(&self, synced: &Synced) -> Result<(SummaryBuilder, AnalyticsBuilder), JobFailure> {
         let by = if self.mode == ReportMode::CrmOnly { RowTime::UpdatedAt } else { RowTime::LastMessageAt };
         let mut builder = SummaryBuilder::new(20);
+        let mut analytics = AnalyticsBuilder::new(self.mode, self.window, 20);
         let mut loaded = 0u64;
         let mut rows = self.caps.warehouse.rows_in_window(self.tenant.slug.as_str(), self.window, by);
         while let Some(batch) = rows.next().await {
@@ -290,13 +292,14 @@ impl<'a> Run<'a> {
             let own = batch.items.iter().filter(|r| synced.written.contains(&r.deal_id));
             for row in own.filter(|r| keep_row(r, self.mode, self.config.min_dialogs_for_report)) {
                 builder.add(row);
+                analytics.add(row);
                 loaded += 1;
             }
             checkpoint(self.cancel)?;
         }
         drop(rows);
         self.p.step(Step::LoadRows, format!("{loaded} rows in the window"), json!({"rows": loaded})).await;
-        Ok(builder)
+        Ok((builder, analytics))
     }
 
     /// Step 4: the numbers.
@@ -360,6 +363,7 @@ impl<'a> Run<'a> {
         text: String,
         summary: Summary,
         ai: AiOutcome,
+        analytics: Analytics,
         truncations: Vec<Value>,
     ) -> Result<Report, JobFailure> {
         let (store, job, tenant) = (self.env.store(), self.job, &self.tenant);
@@ -384,6 +388,7 @@ impl<'a> Run<'a> {
             summary_text: text,
             summary,
             ai,
+            analytics,
             metadata,
             data_ref: Some(data_ref.to_owned()),
             followup_deadline_at: Some(Timestamp::now() + followup),
@@ -404,6 +409,7 @@ impl<'a> Run<'a> {
         if let Some(object) = archived_metadata.as_object_mut() {
             object.insert("summary".to_owned(), json!(report.summary));
             object.insert("ai".to_owned(), json!(report.ai));
+            object.insert("analytics".to_owned(), json!(report.analytics));
         }
         let archived = ArchivedReport {
             tenant_id: tenant.slug.to_string(),

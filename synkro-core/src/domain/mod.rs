@@ -4,6 +4,7 @@
 //! `New*` types are what callers construct (validated on construction); the plain types are
 //! what the store returns.
 
+mod analytics;
 mod audit;
 mod integration;
 mod job;
@@ -12,6 +13,7 @@ mod runtime;
 mod tenant;
 mod user;
 
+pub use analytics::{Analytics, DayFigures, ManagerFigures, SlowResponse, StageFigures, WaitingClient};
 pub use audit::{AuditAction, AuditFilter, AuditLog, NewAuditLog};
 pub use integration::{ConnectorKind, IntegrationConfig, IntegrationStatus, NewIntegrationConfig};
 #[cfg(feature = "store")]

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::Date;
 
-use super::{Window, string_enum};
+use super::{Analytics, Window, string_enum};
 use crate::{
     ValidationError,
     connector::FailureClass,
@@ -116,6 +116,9 @@ pub struct Report {
     /// How the text was written (`None` only for reports that never said).
     #[cfg_attr(feature = "store", sqlx(json(nullable)))]
     pub ai: Option<AiOutcome>,
+    /// The conversation analytics (`None` for reports made before Synkro measured them).
+    #[cfg_attr(feature = "store", sqlx(json(nullable)))]
+    pub analytics: Option<Analytics>,
     /// Everything else: mode, trigger, warehouse, sources cut by a cap.
     #[cfg_attr(feature = "store", sqlx(json))]
     pub metadata: Value,
@@ -180,6 +183,8 @@ pub struct NewReport {
     pub summary: Summary,
     /// How the text was written.
     pub ai: AiOutcome,
+    /// The conversation analytics.
+    pub analytics: Analytics,
     /// Everything else (a JSON object): mode, trigger, warehouse, sources cut by a cap.
     pub metadata: Value,
     /// Where the data rows live.

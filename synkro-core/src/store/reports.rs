@@ -63,8 +63,8 @@ impl Store {
         new.validate()?;
         const SQL: &str = "INSERT INTO reports (id, tenant_id, job_id, period_start, period_end, window_start, \
             window_end, report_type, status, summary_text, metadata, data_ref, followup_deadline_at, created_at, \
-            updated_at, summary, ai) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, \
-            $16) RETURNING *";
+            updated_at, summary, ai, analytics) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+            $14, $15, $16, $17) RETURNING *";
         on_pool!(self, |pool| {
             sqlx::query_as::<_, Report>(SQL)
                 .bind(ReportId::new())
@@ -83,6 +83,7 @@ impl Store {
                 .bind(Timestamp::now())
                 .bind(sqlx::types::Json(&new.summary))
                 .bind(sqlx::types::Json(&new.ai))
+                .bind(sqlx::types::Json(&new.analytics))
                 .fetch_one(pool)
                 .await
         })

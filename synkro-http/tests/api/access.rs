@@ -410,6 +410,7 @@ async fn tenant_lists_show_only_visible_tenants(w: &World) {
     assert!(item.get("metadata").is_none() && item.get("summary_text").is_none(), "lists carry summaries only");
     let full = w.get(&format!("/api/v1/reports/{}", w.cast.acme_report.id.as_uuid()), Some(&plain)).await.json();
     assert_eq!(full["metadata"]["details"]["big"], "blob");
+    assert_eq!(full["analytics"]["day"]["deals"], 0, "the analytics are a typed field of the report");
     assert_eq!(
         (full["summary"]["deals_with_dialogs"].as_u64(), full["ai"]["model"].as_str()),
         (Some(2), Some("gpt-4o-mini"))

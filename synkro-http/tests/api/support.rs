@@ -330,6 +330,7 @@ async fn report_for(store: &Store, tenant: &Tenant, job: &JobRun) -> Report {
             ..Default::default()
         },
         ai: synkro_core::domain::AiOutcome { model: Some("gpt-4o-mini".into()), ..Default::default() },
+        analytics: Default::default(),
         metadata: json!({"details": {"big": "blob"}}),
         data_ref: None,
         followup_deadline_at: None,

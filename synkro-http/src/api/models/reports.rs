@@ -151,6 +151,11 @@ pub struct ReportOut {
     /// How the text was written: `fallback` (the plain text was used), `model`, `truncated`,
     /// and when the AI was not used, `error` and its failure `class`.
     pub ai: Option<Value>,
+    /// Conversation analytics Synkro measured: `day` (deals, messages each way, clients left
+    /// waiting, first-response median and 90th percentile), `managers`, `stages` (not for
+    /// `chats_only`), and the longest `waiting` clients and `slowest` first responses by name.
+    /// Absent on reports made before they were measured.
+    pub analytics: Option<Value>,
     /// Other details: mode, trigger, warehouse, sources cut by a cap.
     pub metadata: Value,
     /// Until when follow-up questions are answered in Telegram.
@@ -258,6 +263,7 @@ impl From<Report> for ReportOut {
             summary: ReportSummary::with_summary(item, r.summary.as_ref().and_then(|s| serde_json::to_value(s).ok())),
             summary_text: r.summary_text,
             ai: r.ai.as_ref().and_then(|a| serde_json::to_value(a).ok()),
+            analytics: r.analytics.as_ref().and_then(|a| serde_json::to_value(a).ok()),
             metadata: r.metadata,
             followup_deadline_at: r.followup_deadline_at.map(at),
             delivery: None,
