@@ -11,7 +11,7 @@ use synkro_core::{
     time::TimeZoneName,
 };
 
-use synkro_core::domain::Summary;
+use synkro_core::domain::{Analytics, Summary};
 
 use crate::summary::{DealPreview, NO_STAGE, UNASSIGNED};
 
@@ -24,7 +24,8 @@ pub const DEFAULT_PROMPT: &str = "\
 
 Структура отчёта:
 1. Итоги — главное за день: сделки, диалоги, сообщения, ключевые события.
-2. Риски — сделки и клиенты под угрозой: долгие ответы, недовольство, вопросы без ответа, \
+2. Риски — сделки и клиенты под угрозой: клиенты, ждущие ответа, и самые долгие ответы (раздел \
+«Ответы и ожидание» контекста, с именами сделок и менеджеров), недовольство, вопросы без ответа, \
 ошибки менеджеров.
 3. Сильные стороны — что менеджеры сделали хорошо.
 4. Рекомендации — конкретные действия на завтра: кто, что и по какой сделке.
@@ -50,14 +51,16 @@ const MAX_ANSWER_CHARS: usize = 2_000;
 
 /// The AI context: tenant name, mode, window in tenant time
 /// (`2026-03-01 22:01 – 2026-03-02 22:01 Europe/Berlin`), summary numbers, top stages and
-/// managers (at most 10 each, by count then name), then the previews. At most 24,000
-/// characters: previews that do not fit are left out, and a note says how many.
+/// managers (at most 10 each, by count then name), the measured responses and waits (the
+/// longest waits and slowest responses first, by deal and manager), then the previews. At
+/// most 24,000 characters: previews that do not fit are left out, and a note says how many.
 pub fn build_context(
     tenant_name: &str,
     mode: ReportMode,
     window: Window,
     tz: &TimeZoneName,
     summary: &Summary,
+    analytics: &Analytics,
     previews: &[DealPreview],
 ) -> String {
     let mut out = String::new();
@@ -69,6 +72,7 @@ pub fn build_context(
     out.push('\n');
     top(&mut out, "Этапы (сделок)", &summary.by_status);
     top(&mut out, "Менеджеры (сделок)", &summary.by_manager);
+    responses(&mut out, analytics);
     if previews.is_empty() {
         return out;
     }
@@ -175,6 +179,67 @@ fn numbers(out: &mut String, s: &Summary) {
     let _ = writeln!(out, "- сообщений: {}", s.total_messages);
 }
 
+/// `secs` for people: `5 ч 10 мин`, `45 мин`, `меньше минуты`.
+pub fn duration_text(secs: u64) -> String {
+    let (hours, minutes) = (secs / 3600, secs % 3600 / 60);
+    match (hours, minutes) {
+        (0, 0) => "меньше минуты".to_owned(),
+        (0, m) => format!("{m} мин"),
+        (h, 0) => format!("{h} ч"),
+        (h, m) => format!("{h} ч {m} мин"),
+    }
+}
+
+/// The measured responses and waits: the day's figures, the longest waits and slowest first
+/// responses (at most [`TOP`] each, by deal and manager), and each manager's response times.
+fn responses(out: &mut String, a: &Analytics) {
+    let d = &a.day;
+    if d.inbound_messages + d.outbound_messages == 0 {
+        return;
+    }
+    let _ = writeln!(out, "\nОтветы и ожидание:");
+    let _ = writeln!(out, "- сообщений от клиентов: {}, от менеджеров: {}", d.inbound_messages, d.outbound_messages);
+    if let (Some(median), Some(p90)) = (d.first_response_median_secs, d.first_response_p90_secs) {
+        let (median, p90) = (duration_text(median), duration_text(p90));
+        let _ = writeln!(
+            out,
+            "- первый ответ клиенту: медиана {median}, 90% ответов быстрее {p90} ({} ответов)",
+            d.responses
+        );
+    }
+    let _ = writeln!(out, "- клиентов ждут ответа на конец окна: {}", d.clients_waiting);
+    if !a.waiting.is_empty() {
+        let _ = writeln!(out, "Дольше всех ждут ответа:");
+        for w in a.waiting.iter().take(TOP) {
+            let (deal, manager) = (short(&w.deal_name), short(display_label(&w.manager)));
+            let _ =
+                writeln!(out, "- {deal} (сделка {}, менеджер {manager}): {}", w.deal_id, duration_text(w.waiting_secs));
+        }
+    }
+    if !a.slowest.is_empty() {
+        let _ = writeln!(out, "Самые долгие первые ответы:");
+        for s in a.slowest.iter().take(TOP) {
+            let (deal, manager) = (short(&s.deal_name), short(display_label(&s.manager)));
+            let _ = writeln!(
+                out,
+                "- {deal} (сделка {}, менеджер {manager}): {}",
+                s.deal_id,
+                duration_text(s.response_secs)
+            );
+        }
+    }
+    let measured: Vec<_> =
+        a.managers.iter().filter(|m| m.first_response_median_secs.is_some() || m.clients_waiting > 0).collect();
+    if !measured.is_empty() {
+        let _ = writeln!(out, "Менеджеры (первый ответ, ждут ответа):");
+        for m in measured.iter().take(TOP) {
+            let median = m.first_response_median_secs.map_or("нет ответов".to_owned(), duration_text);
+            let _ =
+                writeln!(out, "- {}: медиана {median}, ждут {}", short(display_label(&m.manager)), m.clients_waiting);
+        }
+    }
+}
+
 /// At most [`TOP`] entries by count, then a line for the rest.
 fn top(out: &mut String, title: &str, counts: &BTreeMap<String, u64>) {
     if counts.is_empty() {
@@ -274,6 +339,43 @@ mod tests {
         }
     }
 
+    fn analytics() -> Analytics {
+        use synkro_core::domain::{DayFigures, ManagerFigures, SlowResponse, WaitingClient};
+        let waiting = |id: i64, secs: u64| WaitingClient {
+            deal_id: id,
+            deal_name: format!("Deal {id}"),
+            manager: "Oleg".into(),
+            waiting_secs: secs,
+        };
+        Analytics {
+            day: DayFigures {
+                inbound_messages: 200,
+                outbound_messages: 145,
+                clients_waiting: 2,
+                responses: 40,
+                first_response_median_secs: Some(900),
+                first_response_p90_secs: Some(7_800),
+                ..DayFigures::default()
+            },
+            managers: vec![ManagerFigures {
+                manager: "Oleg".into(),
+                dialogs: 8,
+                messages: 200,
+                first_response_median_secs: Some(600),
+                first_response_p90_secs: Some(3_600),
+                clients_waiting: 2,
+            }],
+            stages: Vec::new(),
+            waiting: vec![waiting(42, 18_600), waiting(43, 1_800)],
+            slowest: vec![SlowResponse {
+                deal_id: 44,
+                deal_name: "Deal 44".into(),
+                manager: UNASSIGNED.into(),
+                response_secs: 7_800,
+            }],
+        }
+    }
+
     fn position(haystack: &str, needle: &str) -> usize {
         haystack.find(needle).unwrap_or_else(|| panic!("{needle:?} missing from:\n{haystack}"))
     }
@@ -281,7 +383,7 @@ mod tests {
     #[test]
     fn the_context_has_tenant_mode_window_numbers_and_sorted_stages() {
         let previews = [preview(42, "2026-03-02 10:00  client: сколько стоит?"), preview(-7, "")];
-        let c = build_context("Acme", ReportMode::CrmChats, window(), &berlin(), &summary(), &previews);
+        let c = build_context("Acme", ReportMode::CrmChats, window(), &berlin(), &summary(), &analytics(), &previews);
         for needle in ["Компания: Acme", "crm_chats", "2026-03-01 22:01 – 2026-03-02 22:01 Europe/Berlin"] {
             position(&c, needle);
         }
@@ -297,6 +399,15 @@ mod tests {
         position(&c, "### Deal -7 (диалог без сделки)");
         position(&c, "менеджер: (без ответственного)");
         assert!(!c.contains("Контекст сокращён"));
+        // The measured waits and responses, longest first, by deal and manager, before the
+        // previews.
+        position(&c, "первый ответ клиенту: медиана 15 мин, 90% ответов быстрее 2 ч 10 мин (40 ответов)");
+        let waits =
+            ["- Deal 42 (сделка 42, менеджер Oleg): 5 ч 10 мин", "- Deal 43 (сделка 43, менеджер Oleg): 30 мин"];
+        assert!(position(&c, waits[0]) < position(&c, waits[1]));
+        position(&c, "- Deal 44 (сделка 44, менеджер (без ответственного)): 2 ч 10 мин");
+        position(&c, "- Oleg: медиана 10 мин, ждут 2");
+        assert!(position(&c, "Ответы и ожидание") < position(&c, "### Deal 42"));
     }
 
     #[test]
@@ -304,7 +415,7 @@ mod tests {
         let mut s = summary();
         s.by_status = (0..15).map(|i| (format!("stage {i:02}"), 100 - i)).collect();
         s.by_manager = (0..12).map(|i| (format!("manager {i:02}"), 1)).collect();
-        let c = build_context("Acme", ReportMode::ChatsOnly, window(), &berlin(), &s, &[]);
+        let c = build_context("Acme", ReportMode::ChatsOnly, window(), &berlin(), &s, &Analytics::default(), &[]);
         assert!(c.contains("stage 09: 91") && !c.contains("stage 10"), "{c}");
         assert!(c.contains("остальные (5): 440"), "{c}"); // 90 + 89 + 88 + 87 + 86
         assert!(c.contains("manager 09: 1") && !c.contains("manager 10") && c.contains("остальные (2): 2"));
@@ -314,7 +425,15 @@ mod tests {
     fn the_context_is_bounded_and_says_what_it_left_out() {
         let long = "2026-03-02 10:00  client: ".to_owned() + &"очень длинное сообщение ".repeat(17);
         let previews: Vec<DealPreview> = (1..=200).map(|id| preview(id, &long)).collect();
-        let c = build_context(&"A".repeat(5_000), ReportMode::CrmOnly, window(), &berlin(), &summary(), &previews);
+        let c = build_context(
+            &"A".repeat(5_000),
+            ReportMode::CrmOnly,
+            window(),
+            &berlin(),
+            &summary(),
+            &analytics(),
+            &previews,
+        );
         let chars = c.chars().count();
         assert!((20_000..=MAX_CONTEXT_CHARS).contains(&chars), "{chars} characters");
         assert!(c.contains("сообщений: 345"), "the numbers survive the cut");

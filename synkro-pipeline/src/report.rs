@@ -216,8 +216,9 @@ pub(crate) async fn run_report(
     let synced = run.sync_sources(&mut truncations).await?;
     let (builder, analytics) = run.load_rows(&synced).await?;
     let (summary, previews) = run.summarize(builder).await?;
-    let (text, ai) = run.write_text(&summary, &previews).await?;
-    let report = run.save_report(text, summary, ai, analytics.finish(), truncations).await?;
+    let analytics = analytics.finish();
+    let (text, ai) = run.write_text(&summary, &analytics, &previews).await?;
+    let report = run.save_report(text, summary, ai, analytics, truncations).await?;
     let (report, delivered) =
         deliver(env, &run.p, job, &run.tenant, report, run.caps.messenger(), false, sending).await?;
     run.done(&report, delivered).await;
@@ -312,9 +313,15 @@ impl<'a> Run<'a> {
     }
 
     /// Step 5: the AI's text, or the plain fallback when there is no AI or it fails.
-    async fn write_text(&self, summary: &Summary, previews: &[DealPreview]) -> Result<(String, AiOutcome), JobFailure> {
+    async fn write_text(
+        &self,
+        summary: &Summary,
+        analytics: &Analytics,
+        previews: &[DealPreview],
+    ) -> Result<(String, AiOutcome), JobFailure> {
         let (tenant, config, window) = (&self.tenant, &self.config, self.window);
-        let context = ai_text::build_context(&tenant.name, self.mode, window, &config.timezone, summary, previews);
+        let zone = &config.timezone;
+        let context = ai_text::build_context(&tenant.name, self.mode, window, zone, summary, analytics, previews);
         let prompt = config.metadata.get("prompt").and_then(Value::as_str).unwrap_or(ai_text::DEFAULT_PROMPT);
         let fallback = || ai_text::fallback_report(&tenant.name, window, &config.timezone, summary);
         let integration =
