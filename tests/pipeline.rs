@@ -243,6 +243,17 @@ async fn ai_failure_gives_the_fallback_report_and_the_job_succeeds(store: &Store
     assert!(report.ai.as_ref().unwrap().error.as_deref().unwrap().contains("500"));
     let summary = summary_of(&report);
     assert!(report.summary_text.contains(&summary.total_deals.to_string()), "the fallback carries the numbers");
+    // A report written by rules, which says why the AI is missing in its own words.
+    let text = &report.summary_text;
+    assert!(text.contains("ИИ недоступен (сервис ИИ ответил ошибкой)") && !text.contains("500"), "{text}");
+    for section in ["1. Итоги", "2. Риски", "3. Сильные стороны", "4. Рекомендации"]
+    {
+        assert!(text.contains(section), "{section} in {text}");
+    }
+    let analytics = report.analytics.clone().unwrap();
+    if let Some(w) = analytics.waiting.first() {
+        assert!(text.contains(&format!("- ответить клиенту: {}", w.deal_name)), "the longest wait is named: {text}");
+    }
     assert!(events(store, &job).await.iter().any(|e| e.starts_with("warn") && e.contains("AI failed")));
 }
 

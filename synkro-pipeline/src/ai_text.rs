@@ -11,7 +11,10 @@ use synkro_core::{
     time::TimeZoneName,
 };
 
-use synkro_core::domain::{Analytics, Summary};
+use synkro_core::{
+    connector::FailureClass,
+    domain::{Analytics, Summary},
+};
 
 use crate::summary::{DealPreview, NO_STAGE, UNASSIGNED};
 
@@ -94,24 +97,143 @@ pub fn build_context(
     out
 }
 
-/// The plain report saved when the AI fails: a header with the tenant and window, the summary
-/// numbers, every stage and manager, and one line saying the AI text is unavailable. The AI's
-/// error is not part of it (it goes to the report's metadata).
-pub fn fallback_report(tenant_name: &str, window: Window, tz: &TimeZoneName, summary: &Summary) -> String {
+/// Why the AI was unavailable, in the report's words: the failure class, never the service's
+/// own text.
+pub fn failure_text(class: FailureClass) -> &'static str {
+    match class {
+        FailureClass::Auth => "ключ ИИ не принят",
+        FailureClass::Permission => "у ключа ИИ нет доступа к модели",
+        FailureClass::Config => "настройки ИИ неверны",
+        FailureClass::RateLimited => "сервис ИИ ограничил частоту запросов",
+        FailureClass::Network => "сервис ИИ не ответил вовремя",
+        FailureClass::Upstream => "сервис ИИ ответил ошибкой",
+    }
+}
+
+/// A client waiting at least this long is a risk in the fallback report.
+const LONG_WAIT_SECS: u64 = 2 * 3600;
+/// A first response slower than this is a risk in the fallback report.
+const SLOW_RESPONSE_SECS: u64 = 3600;
+/// A manager whose median first response is at most this is a strength.
+const QUICK_MEDIAN_SECS: u64 = 15 * 60;
+/// Names listed per rule in the fallback report.
+const FALLBACK_NAMES: usize = 5;
+
+/// The report written by rules when the AI is unavailable (`why`: Synkro's words for the
+/// reason, never an upstream body): a line saying so, then the four sections of the AI's
+/// report — results, risks, strengths, recommendations — from the measured facts, naming deals
+/// and managers, then every stage and manager count.
+pub fn fallback_report(
+    tenant_name: &str,
+    window: Window,
+    tz: &TimeZoneName,
+    summary: &Summary,
+    analytics: &Analytics,
+    why: &str,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Отчёт: {tenant_name}");
     let _ = writeln!(out, "Период: {}", window_text(window, tz));
-    out.push('\n');
-    numbers(&mut out, summary);
+    let _ = writeln!(out, "ИИ недоступен ({why}): отчёт составлен по правилам из измеренных данных.");
+    let d = &analytics.day;
+    let deal = |name: &str, id: i64, manager: &str| {
+        format!("{} (сделка {id}, менеджер {})", short(name), short(display_label(manager)))
+    };
+
+    let _ = writeln!(out, "\n1. Итоги");
+    let _ = writeln!(
+        out,
+        "- сделок: {}, с диалогами: {}, сообщений: {} (от клиентов {}, от менеджеров {})",
+        summary.total_deals,
+        summary.deals_with_dialogs,
+        summary.total_messages,
+        d.inbound_messages,
+        d.outbound_messages
+    );
+    if let (Some(median), Some(p90)) = (d.first_response_median_secs, d.first_response_p90_secs) {
+        let _ = writeln!(
+            out,
+            "- первый ответ клиенту: медиана {}, 90% быстрее {}",
+            duration_text(median),
+            duration_text(p90)
+        );
+    }
+
+    let _ = writeln!(out, "\n2. Риски");
+    let long_waits: Vec<_> = analytics.waiting.iter().filter(|w| w.waiting_secs >= LONG_WAIT_SECS).collect();
+    let slow: Vec<_> = analytics.slowest.iter().filter(|r| r.response_secs >= SLOW_RESPONSE_SECS).collect();
+    let quiet: u64 = analytics.stages.iter().map(|s| s.quiet).sum();
+    if !long_waits.is_empty() {
+        let _ =
+            writeln!(out, "- {} клиент(ов) ждут ответа дольше {}:", long_waits.len(), duration_text(LONG_WAIT_SECS));
+        for w in long_waits.iter().take(FALLBACK_NAMES) {
+            let _ =
+                writeln!(out, "  - {}: {}", deal(&w.deal_name, w.deal_id, &w.manager), duration_text(w.waiting_secs));
+        }
+    }
+    if !slow.is_empty() {
+        let _ = writeln!(out, "- первые ответы дольше {}:", duration_text(SLOW_RESPONSE_SECS));
+        for r in slow.iter().take(FALLBACK_NAMES) {
+            let _ =
+                writeln!(out, "  - {}: {}", deal(&r.deal_name, r.deal_id, &r.manager), duration_text(r.response_secs));
+        }
+    }
+    if quiet > 0 {
+        let _ = writeln!(out, "- диалогов, где клиент замолчал после ответа менеджера: {quiet}");
+    }
+    if long_waits.is_empty() && slow.is_empty() && quiet == 0 {
+        let _ = writeln!(out, "- измеренных рисков нет");
+    }
+
+    let _ = writeln!(out, "\n3. Сильные стороны");
+    let quick: Vec<_> = analytics
+        .managers
+        .iter()
+        .filter(|m| m.first_response_median_secs.is_some_and(|t| t <= QUICK_MEDIAN_SECS))
+        .collect();
+    for m in quick.iter().take(FALLBACK_NAMES) {
+        let median = m.first_response_median_secs.map(duration_text).unwrap_or_default();
+        let _ = writeln!(out, "- {} отвечает быстро: медиана {median}", short(display_label(&m.manager)));
+    }
+    if d.deals_with_dialogs > 0 && d.clients_waiting == 0 {
+        let _ = writeln!(out, "- на конец дня все клиенты получили ответ");
+    }
+    if quick.is_empty() && (d.deals_with_dialogs == 0 || d.clients_waiting > 0) {
+        let _ = writeln!(out, "- по измеренным данным выделить нечего");
+    }
+
+    let _ = writeln!(out, "\n4. Рекомендации");
+    for w in analytics.waiting.iter().take(FALLBACK_NAMES) {
+        let _ = writeln!(out, "- ответить клиенту: {}", deal(&w.deal_name, w.deal_id, &w.manager));
+    }
+    let slow_managers: Vec<_> = analytics
+        .managers
+        .iter()
+        .filter(|m| m.first_response_p90_secs.is_some_and(|t| t >= SLOW_RESPONSE_SECS))
+        .collect();
+    for m in slow_managers.iter().take(FALLBACK_NAMES) {
+        let p90 = m.first_response_p90_secs.map(duration_text).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "- разобрать с менеджером {} долгие ответы (10% ответов дольше {p90})",
+            short(display_label(&m.manager))
+        );
+    }
+    if quiet > 0 {
+        let _ = writeln!(out, "- напомнить о себе клиентам, замолчавшим после ответа менеджера");
+    }
+    if analytics.waiting.is_empty() && slow_managers.is_empty() && quiet == 0 {
+        let _ = writeln!(out, "- продолжать в том же темпе");
+    }
+
     for (title, counts) in [("Этапы", &summary.by_status), ("Менеджеры", &summary.by_manager)] {
         if !counts.is_empty() {
-            let _ = writeln!(out, "\n{title}:");
+            let _ = writeln!(out, "\n{title} (сделок):");
             for (name, count) in by_count(counts) {
                 let _ = writeln!(out, "- {}: {count}", display_label(name));
             }
         }
     }
-    out.push_str("\nТекст ИИ для этого отчёта недоступен, поэтому здесь только цифры.\n");
     out
 }
 
@@ -444,24 +566,41 @@ mod tests {
     }
 
     #[test]
-    fn the_fallback_has_every_number_and_no_error_text() {
-        let text = fallback_report("Acme", window(), &berlin(), &summary());
+    fn the_fallback_is_a_report_a_manager_can_act_on() {
+        let why = "сервис ИИ не ответил";
+        let text = fallback_report("Acme", window(), &berlin(), &summary(), &analytics(), why);
         position(&text, "Отчёт: Acme");
         position(&text, "2026-03-01 22:01 – 2026-03-02 22:01 Europe/Berlin");
-        for needle in ["сделок: 19", "сделок с диалогами: 12", "сообщений: 345", "- Won: 7", "- New: 7", "- Lost: 3"]
-        {
+        let said = position(&text, "ИИ недоступен (сервис ИИ не ответил): отчёт составлен по правилам");
+        let sections = ["1. Итоги", "2. Риски", "3. Сильные стороны", "4. Рекомендации"].map(|s| position(&text, s));
+        assert!(said < sections[0] && sections.windows(2).all(|w| w[0] < w[1]), "{text}");
+        for needle in [
+            "сделок: 19, с диалогами: 12, сообщений: 345 (от клиентов 200, от менеджеров 145)",
+            "первый ответ клиенту: медиана 15 мин, 90% быстрее 2 ч 10 мин",
+            "1 клиент(ов) ждут ответа дольше 2 ч:",
+            "  - Deal 42 (сделка 42, менеджер Oleg): 5 ч 10 мин",
+            "  - Deal 44 (сделка 44, менеджер (без ответственного)): 2 ч 10 мин",
+            "- Oleg отвечает быстро: медиана 10 мин",
+            "- ответить клиенту: Deal 42 (сделка 42, менеджер Oleg)",
+            "- ответить клиенту: Deal 43 (сделка 43, менеджер Oleg)",
+            "- разобрать с менеджером Oleg долгие ответы (10% ответов дольше 1 ч)",
+            "- Won: 7",
+            "- Irina: 8",
+        ] {
             position(&text, needle);
         }
-        for needle in ["- (без этапа): 2", "- Oleg: 11", "- Irina: 8", "Текст ИИ для этого отчёта недоступен"]
-        {
-            position(&text, needle);
-        }
-        assert!(position(&text, "- New: 7") < position(&text, "- Lost: 3"));
-        for word in ["error", "ошибк", "401", "timeout"] {
+        assert!(!text.contains("Deal 43 (сделка 43, менеджер Oleg): 30 мин"), "a 30-minute wait is no risk: {text}");
+        for word in ["error", "401", "timeout"] {
             assert!(!text.to_lowercase().contains(word), "{word} in {text}");
         }
-        let empty = fallback_report("Acme", window(), &berlin(), &Summary::default());
-        assert!(empty.contains("сделок: 0") && !empty.contains("Этапы"), "{empty}");
+
+        let empty = fallback_report("Acme", window(), &berlin(), &Summary::default(), &Analytics::default(), why);
+        for needle in
+            ["сделок: 0", "измеренных рисков нет", "по измеренным данным выделить нечего", "продолжать в том же темпе"]
+        {
+            position(&empty, needle);
+        }
+        assert!(!empty.contains("Этапы") && !empty.contains("первый ответ"), "{empty}");
     }
 
     #[test]

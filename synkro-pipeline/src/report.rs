@@ -323,13 +323,13 @@ impl<'a> Run<'a> {
         let zone = &config.timezone;
         let context = ai_text::build_context(&tenant.name, self.mode, window, zone, summary, analytics, previews);
         let prompt = config.metadata.get("prompt").and_then(Value::as_str).unwrap_or(ai_text::DEFAULT_PROMPT);
-        let fallback = || ai_text::fallback_report(&tenant.name, window, &config.timezone, summary);
+        let fallback = |why: &str| ai_text::fallback_report(&tenant.name, window, zone, summary, analytics, why);
         let integration =
             self.caps.sources.iter().find(|(c, _)| *c == Capability::LanguageModel).map(|(_, k)| k.clone());
         let (text, ai) = match &self.caps.llm {
             None => {
                 let error = Some("no AI integration is configured".to_owned());
-                (fallback(), AiOutcome { fallback: true, error, ..AiOutcome::default() })
+                (fallback("интеграция ИИ не настроена"), AiOutcome { fallback: true, error, ..AiOutcome::default() })
             }
             Some(llm) => {
                 let request = CompletionRequest {
@@ -347,13 +347,14 @@ impl<'a> Run<'a> {
                     Err(e) => {
                         let message = format!("AI failed, using the plain report: {e}");
                         self.p.note(EventLevel::Warn, Step::AiText, message, json!({})).await;
+                        let why = ai_text::failure_text(e.class);
                         let outcome = AiOutcome {
                             fallback: true,
                             error: Some(e.to_string()),
                             class: Some(e.class),
                             ..AiOutcome::default()
                         };
-                        (fallback(), outcome)
+                        (fallback(why), outcome)
                     }
                 }
             }
