@@ -267,6 +267,24 @@ pub async fn prometheus(state: Data<&AppState>) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot count deliveries"),
     }
+    match state.store().last_reports().await {
+        Ok(tenants) => {
+            out.push_str(
+                "# HELP synkro_report_last_success_timestamp_seconds When each active tenant's latest report \
+                 was saved (Unix seconds; 0 when it has none); alert when it falls a day behind.\n\
+                 # TYPE synkro_report_last_success_timestamp_seconds gauge\n",
+            );
+            for (slug, at) in tenants {
+                let seconds = at.map_or(0, |at| at.unix_seconds());
+                let _ = writeln!(
+                    out,
+                    "synkro_report_last_success_timestamp_seconds{{tenant=\"{}\"}} {seconds}",
+                    escape(slug.as_str())
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read the latest reports"),
+    }
     let stats = state.service.stats();
     out.push_str("# HELP synkro_jobs_finished_total Report jobs this process finished, by outcome.\n");
     out.push_str("# TYPE synkro_jobs_finished_total counter\n");

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::{
     ValidationError,
-    domain::{NewReport, NewReportMessage, Report, ReportListItem, ReportMessage, ReportStatus, ReportType},
+    domain::{NewReport, NewReportMessage, Report, ReportListItem, ReportMessage, ReportStatus, ReportType, Slug},
     ids::{JobId, ReportId, ReportMessageId, TenantId},
     time::Timestamp,
 };
@@ -52,6 +52,15 @@ impl ListRow {
 }
 
 impl Store {
+    /// Every active tenant's slug with when its latest report was saved (ready or sent), or
+    /// `None` when it has none: what an alert on a missing nightly report reads.
+    pub async fn last_reports(&self) -> Result<Vec<(Slug, Option<Timestamp>)>, StoreError> {
+        const SQL: &str = "SELECT t.slug, MAX(r.created_at) FROM tenants t LEFT JOIN reports r \
+            ON r.tenant_id = t.id AND r.status IN ('ready', 'sent') WHERE t.status = 'active' \
+            GROUP BY t.slug ORDER BY t.slug";
+        on_pool!(self, |pool| sqlx::query_as::<_, (Slug, Option<Timestamp>)>(SQL).fetch_all(pool).await).map_err(map)
+    }
+
     /// The report `job` produced, if any (a re-run job reuses it instead of making another).
     pub async fn report_for_job(&self, job: JobId) -> Result<Option<Report>, StoreError> {
         const SQL: &str = "SELECT * FROM reports WHERE job_id = $1";

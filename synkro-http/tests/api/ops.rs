@@ -72,6 +72,14 @@ async fn health_readiness_and_metrics(w: &World) {
         assert!(text.contains(line), "{line} missing from:\n{text}");
     }
 
+    // A tenant whose reports are all drafts has no good report yet; one sent report is.
+    let acme = format!("synkro_report_last_success_timestamp_seconds{{tenant=\"{}\"}}", w.cast.acme.slug);
+    assert!(text.contains(&format!("{acme} 0\n")), "{text}");
+    let report = &w.cast.acme_report;
+    w.store.set_report_status(report.id, synkro_core::domain::ReportStatus::Sent).await.unwrap();
+    let text = w.get("/metrics", None).await.text;
+    assert!(text.contains(&format!("{acme} {}\n", report.created_at.unix_seconds())), "{text}");
+
     w.workers.shutdown().await;
     let stopped = w.get("/readyz", None).await;
     assert_eq!((stopped.status, stopped.json()["workers"].clone()), (503, json!("stopped")), "{}", stopped.text);
