@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use synkro_core::{
-    domain::{JobRunEvent, JobStatus},
+    domain::{JobRun, JobRunEvent, JobStatus},
     ids::{JobId, TenantId},
 };
 use tokio::sync::broadcast;
@@ -28,6 +28,13 @@ pub struct JobUpdate {
     pub event: Option<JobRunEvent>,
     /// The node that published it (so a node skips its own messages coming back from Redis).
     pub origin: String,
+}
+
+impl JobUpdate {
+    /// An update of `job` (the hub sets `origin` when it publishes it).
+    pub fn of(job: &JobRun, status: JobStatus, step: Option<String>, progress: u8, event: Option<JobRunEvent>) -> Self {
+        Self { job_id: job.id, tenant_id: job.tenant_id, status, step, progress, event, origin: String::new() }
+    }
 }
 
 /// Fans job updates out to local subscribers and, when configured, to every node via Redis.

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use synkro_core::{
     connector::{ArchivedReport, Capability, CompletionRequest, DealRow, Dialog, RowTime, Truncation, Warehouse},
     domain::{
-        AiOutcome, Analytics, AuditAction, EventLevel, JobRun, NewAuditLog, NewJobEvent, NewReport, Report, ReportMode,
-        ReportStatus, ReportType, Summary, Tenant, TenantRuntimeConfig, TenantStatus, TriggerType, Window,
+        AiOutcome, Analytics, AuditAction, EventLevel, JobRun, JobStatus, NewAuditLog, NewJobEvent, NewReport, Report,
+        ReportMode, ReportStatus, ReportType, Summary, Tenant, TenantRuntimeConfig, TenantStatus, TriggerType, Window,
     },
     store::{Constraint, StoreError},
     time::Timestamp,
@@ -156,15 +156,7 @@ impl<'a> Progress<'a> {
             .service
             .shared()
             .hub
-            .publish(JobUpdate {
-                job_id: self.job.id,
-                tenant_id: self.job.tenant_id,
-                status: synkro_core::domain::JobStatus::Running,
-                step: Some(step.to_owned()),
-                progress,
-                event: saved,
-                origin: String::new(),
-            })
+            .publish(JobUpdate::of(self.job, JobStatus::Running, Some(step.to_owned()), progress, saved))
             .await;
     }
 }

@@ -385,18 +385,8 @@ impl Service {
 
     /// Publishes a job's current state to subscribers.
     pub(crate) async fn publish_final(&self, job: &JobRun) {
-        self.inner
-            .hub
-            .publish(JobUpdate {
-                job_id: job.id,
-                tenant_id: job.tenant_id,
-                status: job.status,
-                step: job.current_step.clone(),
-                progress: job.progress,
-                event: None,
-                origin: String::new(),
-            })
-            .await;
+        let update = JobUpdate::of(job, job.status, job.current_step.clone(), job.progress, None);
+        self.inner.hub.publish(update).await;
     }
 
     /// Appends a step-log line; a failure to write it is logged (the job's own outcome does not

@@ -179,7 +179,7 @@ pub async fn build_tenant(
     tenant: &Tenant,
     mode: ReportMode,
 ) -> Result<TenantCapabilities, ConnectorError> {
-    let (store, registry, keyring) = (service.store(), service.registry(), service.keyring());
+    let (store, registry) = (service.store(), service.registry());
     let integrations = store
         .list_integrations(tenant.id)
         .await
@@ -191,22 +191,12 @@ pub async fn build_tenant(
             tracing::warn!(kind = %integration.kind, "integration of a connector this build does not have; skipped");
             continue;
         };
-        let config = connector_config(keyring, integration)?;
-        let ctx = context_for(service, integration);
-        let built = connector
-            .build(&config, &ctx)
-            .map_err(|e| ConnectorError { message: format!("{} settings: {}", integration.kind, e.message), ..e })?;
-        let kind = integration.kind.to_string();
-        let mut take = |capability: Capability, present: bool| {
-            if present {
-                sources.push((capability, kind.clone()));
-            }
-        };
-        take(Capability::CrmSource, caps.crm.is_none() && built.crm.is_some());
-        take(Capability::ChatSource, caps.chat.is_none() && built.chat.is_some());
-        take(Capability::Warehouse, caps.warehouse.is_none() && built.warehouse.is_some());
-        take(Capability::LanguageModel, caps.llm.is_none() && built.llm.is_some());
-        take(Capability::Messenger, caps.messenger.is_none() && built.messenger.is_some());
+        let built = build_integration(service, connector.as_ref(), integration)?;
+        // The first integration to provide a capability provides it.
+        let held = caps.provided();
+        sources.extend(
+            built.provided().into_iter().filter(|c| !held.contains(c)).map(|c| (c, integration.kind.to_string())),
+        );
         caps.crm = caps.crm.or(built.crm);
         caps.chat = caps.chat.or(built.chat);
         caps.warehouse = caps.warehouse.or(built.warehouse);

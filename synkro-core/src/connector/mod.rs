@@ -15,7 +15,7 @@ mod registry;
 mod settings;
 mod spec;
 
-use std::{sync::Arc, time::Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -55,36 +55,6 @@ impl ConnectorConfig {
         Self { public, secrets }
     }
 
-    /// A required public text field; a missing or blank one is a config error naming it.
-    pub fn text(&self, field: &str) -> Result<&str, ConnectorError> {
-        self.opt_text(field).ok_or_else(|| ConnectorError::config(field, "is required"))
-    }
-
-    /// An optional public text field (blank counts as missing).
-    pub fn opt_text(&self, field: &str) -> Option<&str> {
-        self.public.get(field).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
-    }
-
-    /// An optional public integer field; text holding a number is accepted too.
-    pub fn opt_int(&self, field: &str) -> Result<Option<i64>, ConnectorError> {
-        match self.public.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => {
-                n.as_i64().map(Some).ok_or_else(|| ConnectorError::config(field, "must be a whole number"))
-            }
-            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => {
-                s.trim().parse().map(Some).map_err(|_| ConnectorError::config(field, "must be a whole number"))
-            }
-            Some(_) => Err(ConnectorError::config(field, "must be a whole number")),
-        }
-    }
-
-    /// A required secret field.
-    pub fn secret(&self, field: &str) -> Result<&Secret, ConnectorError> {
-        self.opt_secret(field).ok_or_else(|| ConnectorError::config(field, "is required"))
-    }
-
     /// An optional secret field (empty counts as missing).
     pub fn opt_secret(&self, field: &str) -> Option<&Secret> {
         self.secrets.get(field).filter(|s| !s.expose().trim().is_empty())
@@ -118,17 +88,3 @@ pub async fn run_check(connector: &dyn Connector, config: &ConnectorConfig, ctx:
     };
     CheckReport::from_result(result, started.elapsed())
 }
-
-/// Validates a config against a spec: every required public and secret field is present.
-pub fn check_required_fields(spec: &ConnectorSpec, config: &ConnectorConfig) -> Result<(), ConnectorError> {
-    for field in spec.public_fields.iter().filter(|f| f.required) {
-        config.text(field.name)?;
-    }
-    for field in spec.secret_fields.iter().filter(|f| f.required) {
-        config.secret(field.name)?;
-    }
-    Ok(())
-}
-
-/// A shared handle to a connector.
-pub type ConnectorRef = Arc<dyn Connector>;
