@@ -56,6 +56,36 @@ async fn open(dir: &Path) -> Store {
     Store::connect(&format!("sqlite://{}/synkro.db?mode=rw", dir.display())).await.unwrap()
 }
 
+/// The report the demo printed has the four sections, and its numbers are the analytics Synkro
+/// measured and stored (the fake AI writes them from the context it is given).
+async fn report_matches_the_analytics(dir: &Path, said: &str) {
+    let store = open(dir).await;
+    let tenant = store.list_tenants(&PageRequest::first(10).unwrap()).await.unwrap().items.remove(0);
+    let report = store.latest_report(tenant.id).await.unwrap().unwrap();
+    store.close().await;
+    let (summary, analytics) = (report.summary.unwrap(), report.analytics.unwrap());
+    let d = &analytics.day;
+    let at = |needle: &str| said.find(needle).unwrap_or_else(|| panic!("{needle:?} missing from:\n{said}"));
+    let sections = ["1. Итоги", "2. Риски", "3. Сильные стороны", "4. Рекомендации"].map(at);
+    assert!(sections.windows(2).all(|w| w[0] < w[1]), "{said}");
+    at(&format!(
+        "Сделок в отчёте: {}, из них с диалогами: {}; сообщений за день: {}.",
+        summary.total_deals, summary.deals_with_dialogs, summary.total_messages
+    ));
+    assert!(summary.total_messages > 0 && d.inbound_messages + d.outbound_messages == summary.total_messages);
+    let duration = |secs| synkro::pipeline::ai_text::duration_text(synkro::domain::Language::Ru, secs);
+    let median = d.first_response_median_secs.expect("the demo's dialogs have answered questions");
+    at(&format!("медиана {}, 90% ответов быстрее {}", duration(median), duration(d.first_response_p90_secs.unwrap())));
+    if d.clients_waiting > 0 {
+        at(&format!("На конец дня ждут ответа клиентов: {}.", d.clients_waiting));
+        let longest = &analytics.waiting[0];
+        at(&format!("{} (сделка {}", longest.deal_name, longest.deal_id));
+    }
+    if let Some(updated) = d.deals_updated {
+        at(&format!("Обновлено сделок в CRM: {updated}."));
+    }
+}
+
 #[tokio::test]
 async fn the_demo_runs_a_report_end_to_end_and_replaces_only_its_own_earlier_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -70,6 +100,7 @@ async fn the_demo_runs_a_report_end_to_end_and_replaces_only_its_own_earlier_run
     let first = logins(&said);
     let names: Vec<&str> = first.iter().map(|(name, _, _)| name.as_str()).collect();
     assert_eq!(names, ["admin", "client"], "{said}");
+    report_matches_the_analytics(dir.path(), &said).await;
 
     // A second run replaces the demo's own tenant and logins, and works again.
     let again = synkro_in(dir.path(), &["demo", "--no-serve"]);

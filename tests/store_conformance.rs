@@ -374,10 +374,17 @@ async fn runtime_config_round_trip(store: &Store) {
 
     let mut changed = saved.clone();
     changed.min_dialogs_for_report = 3;
-    changed.metadata = json!({"prompt": "Short, please."});
+    changed.prompt = Some("Short, please.".into());
+    changed.language = Language::En;
+    changed.working_hours =
+        Some(serde_json::from_value(json!({"start": "09:00", "end": "18:00", "days": ["mon", "fri"]})).unwrap());
     let replaced = store.put_runtime_config(&changed).await.unwrap();
     assert_eq!(replaced.schedule_from, initial.schedule_from, "other settings do not move the schedule");
-    assert_eq!(store.get_runtime_config(acme.id).await.unwrap().metadata, changed.metadata);
+    let read = store.get_runtime_config(acme.id).await.unwrap();
+    assert_eq!(
+        (read.prompt, read.language, read.working_hours),
+        (changed.prompt.clone(), Language::En, changed.working_hours)
+    );
 
     changed.mode = ReportMode::ChatsOnly;
     changed.is_schedule_enabled = false;
@@ -392,10 +399,10 @@ async fn runtime_config_round_trip(store: &Store) {
         matches!(store.put_runtime_config(&changed).await, Err(StoreError::Invalid(e)) if e.field == "max_force_window_hours")
     );
     changed.max_force_window_hours = 24;
-    changed.metadata = json!({"max_pages": 40});
+    changed.prompt = Some("   ".into());
     assert!(
-        matches!(store.put_runtime_config(&changed).await, Err(StoreError::Invalid(e)) if e.field == "metadata"),
-        "caps that nothing reads are refused"
+        matches!(store.put_runtime_config(&changed).await, Err(StoreError::Invalid(e)) if e.field == "prompt"),
+        "a blank prompt is refused"
     );
     let orphan = TenantRuntimeConfig::defaults(TenantId::new(), TimeZoneName::utc());
     assert!(matches!(store.put_runtime_config(&orphan).await, Err(StoreError::NotFound { .. })));

@@ -1,43 +1,27 @@
-//! The texts around the AI step: the default prompt, the report context, the plain fallback
-//! report, the Telegram message and the follow-up prompt.
-//!
-//! Texts people read (Telegram, the AI's instructions) are in Russian, like the product's users;
-//! the AI answers in the language of its instructions.
+//! The texts around the AI step: the default prompt, the report context, the rule-based
+//! report, the Telegram message and the follow-up prompt, each in the tenant's [`Language`]
+//! (the phrases live in one table per language). The AI answers in the language of its
+//! instructions.
 
 use std::{collections::BTreeMap, fmt::Write};
 
 use synkro_core::{
-    domain::{ReportMode, Window},
+    connector::FailureClass,
+    domain::{Analytics, Language, ReportMode, Summary, Window},
     time::TimeZoneName,
 };
 
-use synkro_core::{
-    connector::FailureClass,
-    domain::{Analytics, Summary},
+use crate::{
+    summary::{DealPreview, NO_STAGE, UNASSIGNED},
+    words::{Words, words},
 };
 
-use crate::summary::{DealPreview, NO_STAGE, UNASSIGNED};
-
-/// The default instructions: a structured management report on the day's dialogs and deals with
-/// sections Results, Risks, Strengths, Recommendations; concise; numbers from the summary; no
-/// invented facts.
-pub const DEFAULT_PROMPT: &str = "\
-Ты — руководитель отдела продаж и аналитик. По контексту ниже (сводка за день и превью \
-диалогов с клиентами по сделкам) подготовь управленческий отчёт за день.
-
-Структура отчёта:
-1. Итоги — главное за день: сделки, диалоги, сообщения, ключевые события.
-2. Риски — сделки и клиенты под угрозой: клиенты, ждущие ответа, и самые долгие ответы (раздел \
-«Ответы и ожидание» контекста, с именами сделок и менеджеров), недовольство, вопросы без ответа, \
-ошибки менеджеров.
-3. Сильные стороны — что менеджеры сделали хорошо.
-4. Рекомендации — конкретные действия на завтра: кто, что и по какой сделке.
-
-Правила:
-- Пиши кратко и по делу, без вступлений, на русском языке.
-- Все числа бери из сводки контекста, не пересчитывай их.
-- Не выдумывай факты: опирайся только на сводку и превью. Если данных мало, так и напиши.
-- Называй сделки и менеджеров так, как они названы в контексте.";
+/// The default instructions in `language`: a structured management report on the day's dialogs
+/// and deals with sections Results, Risks, Strengths, Recommendations; concise; numbers from
+/// the summary; no invented facts. A tenant's own `prompt` replaces it.
+pub fn default_prompt(language: Language) -> &'static str {
+    words(language).default_prompt
+}
 
 /// The longest AI context, in characters.
 const MAX_CONTEXT_CHARS: usize = 24_000;
@@ -52,39 +36,57 @@ const MAX_REPORT_CHARS: usize = 24_000;
 /// Longest earlier answer a follow-up sees, in characters.
 const MAX_ANSWER_CHARS: usize = 2_000;
 
+/// What a report is about: the tenant, its mode and window, and what was measured; the texts
+/// are in `language`.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportFacts<'a> {
+    /// The tenant's name.
+    pub tenant_name: &'a str,
+    /// Which sources the report combines.
+    pub mode: ReportMode,
+    /// The report's window.
+    pub window: Window,
+    /// The tenant's time zone: the window is shown in it.
+    pub timezone: &'a TimeZoneName,
+    /// The tenant's language.
+    pub language: Language,
+    /// The counts.
+    pub summary: &'a Summary,
+    /// The conversation analytics.
+    pub analytics: &'a Analytics,
+}
+
 /// The AI context: tenant name, mode, window in tenant time
 /// (`2026-03-01 22:01 – 2026-03-02 22:01 Europe/Berlin`), summary numbers, top stages and
 /// managers (at most 10 each, by count then name), the measured responses and waits (the
 /// longest waits and slowest responses first, by deal and manager), then the previews. At
 /// most 24,000 characters: previews that do not fit are left out, and a note says how many.
-pub fn build_context(
-    tenant_name: &str,
-    mode: ReportMode,
-    window: Window,
-    tz: &TimeZoneName,
-    summary: &Summary,
-    analytics: &Analytics,
-    previews: &[DealPreview],
-) -> String {
+pub fn build_context(facts: &ReportFacts<'_>, previews: &[DealPreview]) -> String {
+    let w = words(facts.language);
     let mut out = String::new();
-    let _ = writeln!(out, "Компания: {}", short(tenant_name));
-    let _ = writeln!(out, "Режим: {mode} ({})", mode_text(mode));
-    let _ = writeln!(out, "Окно: {}", window_text(window, tz));
+    let _ = writeln!(out, "{}: {}", w.company, short(facts.tenant_name));
+    let _ = writeln!(out, "{}: {} ({})", w.mode, facts.mode, (w.mode_text)(facts.mode));
+    let _ = writeln!(out, "{}: {}", w.window, window_text(facts.window, facts.timezone));
     out.push('\n');
-    numbers(&mut out, summary);
+    let s = facts.summary;
+    let _ = writeln!(out, "{}:", w.summary);
+    let _ = writeln!(out, "- {}: {}", w.deals, s.total_deals);
+    let _ = writeln!(out, "- {}: {}", w.deals_with_dialogs, s.deals_with_dialogs);
+    let _ = writeln!(out, "- {}: {}", w.messages, s.total_messages);
+    source_counts(&mut out, w, facts.analytics);
     out.push('\n');
-    top(&mut out, "Этапы (сделок)", &summary.by_status);
-    top(&mut out, "Менеджеры (сделок)", &summary.by_manager);
-    responses(&mut out, analytics);
+    top(&mut out, w, w.stages_by_deals, &s.by_status);
+    top(&mut out, w, w.managers_by_deals, &s.by_manager);
+    responses(&mut out, facts.language, facts.analytics);
     if previews.is_empty() {
         return out;
     }
-    let _ = writeln!(out, "\nСделки с превью диалогов ({} шт.):", previews.len());
+    let _ = writeln!(out, "\n{}:", (w.previews_title)(previews.len()));
     let mut used = out.chars().count();
     for (index, p) in previews.iter().enumerate() {
-        let block = preview_block(p);
+        let block = preview_block(w, p);
         let left = previews.len() - index;
-        let note = format!("\n[Контекст сокращён до {MAX_CONTEXT_CHARS} символов; не показано сделок: {left}.]\n");
+        let note = format!("\n{}\n", (w.context_cut)(MAX_CONTEXT_CHARS, left));
         if used + block.chars().count() + note.chars().count() > MAX_CONTEXT_CHARS {
             let room = MAX_CONTEXT_CHARS.saturating_sub(note.chars().count());
             out = cut(&out, room).to_owned();
@@ -99,15 +101,13 @@ pub fn build_context(
 
 /// Why the AI was unavailable, in the report's words: the failure class, never the service's
 /// own text.
-pub fn failure_text(class: FailureClass) -> &'static str {
-    match class {
-        FailureClass::Auth => "ключ ИИ не принят",
-        FailureClass::Permission => "у ключа ИИ нет доступа к модели",
-        FailureClass::Config => "настройки ИИ неверны",
-        FailureClass::RateLimited => "сервис ИИ ограничил частоту запросов",
-        FailureClass::Network => "сервис ИИ не ответил вовремя",
-        FailureClass::Upstream => "сервис ИИ ответил ошибкой",
-    }
+pub fn failure_text(language: Language, class: FailureClass) -> &'static str {
+    (words(language).ai_failure)(class)
+}
+
+/// Why there is no AI text when the tenant has no AI integration.
+pub fn no_ai_text(language: Language) -> &'static str {
+    words(language).no_ai_integration
 }
 
 /// A client waiting at least this long is a risk in the fallback report.
@@ -123,88 +123,68 @@ const FALLBACK_NAMES: usize = 5;
 /// reason, never an upstream body): a line saying so, then the four sections of the AI's
 /// report — results, risks, strengths, recommendations — from the measured facts, naming deals
 /// and managers, then every stage and manager count.
-pub fn fallback_report(
-    tenant_name: &str,
-    window: Window,
-    tz: &TimeZoneName,
-    summary: &Summary,
-    analytics: &Analytics,
-    why: &str,
-) -> String {
+pub fn fallback_report(facts: &ReportFacts<'_>, why: &str) -> String {
+    let w = words(facts.language);
+    let (summary, analytics) = (facts.summary, facts.analytics);
+    let duration = |secs| duration_text(facts.language, secs);
     let mut out = String::new();
-    let _ = writeln!(out, "Отчёт: {tenant_name}");
-    let _ = writeln!(out, "Период: {}", window_text(window, tz));
-    let _ = writeln!(out, "ИИ недоступен ({why}): отчёт составлен по правилам из измеренных данных.");
+    let _ = writeln!(out, "{}: {}", w.report_for, facts.tenant_name);
+    let _ = writeln!(out, "{}: {}", w.period, window_text(facts.window, facts.timezone));
+    let _ = writeln!(out, "{}", (w.ai_unavailable)(why));
     let d = &analytics.day;
-    let deal = |name: &str, id: i64, manager: &str| {
-        format!("{} (сделка {id}, менеджер {})", short(name), short(display_label(manager)))
-    };
+    let deal = |name: &str, id: i64, manager: &str| (w.deal_ref)(short(name), id, short(display_label(w, manager)));
 
-    let _ = writeln!(out, "\n1. Итоги");
-    let _ = writeln!(
-        out,
-        "- сделок: {}, с диалогами: {}, сообщений: {} (от клиентов {}, от менеджеров {})",
-        summary.total_deals,
-        summary.deals_with_dialogs,
-        summary.total_messages,
-        d.inbound_messages,
-        d.outbound_messages
-    );
+    let _ = writeln!(out, "\n{}", w.sections[0]);
+    let (deals, dialogs, messages) = (summary.total_deals, summary.deals_with_dialogs, summary.total_messages);
+    let _ = writeln!(out, "- {}", (w.results_line)(deals, dialogs, messages, d.inbound_messages, d.outbound_messages));
+    source_counts(&mut out, w, analytics);
     if let (Some(median), Some(p90)) = (d.first_response_median_secs, d.first_response_p90_secs) {
-        let _ = writeln!(
-            out,
-            "- первый ответ клиенту: медиана {}, 90% быстрее {}",
-            duration_text(median),
-            duration_text(p90)
-        );
+        let _ = writeln!(out, "- {}", (w.first_response_day)(&duration(median), &duration(p90)));
     }
 
-    let _ = writeln!(out, "\n2. Риски");
+    let _ = writeln!(out, "\n{}", w.sections[1]);
     let long_waits: Vec<_> = analytics.waiting.iter().filter(|w| w.waiting_secs >= LONG_WAIT_SECS).collect();
     let slow: Vec<_> = analytics.slowest.iter().filter(|r| r.response_secs >= SLOW_RESPONSE_SECS).collect();
     let quiet: u64 = analytics.stages.iter().map(|s| s.quiet).sum();
     if !long_waits.is_empty() {
-        let _ =
-            writeln!(out, "- {} клиент(ов) ждут ответа дольше {}:", long_waits.len(), duration_text(LONG_WAIT_SECS));
-        for w in long_waits.iter().take(FALLBACK_NAMES) {
-            let _ =
-                writeln!(out, "  - {}: {}", deal(&w.deal_name, w.deal_id, &w.manager), duration_text(w.waiting_secs));
+        let _ = writeln!(out, "- {}", (w.long_waits)(long_waits.len(), &duration(LONG_WAIT_SECS)));
+        for c in long_waits.iter().take(FALLBACK_NAMES) {
+            let _ = writeln!(out, "  - {}: {}", deal(&c.deal_name, c.deal_id, &c.manager), duration(c.waiting_secs));
         }
     }
     if !slow.is_empty() {
-        let _ = writeln!(out, "- первые ответы дольше {}:", duration_text(SLOW_RESPONSE_SECS));
+        let _ = writeln!(out, "- {}", (w.slow_responses)(&duration(SLOW_RESPONSE_SECS)));
         for r in slow.iter().take(FALLBACK_NAMES) {
-            let _ =
-                writeln!(out, "  - {}: {}", deal(&r.deal_name, r.deal_id, &r.manager), duration_text(r.response_secs));
+            let _ = writeln!(out, "  - {}: {}", deal(&r.deal_name, r.deal_id, &r.manager), duration(r.response_secs));
         }
     }
     if quiet > 0 {
-        let _ = writeln!(out, "- диалогов, где клиент замолчал после ответа менеджера: {quiet}");
+        let _ = writeln!(out, "- {}", (w.quiet_dialogs)(quiet));
     }
     if long_waits.is_empty() && slow.is_empty() && quiet == 0 {
-        let _ = writeln!(out, "- измеренных рисков нет");
+        let _ = writeln!(out, "- {}", w.no_risks);
     }
 
-    let _ = writeln!(out, "\n3. Сильные стороны");
+    let _ = writeln!(out, "\n{}", w.sections[2]);
     let quick: Vec<_> = analytics
         .managers
         .iter()
         .filter(|m| m.first_response_median_secs.is_some_and(|t| t <= QUICK_MEDIAN_SECS))
         .collect();
     for m in quick.iter().take(FALLBACK_NAMES) {
-        let median = m.first_response_median_secs.map(duration_text).unwrap_or_default();
-        let _ = writeln!(out, "- {} отвечает быстро: медиана {median}", short(display_label(&m.manager)));
+        let median = m.first_response_median_secs.map(duration).unwrap_or_default();
+        let _ = writeln!(out, "- {}", (w.quick_manager)(short(display_label(w, &m.manager)), &median));
     }
     if d.deals_with_dialogs > 0 && d.clients_waiting == 0 {
-        let _ = writeln!(out, "- на конец дня все клиенты получили ответ");
+        let _ = writeln!(out, "- {}", w.all_answered);
     }
     if quick.is_empty() && (d.deals_with_dialogs == 0 || d.clients_waiting > 0) {
-        let _ = writeln!(out, "- по измеренным данным выделить нечего");
+        let _ = writeln!(out, "- {}", w.no_strengths);
     }
 
-    let _ = writeln!(out, "\n4. Рекомендации");
-    for w in analytics.waiting.iter().take(FALLBACK_NAMES) {
-        let _ = writeln!(out, "- ответить клиенту: {}", deal(&w.deal_name, w.deal_id, &w.manager));
+    let _ = writeln!(out, "\n{}", w.sections[3]);
+    for c in analytics.waiting.iter().take(FALLBACK_NAMES) {
+        let _ = writeln!(out, "- {}", (w.answer_client)(&deal(&c.deal_name, c.deal_id, &c.manager)));
     }
     let slow_managers: Vec<_> = analytics
         .managers
@@ -212,25 +192,21 @@ pub fn fallback_report(
         .filter(|m| m.first_response_p90_secs.is_some_and(|t| t >= SLOW_RESPONSE_SECS))
         .collect();
     for m in slow_managers.iter().take(FALLBACK_NAMES) {
-        let p90 = m.first_response_p90_secs.map(duration_text).unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "- разобрать с менеджером {} долгие ответы (10% ответов дольше {p90})",
-            short(display_label(&m.manager))
-        );
+        let p90 = m.first_response_p90_secs.map(duration).unwrap_or_default();
+        let _ = writeln!(out, "- {}", (w.review_slow)(short(display_label(w, &m.manager)), &p90));
     }
     if quiet > 0 {
-        let _ = writeln!(out, "- напомнить о себе клиентам, замолчавшим после ответа менеджера");
+        let _ = writeln!(out, "- {}", w.remind_quiet);
     }
     if analytics.waiting.is_empty() && slow_managers.is_empty() && quiet == 0 {
-        let _ = writeln!(out, "- продолжать в том же темпе");
+        let _ = writeln!(out, "- {}", w.keep_going);
     }
 
-    for (title, counts) in [("Этапы", &summary.by_status), ("Менеджеры", &summary.by_manager)] {
+    for (title, counts) in [(w.stages_by_deals, &summary.by_status), (w.managers_by_deals, &summary.by_manager)] {
         if !counts.is_empty() {
-            let _ = writeln!(out, "\n{title} (сделок):");
+            let _ = writeln!(out, "\n{title}:");
             for (name, count) in by_count(counts) {
-                let _ = writeln!(out, "- {}: {count}", display_label(name));
+                let _ = writeln!(out, "- {}: {count}", display_label(w, name));
             }
         }
     }
@@ -239,142 +215,131 @@ pub fn fallback_report(
 
 /// The Telegram message: a header line with the tenant name and period, a blank line, the
 /// report text.
-pub fn delivery_text(tenant_name: &str, period: (time::Date, time::Date), report_text: &str) -> String {
+pub fn delivery_text(
+    language: Language,
+    tenant_name: &str,
+    period: (time::Date, time::Date),
+    report_text: &str,
+) -> String {
     let (start, end) = period;
     let dates = if start == end { start.to_string() } else { format!("{start} – {end}") };
-    format!("{tenant_name} — отчёт за {dates}\n\n{}", report_text.trim())
+    format!("{}\n\n{}", (words(language).delivery_header)(tenant_name, &dates), report_text.trim())
 }
 
 /// The follow-up prompt: `(system, context)`. The AI answers from the report text, its summary
 /// numbers and the last 6 questions and answers of `history` (given oldest first, and kept in
 /// that order), and says so when the report does not contain the answer.
 pub fn followup_context(
+    language: Language,
     report_text: &str,
     summary: Option<&Summary>,
     history: &[(String, String)],
     question: &str,
 ) -> (String, String) {
-    let system = "\
-Ты отвечаешь на вопросы руководителя по готовому отчёту отдела продаж. Отвечай только по тексту \
-отчёта, его сводным числам и предыдущим вопросам и ответам из контекста. Если в отчёте нет \
-ответа, прямо скажи, что в отчёте этого нет, и ничего не придумывай. Отвечай кратко, на языке \
-вопроса."
-        .to_owned();
+    let w = words(language);
     let mut context = String::new();
-    let _ = writeln!(context, "Отчёт:\n{}\n", cut(report_text.trim(), MAX_REPORT_CHARS));
+    let _ = writeln!(context, "{}\n{}\n", w.followup_report, cut(report_text.trim(), MAX_REPORT_CHARS));
     let numbers = match summary {
-        None => "нет".to_owned(),
+        None => w.none.to_owned(),
         Some(summary) => serde_json::to_string_pretty(summary).unwrap_or_default(),
     };
-    let _ = writeln!(context, "Сводные числа:\n{numbers}\n");
+    let _ = writeln!(context, "{}\n{numbers}\n", w.followup_numbers);
     let recent = &history[history.len().saturating_sub(FOLLOWUP_HISTORY)..];
     if !recent.is_empty() {
-        context.push_str("Предыдущие вопросы и ответы (от старых к новым):\n");
+        let _ = writeln!(context, "{}", w.followup_history);
         for (q, a) in recent {
-            let _ = writeln!(context, "Вопрос: {}\nОтвет: {}\n", q.trim(), cut(a.trim(), MAX_ANSWER_CHARS));
+            let _ =
+                writeln!(context, "{} {}\n{} {}\n", w.question, q.trim(), w.answer, cut(a.trim(), MAX_ANSWER_CHARS));
         }
     }
-    let _ = write!(context, "Новый вопрос:\n{}", question.trim());
-    (system, context)
+    let _ = write!(context, "{}\n{}", w.new_question, question.trim());
+    (w.followup_system.to_owned(), context)
 }
 
 /// `2026-03-01 22:01 – 2026-03-02 22:01 Europe/Berlin`.
-fn window_text(window: Window, tz: &TimeZoneName) -> String {
+pub fn window_text(window: Window, tz: &TimeZoneName) -> String {
     let zone = tz.zone();
     let local =
         |ts: synkro_core::time::Timestamp| zone.to_datetime(ts.to_jiff()).strftime("%Y-%m-%d %H:%M").to_string();
     format!("{} – {} {tz}", local(window.start()), local(window.end()))
 }
 
-fn mode_text(mode: ReportMode) -> &'static str {
-    match mode {
-        ReportMode::CrmChats => "сделки из CRM и диалоги из чатов",
-        ReportMode::ChatsOnly => "только диалоги из чатов",
-        ReportMode::CrmOnly => "только сделки из CRM",
-    }
-}
-
-fn numbers(out: &mut String, s: &Summary) {
-    let _ = writeln!(out, "Сводка:");
-    let _ = writeln!(out, "- сделок: {}", s.total_deals);
-    let _ = writeln!(out, "- сделок с диалогами: {}", s.deals_with_dialogs);
-    let _ = writeln!(out, "- сообщений: {}", s.total_messages);
-}
-
-/// `secs` for people: `5 ч 10 мин`, `45 мин`, `меньше минуты`.
-pub fn duration_text(secs: u64) -> String {
+/// `secs` for people: `5 ч 10 мин`, `45 мин`, `меньше минуты` (`5 h 10 min` in English).
+pub fn duration_text(language: Language, secs: u64) -> String {
+    let w = words(language);
     let (hours, minutes) = (secs / 3600, secs % 3600 / 60);
     match (hours, minutes) {
-        (0, 0) => "меньше минуты".to_owned(),
-        (0, m) => format!("{m} мин"),
-        (h, 0) => format!("{h} ч"),
-        (h, m) => format!("{h} ч {m} мин"),
+        (0, 0) => w.under_a_minute.to_owned(),
+        (0, m) => format!("{m} {}", w.minutes),
+        (h, 0) => format!("{h} {}", w.hours),
+        (h, m) => format!("{h} {} {m} {}", w.hours, w.minutes),
     }
 }
 
 /// The measured responses and waits: the day's figures, the longest waits and slowest first
 /// responses (at most [`TOP`] each, by deal and manager), and each manager's response times.
-fn responses(out: &mut String, a: &Analytics) {
+fn responses(out: &mut String, language: Language, a: &Analytics) {
     let d = &a.day;
     if d.inbound_messages + d.outbound_messages == 0 {
         return;
     }
-    let _ = writeln!(out, "\nОтветы и ожидание:");
-    let _ = writeln!(out, "- сообщений от клиентов: {}, от менеджеров: {}", d.inbound_messages, d.outbound_messages);
+    let w = words(language);
+    let duration = |secs| duration_text(language, secs);
+    let deal = |name: &str, id: i64, manager: &str| (w.deal_ref)(short(name), id, short(display_label(w, manager)));
+    let _ = writeln!(out, "\n{}:", w.responses_title);
+    let _ = writeln!(out, "- {}", (w.messages_each_way)(d.inbound_messages, d.outbound_messages));
     if let (Some(median), Some(p90)) = (d.first_response_median_secs, d.first_response_p90_secs) {
-        let (median, p90) = (duration_text(median), duration_text(p90));
-        let _ = writeln!(
-            out,
-            "- первый ответ клиенту: медиана {median}, 90% ответов быстрее {p90} ({} ответов)",
-            d.responses
-        );
+        let _ = writeln!(out, "- {}", (w.first_response_measured)(&duration(median), &duration(p90), d.responses));
     }
-    let _ = writeln!(out, "- клиентов ждут ответа на конец окна: {}", d.clients_waiting);
+    let _ = writeln!(out, "- {}", (w.waiting_at_end)(d.clients_waiting));
     if !a.waiting.is_empty() {
-        let _ = writeln!(out, "Дольше всех ждут ответа:");
-        for w in a.waiting.iter().take(TOP) {
-            let (deal, manager) = (short(&w.deal_name), short(display_label(&w.manager)));
-            let _ =
-                writeln!(out, "- {deal} (сделка {}, менеджер {manager}): {}", w.deal_id, duration_text(w.waiting_secs));
+        let _ = writeln!(out, "{}:", w.longest_waits);
+        for c in a.waiting.iter().take(TOP) {
+            let _ = writeln!(out, "- {}: {}", deal(&c.deal_name, c.deal_id, &c.manager), duration(c.waiting_secs));
         }
     }
     if !a.slowest.is_empty() {
-        let _ = writeln!(out, "Самые долгие первые ответы:");
-        for s in a.slowest.iter().take(TOP) {
-            let (deal, manager) = (short(&s.deal_name), short(display_label(&s.manager)));
-            let _ = writeln!(
-                out,
-                "- {deal} (сделка {}, менеджер {manager}): {}",
-                s.deal_id,
-                duration_text(s.response_secs)
-            );
+        let _ = writeln!(out, "{}:", w.slowest_responses);
+        for r in a.slowest.iter().take(TOP) {
+            let _ = writeln!(out, "- {}: {}", deal(&r.deal_name, r.deal_id, &r.manager), duration(r.response_secs));
         }
     }
     let measured: Vec<_> =
         a.managers.iter().filter(|m| m.first_response_median_secs.is_some() || m.clients_waiting > 0).collect();
     if !measured.is_empty() {
-        let _ = writeln!(out, "Менеджеры (первый ответ, ждут ответа):");
+        let _ = writeln!(out, "{}:", w.managers_responses);
         for m in measured.iter().take(TOP) {
-            let median = m.first_response_median_secs.map_or("нет ответов".to_owned(), duration_text);
-            let _ =
-                writeln!(out, "- {}: медиана {median}, ждут {}", short(display_label(&m.manager)), m.clients_waiting);
+            let median = m.first_response_median_secs.map_or(w.no_responses.to_owned(), duration);
+            let name = short(display_label(w, &m.manager));
+            let _ = writeln!(out, "- {}", (w.manager_responses)(name, &median, m.clients_waiting));
         }
     }
 }
 
+/// What the sources counted besides the rows, where the mode has it: deals the CRM updated,
+/// chats that matched no deal.
+fn source_counts(out: &mut String, w: &Words, a: &Analytics) {
+    if let Some(n) = a.day.deals_updated {
+        let _ = writeln!(out, "- {}: {n}", w.deals_updated);
+    }
+    if let Some(n) = a.day.dialogs_without_deal {
+        let _ = writeln!(out, "- {}: {n}", w.dialogs_without_deal);
+    }
+}
+
 /// At most [`TOP`] entries by count, then a line for the rest.
-fn top(out: &mut String, title: &str, counts: &BTreeMap<String, u64>) {
+fn top(out: &mut String, w: &Words, title: &str, counts: &BTreeMap<String, u64>) {
     if counts.is_empty() {
         return;
     }
     let _ = writeln!(out, "{title}:");
     let sorted = by_count(counts);
     for (name, count) in sorted.iter().take(TOP) {
-        let _ = writeln!(out, "- {}: {count}", short(display_label(name)));
+        let _ = writeln!(out, "- {}: {count}", short(display_label(w, name)));
     }
     if sorted.len() > TOP {
         let rest: u64 = sorted[TOP..].iter().map(|(_, c)| **c).sum();
-        let _ = writeln!(out, "- остальные ({}): {rest}", sorted.len() - TOP);
+        let _ = writeln!(out, "- {}: {rest}", (w.the_rest)(sorted.len() - TOP));
     }
 }
 
@@ -386,27 +351,19 @@ fn by_count(counts: &BTreeMap<String, u64>) -> Vec<(&String, &u64)> {
 }
 
 /// The summary's placeholder labels, in the readers' language.
-fn display_label(name: &str) -> &str {
+fn display_label<'a>(w: &Words, name: &'a str) -> &'a str {
     match name {
-        NO_STAGE => "(без этапа)",
-        UNASSIGNED => "(без ответственного)",
+        NO_STAGE => w.no_stage,
+        UNASSIGNED => w.unassigned,
         other => other,
     }
 }
 
-fn preview_block(p: &DealPreview) -> String {
-    let title = if p.deal_id < 0 {
-        "диалог без сделки".to_owned()
-    } else {
-        format!("сделка {}", p.deal_id)
-    };
-    let mut block = format!(
-        "\n### {} ({title})\nЭтап: {}; менеджер: {}; сообщений: {}\n",
-        short(&p.name),
-        short(display_label(&p.status)),
-        short(display_label(&p.responsible)),
-        p.messages
-    );
+fn preview_block(w: &Words, p: &DealPreview) -> String {
+    let title = if p.deal_id < 0 { w.dialog_without_deal.to_owned() } else { (w.preview_deal)(p.deal_id) };
+    let line =
+        (w.preview_line)(short(display_label(w, &p.status)), short(display_label(w, &p.responsible)), p.messages);
+    let mut block = format!("\n### {} ({title})\n{line}\n", short(&p.name));
     if !p.preview.is_empty() {
         block.push_str(&p.preview);
         block.push('\n');
@@ -420,7 +377,7 @@ fn short(text: &str) -> &str {
 }
 
 /// The first `max_chars` characters of `text`.
-fn cut(text: &str, max_chars: usize) -> &str {
+pub(crate) fn cut(text: &str, max_chars: usize) -> &str {
     text.char_indices().nth(max_chars).map_or(text, |(end, _)| &text[..end])
 }
 
@@ -477,6 +434,8 @@ mod tests {
                 responses: 40,
                 first_response_median_secs: Some(900),
                 first_response_p90_secs: Some(7_800),
+                deals_updated: Some(31),
+                dialogs_without_deal: Some(4),
                 ..DayFigures::default()
             },
             managers: vec![ManagerFigures {
@@ -498,6 +457,17 @@ mod tests {
         }
     }
 
+    fn facts<'a>(
+        name: &'a str,
+        mode: ReportMode,
+        tz: &'a TimeZoneName,
+        language: Language,
+        summary: &'a Summary,
+        analytics: &'a Analytics,
+    ) -> ReportFacts<'a> {
+        ReportFacts { tenant_name: name, mode, window: window(), timezone: tz, language, summary, analytics }
+    }
+
     fn position(haystack: &str, needle: &str) -> usize {
         haystack.find(needle).unwrap_or_else(|| panic!("{needle:?} missing from:\n{haystack}"))
     }
@@ -505,12 +475,20 @@ mod tests {
     #[test]
     fn the_context_has_tenant_mode_window_numbers_and_sorted_stages() {
         let previews = [preview(42, "2026-03-02 10:00  client: сколько стоит?"), preview(-7, "")];
-        let c = build_context("Acme", ReportMode::CrmChats, window(), &berlin(), &summary(), &analytics(), &previews);
+        let (tz, s, a) = (berlin(), summary(), analytics());
+        let c = build_context(&facts("Acme", ReportMode::CrmChats, &tz, Language::Ru, &s, &a), &previews);
         for needle in ["Компания: Acme", "crm_chats", "2026-03-01 22:01 – 2026-03-02 22:01 Europe/Berlin"] {
             position(&c, needle);
         }
-        for needle in ["сделок: 19", "сделок с диалогами: 12", "сообщений: 345", "Oleg: 11", "Irina: 8"]
-        {
+        for needle in [
+            "сделок: 19",
+            "сделок с диалогами: 12",
+            "сообщений: 345",
+            "сделок обновлено в CRM за окно: 31",
+            "диалогов без сделки: 4",
+            "Oleg: 11",
+            "Irina: 8",
+        ] {
             position(&c, needle);
         }
         // By count, then by name: New and Won (7) before Lost (3) before the unnamed stage (2).
@@ -537,7 +515,8 @@ mod tests {
         let mut s = summary();
         s.by_status = (0..15).map(|i| (format!("stage {i:02}"), 100 - i)).collect();
         s.by_manager = (0..12).map(|i| (format!("manager {i:02}"), 1)).collect();
-        let c = build_context("Acme", ReportMode::ChatsOnly, window(), &berlin(), &s, &Analytics::default(), &[]);
+        let (tz, a) = (berlin(), Analytics::default());
+        let c = build_context(&facts("Acme", ReportMode::ChatsOnly, &tz, Language::Ru, &s, &a), &[]);
         assert!(c.contains("stage 09: 91") && !c.contains("stage 10"), "{c}");
         assert!(c.contains("остальные (5): 440"), "{c}"); // 90 + 89 + 88 + 87 + 86
         assert!(c.contains("manager 09: 1") && !c.contains("manager 10") && c.contains("остальные (2): 2"));
@@ -547,15 +526,8 @@ mod tests {
     fn the_context_is_bounded_and_says_what_it_left_out() {
         let long = "2026-03-02 10:00  client: ".to_owned() + &"очень длинное сообщение ".repeat(17);
         let previews: Vec<DealPreview> = (1..=200).map(|id| preview(id, &long)).collect();
-        let c = build_context(
-            &"A".repeat(5_000),
-            ReportMode::CrmOnly,
-            window(),
-            &berlin(),
-            &summary(),
-            &analytics(),
-            &previews,
-        );
+        let (name, tz, s, a) = ("A".repeat(5_000), berlin(), summary(), analytics());
+        let c = build_context(&facts(&name, ReportMode::CrmOnly, &tz, Language::Ru, &s, &a), &previews);
         let chars = c.chars().count();
         assert!((20_000..=MAX_CONTEXT_CHARS).contains(&chars), "{chars} characters");
         assert!(c.contains("сообщений: 345"), "the numbers survive the cut");
@@ -568,7 +540,8 @@ mod tests {
     #[test]
     fn the_fallback_is_a_report_a_manager_can_act_on() {
         let why = "сервис ИИ не ответил";
-        let text = fallback_report("Acme", window(), &berlin(), &summary(), &analytics(), why);
+        let (tz, s, a) = (berlin(), summary(), analytics());
+        let text = fallback_report(&facts("Acme", ReportMode::CrmChats, &tz, Language::Ru, &s, &a), why);
         position(&text, "Отчёт: Acme");
         position(&text, "2026-03-01 22:01 – 2026-03-02 22:01 Europe/Berlin");
         let said = position(&text, "ИИ недоступен (сервис ИИ не ответил): отчёт составлен по правилам");
@@ -577,6 +550,7 @@ mod tests {
         for needle in [
             "сделок: 19, с диалогами: 12, сообщений: 345 (от клиентов 200, от менеджеров 145)",
             "первый ответ клиенту: медиана 15 мин, 90% быстрее 2 ч 10 мин",
+            "- сделок обновлено в CRM за окно: 31\n- диалогов без сделки: 4",
             "1 клиент(ов) ждут ответа дольше 2 ч:",
             "  - Deal 42 (сделка 42, менеджер Oleg): 5 ч 10 мин",
             "  - Deal 44 (сделка 44, менеджер (без ответственного)): 2 ч 10 мин",
@@ -594,7 +568,8 @@ mod tests {
             assert!(!text.to_lowercase().contains(word), "{word} in {text}");
         }
 
-        let empty = fallback_report("Acme", window(), &berlin(), &Summary::default(), &Analytics::default(), why);
+        let (none, nothing) = (Summary::default(), Analytics::default());
+        let empty = fallback_report(&facts("Acme", ReportMode::CrmChats, &tz, Language::Ru, &none, &nothing), why);
         for needle in
             ["сделок: 0", "измеренных рисков нет", "по измеренным данным выделить нечего", "продолжать в том же темпе"]
         {
@@ -605,16 +580,22 @@ mod tests {
 
     #[test]
     fn the_delivery_text_starts_with_a_header_and_a_blank_line() {
-        let text = delivery_text("Acme", (date!(2026 - 03 - 01), date!(2026 - 03 - 02)), "\nИтоги: всё хорошо.\n");
+        let text = delivery_text(
+            Language::Ru,
+            "Acme",
+            (date!(2026 - 03 - 01), date!(2026 - 03 - 02)),
+            "\nИтоги: всё хорошо.\n",
+        );
         assert_eq!(text, "Acme — отчёт за 2026-03-01 – 2026-03-02\n\nИтоги: всё хорошо.");
-        let one_day = delivery_text("Acme", (date!(2026 - 03 - 02), date!(2026 - 03 - 02)), "x");
+        let one_day = delivery_text(Language::Ru, "Acme", (date!(2026 - 03 - 02), date!(2026 - 03 - 02)), "x");
         assert_eq!(one_day.lines().next(), Some("Acme — отчёт за 2026-03-02"));
     }
 
     #[test]
     fn followups_see_the_report_numbers_and_the_last_six_exchanges_oldest_first() {
         let history: Vec<(String, String)> = (1..=8).map(|i| (format!("вопрос {i}"), format!("ответ {i}"))).collect();
-        let (system, context) = followup_context("Итоги: 19 сделок.", Some(&summary()), &history, " А риски? ");
+        let (system, context) =
+            followup_context(Language::Ru, "Итоги: 19 сделок.", Some(&summary()), &history, " А риски? ");
         assert!(system.contains("в отчёте этого нет"), "{system}");
         position(&context, "Итоги: 19 сделок.");
         position(&context, "\"total_messages\": 345");
@@ -623,7 +604,49 @@ mod tests {
             (3..=8).map(|i| position(&context, &format!("Вопрос: вопрос {i}\nОтвет: ответ {i}"))).collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "oldest first: {context}");
         assert!(context.ends_with("Новый вопрос:\nА риски?"), "{context}");
-        let (_, bare) = followup_context("r", None, &[], "q");
+        let (_, bare) = followup_context(Language::Ru, "r", None, &[], "q");
         assert!(!bare.contains("Предыдущие") && bare.contains("Сводные числа:\nнет"), "{bare}");
+    }
+
+    #[test]
+    fn english_tenants_get_every_text_in_english() {
+        let (tz, s, a) = (berlin(), summary(), analytics());
+        let en = facts("Acme", ReportMode::CrmChats, &tz, Language::En, &s, &a);
+        let c = build_context(&en, &[preview(-7, "")]);
+        for needle in [
+            "Company: Acme",
+            "Mode: crm_chats (CRM deals and chat dialogs)",
+            "- deals with dialogs: 12",
+            "Stages (deals):",
+            "- (no stage): 2",
+            "Responses and waiting:",
+            "first response to a client: median 15 min, 90% of responses within 2 h 10 min (40 responses)",
+            "- Deal 42 (deal 42, manager Oleg): 5 h 10 min",
+            "### Deal -7 (dialog without a deal)",
+            "manager: (unassigned)",
+        ] {
+            position(&c, needle);
+        }
+        let why = failure_text(Language::En, FailureClass::Network);
+        let text = fallback_report(&en, why);
+        position(
+            &text,
+            "The AI was unavailable (the AI service did not answer in time): this report was written by rules",
+        );
+        let sections = ["1. Results", "2. Risks", "3. Strengths", "4. Recommendations"].map(|s| position(&text, s));
+        assert!(sections.windows(2).all(|w| w[0] < w[1]), "{text}");
+        position(&text, "- answer the client: Deal 42 (deal 42, manager Oleg)");
+        position(&text, "1 client(s) waiting for an answer longer than 2 h:");
+        let header = delivery_text(Language::En, "Acme", (date!(2026 - 03 - 02), date!(2026 - 03 - 02)), "x");
+        assert_eq!(header, "Acme — report for 2026-03-02\n\nx");
+        let (system, context) = followup_context(Language::En, "r", None, &[("q".into(), "a".into())], "why?");
+        assert!(system.contains("in English") && context.contains("Question: q\nAnswer: a"), "{context}");
+        assert!(context.ends_with("New question:\nwhy?") && context.contains("Summary numbers:\nnone"));
+        assert!(default_prompt(Language::En).contains("4. Recommendations"));
+        assert_eq!(duration_text(Language::En, 30), "under a minute");
+        // No Cyrillic anywhere an English tenant reads.
+        for text in [&c, &text, &header, &context, &system] {
+            assert!(!text.chars().any(|ch| ('а'..='я').contains(&ch.to_lowercase().next().unwrap_or(ch))), "{text}");
+        }
     }
 }

@@ -1,9 +1,10 @@
 //! Conversation analytics (issue 13): measured facts about a report's dialogs, in one pass over
-//! its rows, deterministic. Definitions (clock time; working hours are not modelled yet):
+//! its rows, deterministic. Definitions:
 //!
 //! - a client's **turn** is a run of inbound messages; its **first response** is the time from
-//!   the turn's first message to the manager's next message. Turns answered inside the window
-//!   count; the rows hold the window's messages only.
+//!   the turn's first message to the manager's next message — on the clock, or counting only
+//!   the tenant's working hours when it set them ([`ResponseClock`]). Turns answered inside the
+//!   window count; the rows hold the window's messages only.
 //! - a client is **waiting** when the dialog's last message in the window is theirs: since the
 //!   first message of that last turn, until the window's end.
 //! - a dialog went **quiet** when the manager wrote last and the client has not answered for at
@@ -17,8 +18,11 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use synkro_core::{
     connector::DealRow,
-    domain::{Analytics, DayFigures, ManagerFigures, ReportMode, SlowResponse, StageFigures, WaitingClient, Window},
-    time::Timestamp,
+    domain::{
+        Analytics, DayFigures, ManagerFigures, ReportMode, SlowResponse, StageFigures, WaitingClient, Window,
+        WorkingHours,
+    },
+    time::{TimeZoneName, Timestamp},
 };
 
 use crate::summary::{NO_STAGE, UNASSIGNED};
@@ -33,23 +37,50 @@ struct Said {
     files: u64,
 }
 
-/// What one dialog shows.
-#[derive(Default)]
-struct DialogFacts {
-    inbound: u64,
-    outbound: u64,
-    files_sent: u64,
-    responses: Vec<u64>,
-    waiting_since: Option<Timestamp>,
-    quiet: bool,
+/// How first responses are timed: on the clock, or counting only working hours in the
+/// tenant's zone.
+#[derive(Clone, Default)]
+pub struct ResponseClock(Option<(WorkingHours, jiff::tz::TimeZone)>);
+
+impl ResponseClock {
+    /// Working hours `hours` in `zone` when set, else the clock.
+    pub fn new(hours: Option<WorkingHours>, zone: &TimeZoneName) -> Self {
+        Self(hours.map(|h| (h, zone.zone())))
+    }
+
+    /// Seconds from `from` to `to` as this clock counts them.
+    pub fn between(&self, from: Timestamp, to: Timestamp) -> u64 {
+        match &self.0 {
+            None => seconds(from, to),
+            Some((hours, zone)) => hours.seconds_between(zone, from, to),
+        }
+    }
+}
+
+/// What one dialog shows, measured against the window's end.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DialogFacts {
+    /// Messages from the client.
+    pub inbound: u64,
+    /// Messages from the manager.
+    pub outbound: u64,
+    /// Files the manager sent.
+    pub files_sent: u64,
+    /// The first response to each client turn answered in the window, in order, in seconds.
+    pub responses: Vec<u64>,
+    /// When the client's unanswered last turn began, if it is unanswered.
+    pub waiting_since: Option<Timestamp>,
+    /// Whether the manager wrote last and the client stayed silent [`QUIET_AFTER`] or longer.
+    pub quiet: bool,
 }
 
 fn seconds(from: Timestamp, to: Timestamp) -> u64 {
     u64::try_from((to.as_offset() - from.as_offset()).whole_seconds()).unwrap_or(0)
 }
 
-/// Reads a row's messages (oldest first) and measures them against the window's `end`.
-fn facts(row: &DealRow, end: Timestamp) -> DialogFacts {
+/// Reads a row's messages (oldest first) and measures them against the window's `end`,
+/// timing responses with `clock`.
+pub fn dialog_facts(row: &DealRow, end: Timestamp, clock: &ResponseClock) -> DialogFacts {
     let mut said: Vec<Said> = row
         .dialog_raw
         .as_array()
@@ -73,7 +104,7 @@ fn facts(row: &DealRow, end: Timestamp) -> DialogFacts {
             f.outbound += 1;
             f.files_sent += s.files;
             if let Some(start) = turn_started.take() {
-                f.responses.push(seconds(start, s.at));
+                f.responses.push(clock.between(start, s.at));
             }
         }
     }
@@ -103,6 +134,7 @@ struct ManagerAcc {
 pub struct AnalyticsBuilder {
     mode: ReportMode,
     end: Timestamp,
+    clock: ResponseClock,
     top: usize,
     day: DayFigures,
     responses: Vec<u64>,
@@ -118,6 +150,7 @@ impl AnalyticsBuilder {
         Self {
             mode,
             end: window.end(),
+            clock: ResponseClock::default(),
             top,
             day: DayFigures::default(),
             responses: Vec::new(),
@@ -128,9 +161,23 @@ impl AnalyticsBuilder {
         }
     }
 
+    /// Times first responses with `clock` (the clock by default).
+    pub fn with_clock(mut self, clock: ResponseClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// What the sources reported besides the rows: the deals the CRM returned for the window
+    /// (`None` when the mode reads no CRM) and the chats left out for matching no deal
+    /// (`crm_chats` only).
+    pub fn read_from_sources(&mut self, deals_updated: Option<u64>, dialogs_without_deal: Option<u64>) {
+        self.day.deals_updated = deals_updated.filter(|_| self.mode.uses_crm());
+        self.day.dialogs_without_deal = dialogs_without_deal.filter(|_| self.mode == ReportMode::CrmChats);
+    }
+
     /// Counts one row.
     pub fn add(&mut self, row: &DealRow) {
-        let f = facts(row, self.end);
+        let f = dialog_facts(row, self.end, &self.clock);
         let name = || row.deal_name.clone().unwrap_or_default();
         let manager = label(row.responsible.as_deref(), UNASSIGNED);
         let has_dialog = f.inbound + f.outbound > 0;
@@ -324,5 +371,44 @@ mod tests {
         assert!(a.managers.is_empty() && a.stages.is_empty() && a.waiting.is_empty() && a.slowest.is_empty());
         assert_eq!(percentile(&[], 50), None);
         assert_eq!((percentile(&[7], 90), percentile(&[1, 2, 3, 4], 50)), (Some(7), Some(2)));
+    }
+
+    #[test]
+    fn working_hours_count_only_the_time_the_team_works_even_on_the_day_clocks_change() {
+        // 09:00-18:00 every day, Berlin; the window is the Sunday clocks went forward (local
+        // midnight = minute 0; 09:00 CEST = 07:00 UTC = minute 480).
+        let hours: WorkingHours =
+            serde_json::from_value(json!({"start": "09:00", "end": "18:00", "days": ["sun"]})).unwrap();
+        let berlin = TimeZoneName::new("Europe/Berlin").unwrap();
+        let mut b = AnalyticsBuilder::new(ReportMode::CrmChats, window(23), 10)
+            .with_clock(ResponseClock::new(Some(hours), &berlin));
+        // Asked at 01:00 local, answered at 09:20: 20 working minutes (440 on the clock).
+        b.add(&row(1, "Olga", "Won", &[(60, true, 0), (500, false, 0)]));
+        // Asked at 11:00, answered at 11:30: 30 minutes either way.
+        b.add(&row(2, "Olga", "Won", &[(600, true, 0), (630, false, 0)]));
+        // Asked at 20:30, answered at 21:00: after hours, no working time.
+        b.add(&row(3, "Olga", "Won", &[(1170, true, 0), (1200, false, 0)]));
+        let a = b.finish();
+        let slow: Vec<(i64, u64)> = a.slowest.iter().map(|s| (s.deal_id, s.response_secs)).collect();
+        assert_eq!(slow, [(2, 1800), (1, 1200), (3, 0)]);
+        assert_eq!((a.day.first_response_median_secs, a.day.first_response_p90_secs), (Some(1200), Some(1800)));
+
+        // Without working hours the same dialogs are timed on the clock.
+        let clock = ResponseClock::new(None, &berlin);
+        let first = dialog_facts(&row(1, "Olga", "Won", &[(60, true, 0), (500, false, 0)]), window(23).end(), &clock);
+        assert_eq!(first.responses, [440 * 60]);
+    }
+
+    #[test]
+    fn source_counts_appear_only_where_the_mode_has_them() {
+        let counted = |mode| {
+            let mut b = AnalyticsBuilder::new(mode, window(24), 10);
+            b.read_from_sources(Some(12), Some(3));
+            let d = b.finish().day;
+            (d.deals_updated, d.dialogs_without_deal)
+        };
+        assert_eq!(counted(ReportMode::CrmChats), (Some(12), Some(3)));
+        assert_eq!(counted(ReportMode::CrmOnly), (Some(12), None));
+        assert_eq!(counted(ReportMode::ChatsOnly), (None, None));
     }
 }

@@ -15,7 +15,9 @@ use synkro_connector_kit::backoff_delay;
 use synkro_core::{
     Store,
     connector::{ConnectorError, FailureClass, Messenger},
-    domain::{AuditAction, EventLevel, JobRun, NewAuditLog, NewJobRun, Report, ReportStatus, Tenant, TenantStatus},
+    domain::{
+        AuditAction, EventLevel, JobRun, Language, NewAuditLog, NewJobRun, Report, ReportStatus, Tenant, TenantStatus,
+    },
     ids::{ReportId, UserId},
     store::{DeliveryStart, DeliveryState, JobCreated},
     time::Timestamp,
@@ -51,6 +53,7 @@ pub(crate) async fn deliver(
     p: &Progress<'_>,
     job: &JobRun,
     tenant: &Tenant,
+    language: Language,
     report: Report,
     messenger: Option<(&str, &dyn Messenger)>,
     resend: bool,
@@ -84,7 +87,8 @@ pub(crate) async fn deliver(
         Ok(DeliveryStart::Started) => {}
         Err(e) => return Err(JobFailure::from_store("delivery record", e)),
     }
-    let text = ai_text::delivery_text(&tenant.name, (report.period_start, report.period_end), &report.summary_text);
+    let period = (report.period_start, report.period_end);
+    let text = ai_text::delivery_text(language, &tenant.name, period, &report.summary_text);
     sending.store(true, Ordering::SeqCst);
     let sent = messenger.send_text(&text).await;
     sending.store(false, Ordering::SeqCst);
@@ -215,7 +219,9 @@ pub(crate) async fn run_delivery(env: &RunEnv, job: &JobRun, sending: &AtomicBoo
     let messenger =
         build_messenger(&env.service, &tenant).await.map_err(|e| JobFailure::from_connector("configuration", e))?;
     let messenger = messenger.as_ref().map(|(integration, m)| (integration.kind.as_str(), m.as_ref()));
-    let (report, delivered) = deliver(env, &p, job, &tenant, report, messenger, resend, sending).await?;
+    let language =
+        store.get_runtime_config(tenant.id).await.map_err(|e| JobFailure::from_store("runtime config", e))?.language;
+    let (report, delivered) = deliver(env, &p, job, &tenant, language, report, messenger, resend, sending).await?;
     p.step(Step::Done, if delivered { "report delivered" } else { "report not delivered" }, json!({})).await;
     Ok(ReportDone { report, delivered })
 }

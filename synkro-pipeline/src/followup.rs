@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use synkro_core::{
     connector::{ChatMove, CompletionRequest, ConnectorError, Delivery, FailureClass, Questions},
-    domain::{MessageSource, NewReportMessage, ReportMessage, Tenant, TenantStatus},
+    domain::{Language, MessageSource, NewReportMessage, ReportMessage, Tenant, TenantStatus},
     ids::{ReportId, UserId},
     time::{TimeZoneName, Timestamp},
 };
@@ -22,6 +22,7 @@ use crate::{
     error::EngineError,
     service::Service,
     telegram::{Member, members_by_inbox},
+    words::words,
 };
 
 /// Questions and answers of a report the AI sees.
@@ -62,10 +63,11 @@ async fn ask(
                 .with_hint("add an AI integration to answer follow-up questions"),
         )
     })?;
+    let language = store.get_runtime_config(tenant.id).await?.language;
     let history: Vec<(String, String)> =
         store.recent_report_messages(report.id, HISTORY).await?.into_iter().map(|m| (m.question, m.answer)).collect();
     let (system, context) =
-        ai_text::followup_context(&report.summary_text, report.summary.as_ref(), &history, question);
+        ai_text::followup_context(language, &report.summary_text, report.summary.as_ref(), &history, question);
     let answer =
         llm.complete(&CompletionRequest { system, context, temperature: Some(0.2), max_output_tokens: 800 }).await?;
     let message = NewReportMessage {
@@ -253,7 +255,7 @@ async fn read_questions(members: &[Member], offset: Option<i64>) -> Result<Quest
     Err(refused.map_or_else(|| EngineError::Other("no tenant uses this bot".into()), EngineError::from))
 }
 
-/// The reply to `question` for `tenant`, about its latest report.
+/// The reply to `question` for `tenant`, about its latest report, in the tenant's language.
 async fn reply_to(
     service: &Service,
     settings: &TelegramFollowups,
@@ -261,8 +263,13 @@ async fn reply_to(
     question: &str,
     now: Timestamp,
 ) -> (String, Outcome) {
-    let failed = |e: EngineError| (format!("Не получилось ответить: {e}"), Outcome::Failed);
-    let latest = match service.store().latest_report(tenant.id).await {
+    let store = service.store();
+    let language = match store.get_runtime_config(tenant.id).await {
+        Ok(config) => config.language,
+        Err(e) => return (cannot_answer(Language::default(), &e.into()), Outcome::Failed),
+    };
+    let failed = |e: EngineError| (cannot_answer(language, &e), Outcome::Failed);
+    let latest = match store.latest_report(tenant.id).await {
         Ok(latest) => latest,
         Err(e) => return failed(e.into()),
     };
@@ -274,29 +281,48 @@ async fn reply_to(
             }
         }
         Some(report) => {
-            let reply =
-                closed_window_reply(report.followup_deadline_at, &tenant.timezone, settings.public_url.as_deref());
+            let reply = closed_window_reply(
+                language,
+                report.followup_deadline_at,
+                &tenant.timezone,
+                settings.public_url.as_deref(),
+            );
             (reply, Outcome::Closed)
         }
-        None => ("Отчётов пока нет.".to_owned(), Outcome::Closed),
+        None => (words(language).no_reports_yet.to_owned(), Outcome::Closed),
     }
+}
+
+/// The reply when a question cannot be answered: why, in the tenant's words (a failure class,
+/// never a service's own text); the error itself goes to the log.
+fn cannot_answer(language: Language, e: &EngineError) -> String {
+    tracing::warn!(error = %e, "a follow-up question was not answered");
+    let w = words(language);
+    let why = match e {
+        EngineError::Connector(c) => (w.ai_failure)(c.class),
+        EngineError::TenantInactive(_) => w.tenant_paused,
+        _ => w.internal_error,
+    };
+    (w.cannot_answer)(why)
 }
 
 /// The reply to a question asked after the latest report's follow-up window closed: when it
 /// closed, in the tenant's time zone, and where to ask instead (the dashboard's address when
 /// one is configured).
-pub fn closed_window_reply(deadline: Option<Timestamp>, zone: &TimeZoneName, public_url: Option<&str>) -> String {
+pub fn closed_window_reply(
+    language: Language,
+    deadline: Option<Timestamp>,
+    zone: &TimeZoneName,
+    public_url: Option<&str>,
+) -> String {
+    let w = words(language);
     let when = deadline
         .map(|d| {
             let local = zone.zone().to_datetime(d.to_jiff());
-            format!(" {} ({zone})", local.strftime("%d.%m.%Y в %H:%M"))
+            format!(" {} ({zone})", local.strftime(w.deadline_format))
         })
         .unwrap_or_default();
-    let instead = match public_url {
-        Some(url) => format!("Задать вопрос по отчёту можно в панели Synkro: {url}/"),
-        None => "Задать вопрос по отчёту можно в веб-панели Synkro.".to_owned(),
-    };
-    format!("Окно вопросов по последнему отчёту закрылось{when}. {instead}")
+    format!("{} {}", (w.window_closed)(&when), (w.ask_in_dashboard)(public_url))
 }
 
 /// Runs [`telegram_pass`] every `settings.interval` until `shutdown`, then gives up this node's
@@ -325,18 +351,35 @@ mod tests {
     fn a_closed_window_is_told_in_the_tenants_time_with_the_dashboard_link() {
         let deadline: Timestamp = "2026-12-05T20:00:00Z".parse().unwrap();
         let zone = TimeZoneName::new("Asia/Almaty").unwrap();
-        let reply = closed_window_reply(Some(deadline), &zone, Some("https://synkro.example.com"));
+        let reply = closed_window_reply(Language::Ru, Some(deadline), &zone, Some("https://synkro.example.com"));
         assert_eq!(
             reply,
             "Окно вопросов по последнему отчёту закрылось 06.12.2026 в 01:00 (Asia/Almaty). Задать вопрос по \
              отчёту можно в панели Synkro: https://synkro.example.com/"
         );
-        let reply = closed_window_reply(Some(deadline), &TimeZoneName::utc(), None);
+        let reply = closed_window_reply(Language::Ru, Some(deadline), &TimeZoneName::utc(), None);
         assert_eq!(
             reply,
             "Окно вопросов по последнему отчёту закрылось 05.12.2026 в 20:00 (UTC). Задать вопрос по отчёту можно \
              в веб-панели Synkro."
         );
-        assert!(!closed_window_reply(None, &zone, None).contains("кабинет"));
+        assert!(!closed_window_reply(Language::Ru, None, &zone, None).contains("кабинет"));
+        let english = closed_window_reply(Language::En, Some(deadline), &zone, Some("https://synkro.example.com"));
+        assert_eq!(
+            english,
+            "Questions about the latest report closed 2026-12-06 at 01:00 (Asia/Almaty). Ask about the report in \
+             the Synkro dashboard: https://synkro.example.com/"
+        );
+    }
+
+    #[test]
+    fn an_unanswered_question_says_why_in_words_without_the_services_text() {
+        let refused = ConnectorError::new(FailureClass::Auth, "401 {\"error\": \"sk-live-canary\"}");
+        let reply = cannot_answer(Language::En, &EngineError::Connector(refused));
+        assert_eq!(reply, "Could not answer: the AI key was refused.");
+        let reply = cannot_answer(Language::Ru, &EngineError::TenantInactive(TenantStatus::Paused));
+        assert_eq!(reply, "Не получилось ответить: работа компании в Synkro приостановлена.");
+        let reply = cannot_answer(Language::Ru, &EngineError::Other("db exploded at 10.0.0.5".into()));
+        assert!(!reply.contains("10.0.0.5"), "{reply}");
     }
 }

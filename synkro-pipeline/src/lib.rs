@@ -49,6 +49,7 @@ pub mod summary;
 pub mod telegram;
 pub mod window;
 pub mod wiring;
+mod words;
 pub mod workers;
 
 pub use error::{EngineError, JobFailure};

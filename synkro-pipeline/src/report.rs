@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     ai_text,
-    analytics::AnalyticsBuilder,
+    analytics::{AnalyticsBuilder, ResponseClock},
     delivery::deliver,
     error::JobFailure,
     events::JobUpdate,
@@ -212,7 +212,8 @@ pub(crate) async fn run_report(
     let (text, ai) = run.write_text(&summary, &analytics, &previews).await?;
     let report = run.save_report(text, summary, ai, analytics, truncations).await?;
     let (report, delivered) =
-        deliver(env, &run.p, job, &run.tenant, report, run.caps.messenger(), false, sending).await?;
+        deliver(env, &run.p, job, &run.tenant, run.config.language, report, run.caps.messenger(), false, sending)
+            .await?;
     run.done(&report, delivered).await;
     Ok(ReportDone { report, delivered })
 }
@@ -277,7 +278,9 @@ impl<'a> Run<'a> {
     async fn load_rows(&self, synced: &Synced) -> Result<(SummaryBuilder, AnalyticsBuilder), JobFailure> {
         let by = if self.mode == ReportMode::CrmOnly { RowTime::UpdatedAt } else { RowTime::LastMessageAt };
         let mut builder = SummaryBuilder::new(20);
-        let mut analytics = AnalyticsBuilder::new(self.mode, self.window, 20);
+        let clock = ResponseClock::new(self.config.working_hours, &self.config.timezone);
+        let mut analytics = AnalyticsBuilder::new(self.mode, self.window, 20).with_clock(clock);
+        analytics.read_from_sources(Some(synced.deals), Some(synced.unmatched));
         let mut loaded = 0u64;
         let mut rows = self.caps.warehouse.rows_in_window(self.tenant.slug.as_str(), self.window, by);
         while let Some(batch) = rows.next().await {
@@ -311,17 +314,26 @@ impl<'a> Run<'a> {
         analytics: &Analytics,
         previews: &[DealPreview],
     ) -> Result<(String, AiOutcome), JobFailure> {
-        let (tenant, config, window) = (&self.tenant, &self.config, self.window);
-        let zone = &config.timezone;
-        let context = ai_text::build_context(&tenant.name, self.mode, window, zone, summary, analytics, previews);
-        let prompt = config.metadata.get("prompt").and_then(Value::as_str).unwrap_or(ai_text::DEFAULT_PROMPT);
-        let fallback = |why: &str| ai_text::fallback_report(&tenant.name, window, zone, summary, analytics, why);
+        let (tenant, config) = (&self.tenant, &self.config);
+        let language = config.language;
+        let facts = ai_text::ReportFacts {
+            tenant_name: &tenant.name,
+            mode: self.mode,
+            window: self.window,
+            timezone: &config.timezone,
+            language,
+            summary,
+            analytics,
+        };
+        let context = ai_text::build_context(&facts, previews);
+        let prompt = config.prompt.as_deref().unwrap_or(ai_text::default_prompt(language));
+        let fallback = |why: &str| ai_text::fallback_report(&facts, why);
         let integration =
             self.caps.sources.iter().find(|(c, _)| *c == Capability::LanguageModel).map(|(_, k)| k.clone());
         let (text, ai) = match &self.caps.llm {
             None => {
                 let error = Some("no AI integration is configured".to_owned());
-                (fallback("интеграция ИИ не настроена"), AiOutcome { fallback: true, error, ..AiOutcome::default() })
+                (fallback(ai_text::no_ai_text(language)), AiOutcome { fallback: true, error, ..AiOutcome::default() })
             }
             Some(llm) => {
                 let request = CompletionRequest {
@@ -339,7 +351,7 @@ impl<'a> Run<'a> {
                     Err(e) => {
                         let message = format!("AI failed, using the plain report: {e}");
                         self.p.note(EventLevel::Warn, Step::AiText, message, json!({})).await;
-                        let why = ai_text::failure_text(e.class);
+                        let why = ai_text::failure_text(language, e.class);
                         let outcome = AiOutcome {
                             fallback: true,
                             error: Some(e.to_string()),
@@ -450,6 +462,8 @@ impl<'a> Run<'a> {
 struct Synced {
     deals: u64,
     dialogs: u64,
+    /// Chats active in the window that matched no deal (`crm_chats`).
+    unmatched: u64,
     rows: u64,
     /// The deal ids of every row this run wrote (step 3 counts only these).
     written: HashSet<i64>,
@@ -466,7 +480,8 @@ impl Synced {
 
 impl Synced {
     fn as_json(&self) -> Value {
-        json!({"deals": self.deals, "dialogs": self.dialogs, "rows_written": self.rows})
+        json!({"deals": self.deals, "dialogs": self.dialogs, "dialogs_without_deal": self.unmatched,
+            "rows_written": self.rows})
     }
 }
 
@@ -511,6 +526,7 @@ async fn sync_sources(
             let batch = batch.map_err(|e| JobFailure::from_connector("reading dialogs", e))?;
             record_truncation(p, batch.truncated.as_ref(), truncations).await;
             synced.dialogs += batch.items.len() as u64;
+            synced.unmatched += batch.unmatched;
             let dialogs: &[Dialog] = &batch.items;
             let rows = if mode == ReportMode::ChatsOnly {
                 dialog_rows(slug, &config.timezone, dialogs)

@@ -248,7 +248,7 @@ async fn with_contacts(
     let contacts: HashMap<i64, DealContact> =
         try_join_all(batches).await?.into_iter().flatten().map(|c| (c.id, deal_contact(c))).collect();
     let deals = page.leads.into_iter().map(|lead| deal(lead, names, &contacts)).collect();
-    Ok(SourceBatch { items: deals, truncated: page.truncated })
+    Ok(SourceBatch { truncated: page.truncated, ..SourceBatch::new(deals) })
 }
 
 fn deal_contact(contact: Contact) -> DealContact {

@@ -77,7 +77,7 @@ impl ChatSource for RadistSource {
         };
         stream::unfold(state, |mut st| async move {
             if let Some(cap) = st.pending.take() {
-                return Some((Ok(SourceBatch { items: Vec::new(), truncated: Some(cap) }), st));
+                return Some((Ok(SourceBatch { truncated: Some(cap), ..SourceBatch::new(Vec::new()) }), st));
             }
             if st.done {
                 return None;
@@ -128,9 +128,9 @@ async fn next_page(st: &mut State) -> Result<SourceBatch<Dialog>, ConnectorError
     let all_older = !page.data.is_empty() && page.data.iter().all(|c| older_than_window(c, st.window));
     let more = next_cursor.is_some() && !all_older;
 
-    let mut jobs = Vec::new();
+    let (mut jobs, mut unmatched) = (Vec::new(), 0);
     for contact in &page.data {
-        jobs.extend(select_chats(contact, &scope, st.window, st.phones.as_deref()));
+        jobs.extend(select_chats(contact, &scope, st.window, st.phones.as_deref(), &mut unmatched));
     }
     jobs.retain(|job| !st.chats_read.contains(&job.chat_id));
     let room = (st.caps.chats as usize).saturating_sub(st.chats_read.len());
@@ -163,7 +163,7 @@ async fn next_page(st: &mut State) -> Result<SourceBatch<Dialog>, ConnectorError
         }
         (messages, stop) => messages.or(stop),
     };
-    Ok(SourceBatch { items: dialogs, truncated })
+    Ok(SourceBatch { items: dialogs, truncated, unmatched })
 }
 
 /// Whether a contact's latest activity is known and before the window.
@@ -172,30 +172,33 @@ fn older_than_window(contact: &ContactItem, window: Window) -> bool {
 }
 
 /// The contact's chats worth reading: on a WhatsApp/WABA connection, with a phone in `phones`
-/// when given, and a last message not before the window (or not reported).
+/// when given, and a last message not before the window (or not reported). `unmatched` counts
+/// the chats the phone filter left out whose listed last message is inside the window.
 fn select_chats(
     contact: &ContactItem,
     scope: &Scope,
     window: Window,
     phones: Option<&HashSet<String>>,
+    unmatched: &mut u64,
 ) -> Vec<ChatJob> {
     let mut jobs = Vec::new();
     for chat in &contact.chats {
         let Some(channel) = chat.connection_id.as_ref().and_then(|c| scope.channels.get(&c.0)) else { continue };
+        let last_at = match &chat.last_message {
+            // No message at all.
+            Some(None) => continue,
+            Some(Some(last)) => last.created_at.as_deref().and_then(parse_time),
+            // Not sent: read the chat rather than guess.
+            None => None,
+        };
+        if last_at.is_some_and(|at| at < window.start()) {
+            continue;
+        }
         let phone = chat.phone.as_deref().and_then(normalize_phone);
         if let Some(phones) = phones
             && !phone.as_ref().is_some_and(|p| phones.contains(p))
         {
-            continue;
-        }
-        let stale = match &chat.last_message {
-            // No message at all.
-            Some(None) => true,
-            Some(Some(last)) => last.created_at.as_deref().and_then(parse_time).is_some_and(|at| at < window.start()),
-            // Not sent: read the chat rather than guess.
-            None => false,
-        };
-        if stale {
+            *unmatched += u64::from(last_at.is_some_and(|at| at < window.end()));
             continue;
         }
         jobs.push(ChatJob {
@@ -287,12 +290,16 @@ mod tests {
         ]}))
         .unwrap();
         let ids = |jobs: Vec<ChatJob>| jobs.into_iter().map(|j| j.chat_id).collect::<Vec<_>>();
-        let all = select_chats(&contact, &scope(), day(), None);
+        let mut unmatched = 0;
+        let all = select_chats(&contact, &scope(), day(), None, &mut unmatched);
         assert_eq!(all[0].phone.as_deref(), Some("79000000001"));
         assert_eq!((all[0].contact_id.as_deref(), all[0].channel.as_str()), (Some("9"), "whatsapp"));
         assert_eq!(ids(all), ["1", "5", "6"], "not telegram, stale, empty or unknown-connection chats");
         let phones = HashSet::from(["79000000005".to_owned(), "79000000002".to_owned()]);
-        assert_eq!(ids(select_chats(&contact, &scope(), day(), Some(&phones))), ["5"], "no phone never matches");
+        assert_eq!(unmatched, 0, "nothing is filtered without phones");
+        let chosen = select_chats(&contact, &scope(), day(), Some(&phones), &mut unmatched);
+        assert_eq!(ids(chosen), ["5"], "no phone never matches");
+        assert_eq!(unmatched, 1, "chat 1 is active in the window and matches no deal; 6 has no readable time");
     }
 
     #[test]

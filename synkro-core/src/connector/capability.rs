@@ -21,12 +21,16 @@ pub struct SourceBatch<T> {
     pub items: Vec<T>,
     /// Set on the last batch when a cap stopped the reading early.
     pub truncated: Option<Truncation>,
+    /// Chat sources given `phones`: the chats of this page the filter left out whose last
+    /// message (as the chat list shows it, without reading their messages) is inside the
+    /// window — the dialogs without a deal. 0 elsewhere.
+    pub unmatched: u64,
 }
 
 impl<T> SourceBatch<T> {
     /// A batch with no truncation.
     pub fn new(items: Vec<T>) -> Self {
-        Self { items, truncated: None }
+        Self { items, truncated: None, unmatched: 0 }
     }
 }
 
@@ -172,7 +176,8 @@ impl Dialog {
 /// Dialogs from a messaging platform.
 pub trait ChatSource: Send + Sync {
     /// Dialogs with messages inside `window`, page by page; only chats whose normalised phone
-    /// is in `phones` when it is given.
+    /// is in `phones` when it is given (and then each batch counts, in
+    /// [`SourceBatch::unmatched`], the chats active in the window that the filter left out).
     fn dialogs(&self, window: Window, phones: Option<Arc<HashSet<String>>>) -> BatchStream<'_, Dialog>;
 }
 

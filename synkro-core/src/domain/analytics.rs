@@ -21,8 +21,16 @@ pub struct Analytics {
 /// Figures of the whole window.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayFigures {
-    /// Rows in the report: deals updated in the window (chats in `chats_only`).
+    /// Rows in the report: deals updated in the window (`crm_only`), deals with messages in
+    /// the window (`crm_chats`), chats (`chats_only`).
     pub deals: u64,
+    /// Deals the CRM reported updated in the window, dialog or not (`None` in `chats_only`).
+    #[serde(default)]
+    pub deals_updated: Option<u64>,
+    /// `crm_chats` only: chats active in the window whose phone matched no deal (counted from
+    /// the chat list; their messages are not read).
+    #[serde(default)]
+    pub dialogs_without_deal: Option<u64>,
     /// Of those, with at least one message in the window.
     pub deals_with_dialogs: u64,
     /// Messages from clients.

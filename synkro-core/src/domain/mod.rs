@@ -23,7 +23,10 @@ pub use report::{
     AiOutcome, MessageSource, NewReport, NewReportMessage, Report, ReportListItem, ReportMessage, ReportStatus,
     ReportType, Summary,
 };
-pub use runtime::{ReportMode, RuntimeConfigChange, TenantRuntimeConfig};
+pub use runtime::{
+    Language, MAX_PROMPT_CHARS, ReportMode, RuntimeConfigChange, TenantRuntimeConfig, WeekDays, WorkingHours,
+    parse_clock,
+};
 pub use tenant::{NewTenant, Slug, Tenant, TenantStatus, TenantUpdate};
 pub use user::{NewUser, NewUserRole, PasswordHash, Role, User, UserProfile, UserRole, UserUpdate, check_password};
 

@@ -21,7 +21,38 @@ crate::on_both_backends!(
     start = super::before_modes;
     old_mode_names_are_renamed_with_their_job_keys,
     a_reports_numbers_and_ai_outcome_leave_its_metadata,
+    the_prompt_leaves_the_metadata_for_a_field_of_its_own,
 );
+
+/// Migration 0012 moves the prompt out of a runtime config's metadata into its own field, and
+/// every tenant starts in Russian, as before.
+async fn the_prompt_leaves_the_metadata_for_a_field_of_its_own(store: &Store) {
+    const TENANT: &str = "INSERT INTO tenants (id, name, slug, status, timezone, created_at, updated_at) \
+                          VALUES ($1, $3, $3, 'active', 'UTC', $2, $2)";
+    const CONFIG: &str = "INSERT INTO tenant_runtime_configs (tenant_id, mode, business_day_start, \
+        scheduled_run_time, is_schedule_enabled, min_dialogs_for_report, max_force_lookback_days, \
+        max_force_window_hours, telegram_followup_minutes, metadata, schedule_from, updated_at) \
+        VALUES ($1, 'amocrm_radist', '22:01:00', '22:10:00', TRUE, 1, 3, 24, 60, $3, $2, $2)";
+    let now = Timestamp::now();
+    let cases = [
+        (TenantId::new(), "acme", serde_json::json!({"prompt": "Коротко, пожалуйста."})),
+        (TenantId::new(), "bolt", serde_json::json!({})),
+    ];
+    for (id, slug, metadata) in &cases {
+        on_pool!(store, |pool| async {
+            sqlx::query(TENANT).bind(*id).bind(now).bind(*slug).execute(pool).await?;
+            sqlx::query(CONFIG).bind(*id).bind(now).bind(sqlx::types::Json(metadata)).execute(pool).await.map(|_| ())
+        }
+        .await)
+        .unwrap();
+    }
+
+    store.migrate().await.unwrap();
+    let acme = store.get_runtime_config(cases[0].0).await.unwrap();
+    assert_eq!(acme.prompt.as_deref(), Some("Коротко, пожалуйста."));
+    assert_eq!((acme.language, acme.working_hours), (crate::domain::Language::Ru, None));
+    assert_eq!(store.get_runtime_config(cases[1].0).await.unwrap().prompt, None);
+}
 
 /// Migration 0010 moves `summary` and `ai` out of a report's metadata into typed fields.
 async fn a_reports_numbers_and_ai_outcome_leave_its_metadata(store: &Store) {

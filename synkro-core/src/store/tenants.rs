@@ -163,10 +163,23 @@ impl Store {
     }
 }
 
+/// A runtime config's columns (`c`) with its tenant's time zone (`t`). Named, not `c.*`: a
+/// SQLite connection that last read the schema before a migration expands `*` to the old
+/// columns, where a named column it does not know makes SQLite reread the schema.
+macro_rules! config_columns {
+    () => {
+        "c.tenant_id, c.mode, c.business_day_start, c.scheduled_run_time, c.is_schedule_enabled, \
+         c.min_dialogs_for_report, c.max_force_lookback_days, c.max_force_window_hours, \
+         c.telegram_followup_minutes, c.language, c.prompt, c.working_hours, c.schedule_from, c.updated_at, \
+         t.timezone"
+    };
+}
+use config_columns;
+
 /// `SELECT` of runtime configs (`c`) with their tenant's time zone; append a `WHERE`.
 macro_rules! select_config {
     () => {
-        "SELECT c.*, t.timezone FROM tenant_runtime_configs c JOIN tenants t ON t.id = c.tenant_id"
+        concat!("SELECT ", config_columns!(), " FROM tenant_runtime_configs c JOIN tenants t ON t.id = c.tenant_id")
     };
 }
 pub(crate) use select_config;
@@ -174,14 +187,15 @@ pub(crate) use select_config;
 /// Inserts or replaces a runtime config (binds: see `bind_config!`).
 const UPSERT_CONFIG: &str = "INSERT INTO tenant_runtime_configs (tenant_id, mode, business_day_start, \
     scheduled_run_time, is_schedule_enabled, min_dialogs_for_report, max_force_lookback_days, \
-    max_force_window_hours, telegram_followup_minutes, metadata, schedule_from, updated_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+    max_force_window_hours, telegram_followup_minutes, language, prompt, working_hours, schedule_from, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
     ON CONFLICT (tenant_id) DO UPDATE SET mode = excluded.mode, \
     business_day_start = excluded.business_day_start, scheduled_run_time = excluded.scheduled_run_time, \
     is_schedule_enabled = excluded.is_schedule_enabled, min_dialogs_for_report = excluded.min_dialogs_for_report, \
     max_force_lookback_days = excluded.max_force_lookback_days, \
     max_force_window_hours = excluded.max_force_window_hours, \
-    telegram_followup_minutes = excluded.telegram_followup_minutes, metadata = excluded.metadata, \
+    telegram_followup_minutes = excluded.telegram_followup_minutes, language = excluded.language, \
+    prompt = excluded.prompt, working_hours = excluded.working_hours, \
     schedule_from = excluded.schedule_from, updated_at = excluded.updated_at";
 
 /// Binds a config's columns to [`UPSERT_CONFIG`].
@@ -198,7 +212,9 @@ macro_rules! bind_config {
             .bind(c.max_force_lookback_days)
             .bind(c.max_force_window_hours)
             .bind(c.telegram_followup_minutes)
-            .bind(sqlx::types::Json(&c.metadata))
+            .bind(c.language)
+            .bind(c.prompt.as_deref())
+            .bind(c.working_hours.as_ref().map(sqlx::types::Json))
             .bind(c.schedule_from)
             .bind(c.updated_at)
     }};
@@ -238,10 +254,14 @@ impl Store {
     /// Active tenants whose runtime config has the schedule on (every tenant has a config, at
     /// the defaults until saved), with that config, oldest tenant first (for the scheduler).
     pub async fn tenants_due(&self) -> Result<Vec<(Tenant, TenantRuntimeConfig)>, StoreError> {
-        const SQL: &str = "SELECT c.*, t.timezone, t.id AS t_id, t.name AS t_name, t.slug AS t_slug, t.status AS t_status, \
+        const SQL: &str = concat!(
+            "SELECT ",
+            config_columns!(),
+            ", t.id AS t_id, t.name AS t_name, t.slug AS t_slug, t.status AS t_status, \
             t.timezone AS t_timezone, t.created_at AS t_created_at, t.updated_at AS t_updated_at \
             FROM tenants t JOIN tenant_runtime_configs c ON c.tenant_id = t.id \
-            WHERE t.status = 'active' AND c.is_schedule_enabled ORDER BY t.created_at, t.id";
+            WHERE t.status = 'active' AND c.is_schedule_enabled ORDER BY t.created_at, t.id"
+        );
         let rows = on_pool!(self, |pool| sqlx::query_as::<_, DueRow>(SQL).fetch_all(pool).await).map_err(map)?;
         Ok(rows.into_iter().map(DueRow::split).collect())
     }

@@ -2,7 +2,12 @@
 //! field kept, replaced or cleared explicitly; checks; model lists) and its runtime config.
 
 use poem::{Request, web::Data};
-use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json, types::ToJSON};
+use poem_openapi::{
+    ApiResponse, OpenApi,
+    param::Path,
+    payload::Json,
+    types::{MaybeUndefined, ToJSON},
+};
 use serde_json::{Map, Value, json};
 use synkro_core::{
     Secret, ValidationError,
@@ -56,16 +61,7 @@ fn view(state: &AppState, integration: IntegrationConfig) -> ApiResult<Integrati
 
 /// Parses `HH:MM` (or `HH:MM:SS`).
 fn clock(field: &'static str, text: &str) -> ApiResult<time::Time> {
-    let bad = || ValidationError::new(field, format!("{text:?} is not a time of day such as 22:10"));
-    let parts: Vec<&str> = text.trim().split(':').collect();
-    let number = |part: &str, max: u8| part.parse::<u8>().ok().filter(|n| part.len() == 2 && *n <= max);
-    let parsed = match parts.as_slice() {
-        [h, m] => number(h, 23).zip(number(m, 59)).map(|(h, m)| (h, m, 0)),
-        [h, m, s] => number(h, 23).zip(number(m, 59)).zip(number(s, 59)).map(|((h, m), s)| (h, m, s)),
-        _ => None,
-    };
-    let (h, m, s) = parsed.ok_or_else(bad)?;
-    time::Time::from_hms(h, m, s).map_err(|_| bad().into())
+    Ok(synkro_core::domain::parse_clock(field, text)?)
 }
 
 /// The settings as the API shows them, for audit diffs.
@@ -74,6 +70,7 @@ fn runtime_json(c: &TenantRuntimeConfig) -> Value {
     if let Some(map) = value.as_object_mut() {
         map.remove("schedule_from");
         map.remove("updated_at");
+        map.remove("default_prompt");
     }
     value
 }
@@ -271,7 +268,17 @@ impl SettingsApi {
             max_force_lookback_days: u.max_force_lookback_days,
             max_force_window_hours: u.max_force_window_hours,
             telegram_followup_minutes: u.telegram_followup_minutes,
-            metadata: u.metadata,
+            language: u.language.map(Into::into),
+            prompt: match u.prompt {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(p) => Some(Some(p)),
+            },
+            working_hours: match u.working_hours {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(h) => Some(Some(h.parse()?)),
+            },
         };
         let (before, saved) = state.service.update_runtime_config(tenant, change).await?;
         let changes = diff(&runtime_json(&before), &runtime_json(&saved));

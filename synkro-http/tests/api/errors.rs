@@ -64,11 +64,11 @@ async fn a_nul_character_is_a_4xx_naming_the_field_anywhere(w: &World) {
                 "PATCH",
                 &format!("/api/v1/tenants/{t}/runtime-config"),
                 Some(&root),
-                Some(json!({"metadata": {"prompt": "hello\u{0}"}})),
+                Some(json!({"prompt": "hello\u{0}"})),
                 &[],
             )
             .await,
-            "metadata.prompt",
+            "prompt",
         ),
         (
             w.call(

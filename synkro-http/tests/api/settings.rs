@@ -267,8 +267,14 @@ async fn runtime_settings_change_field_by_field(w: &World) {
         (json!({"business_day_start": "9am"}), 422, "business_day_start"),
         (json!({"max_force_window_hours": 0}), 422, "max_force_window_hours"),
         (json!({"radist_fetch_limit": 150}), 400, "radist_fetch_limit"),
-        (json!({"metadata": {"max_pages": 40}}), 422, "metadata"),
-        (json!({"metadata": []}), 422, "metadata"),
+        (json!({"metadata": {"prompt": "Be brief."}}), 400, "metadata"),
+        (json!({"prompt": 123}), 400, "prompt"),
+        (json!({"prompt": "x".repeat(20_001)}), 422, "prompt"),
+        (json!({"prompt": "  "}), 422, "prompt"),
+        (json!({"language": "de"}), 400, "language"),
+        (json!({"working_hours": {"start": "18:00", "end": "09:00", "days": ["mon"]}}), 422, "working_hours.end"),
+        (json!({"working_hours": {"start": "9", "end": "18:00", "days": ["mon"]}}), 422, "working_hours.start"),
+        (json!({"working_hours": {"start": "09:00", "end": "18:00", "days": ["monday"]}}), 422, "working_hours.days"),
         (json!({"mode": "everything"}), 400, "mode"),
         (json!({"max_force_lookback_days": "3"}), 400, "max_force_lookback_days"),
         (json!({"max_force_lookback_days": 99999999999u64}), 400, "max_force_lookback_days"),
@@ -287,6 +293,23 @@ async fn runtime_settings_change_field_by_field(w: &World) {
         1,
         "refused changes are not audited"
     );
+
+    // Language, the AI's instructions and working hours are typed fields; the default
+    // instructions are shown in the tenant's language so an admin can start from them.
+    assert_eq!((defaults["language"].clone(), defaults["prompt"].clone()), (json!("ru"), json!(null)));
+    assert!(defaults["default_prompt"].as_str().unwrap().contains("4. Рекомендации"), "{defaults}");
+    let change = json!({"language": "en", "prompt": "Be brief.",
+        "working_hours": {"start": "09:00", "end": "18:00", "days": ["mon", "tue", "wed", "thu", "fri"]}});
+    let saved = w.call("PATCH", &path, Some(&lite), Some(change), &[]).await;
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    let saved = w.get(&path, Some(&lite)).await.json();
+    assert_eq!((saved["language"].clone(), saved["prompt"].clone()), (json!("en"), json!("Be brief.")));
+    assert!(saved["default_prompt"].as_str().unwrap().contains("4. Recommendations"), "{saved}");
+    assert_eq!(saved["working_hours"]["days"], json!(["mon", "tue", "wed", "thu", "fri"]));
+    let cleared = w.call("PATCH", &path, Some(&lite), Some(json!({"prompt": null, "working_hours": null})), &[]).await;
+    let cleared = cleared.json();
+    assert_eq!((cleared["prompt"].clone(), cleared["working_hours"].clone()), (json!(null), json!(null)), "{cleared}");
+    assert_eq!(cleared["language"], "en", "omitted fields stay");
 
     // A manual window longer than the tenant allows is refused with the limit named.
     let jobs = format!("/api/v1/tenants/{}/jobs", w.cast.acme.id.as_uuid());

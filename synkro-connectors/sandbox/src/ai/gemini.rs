@@ -113,7 +113,7 @@ fn generate(req: &Incoming, id: &str) -> Reply {
     let config = body.get("generationConfig").or_else(|| body.get("generation_config"));
     let max =
         config.and_then(|c| c.get("maxOutputTokens").or_else(|| c.get("max_output_tokens"))).and_then(Value::as_u64);
-    let done = complete(id, last_user, prompt_chars, max);
+    let done = complete(id, system.as_deref().unwrap_or_default(), last_user, prompt_chars, max);
     Reply::json(
         200,
         &json!({

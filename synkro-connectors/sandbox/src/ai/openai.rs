@@ -138,7 +138,13 @@ fn chat(req: &Incoming) -> Reply {
         .find(|(m, _)| m.get("role").and_then(Value::as_str) == Some("user"))
         .map_or("", |(_, t)| t.as_str());
     let prompt_chars = texts.iter().map(|t| t.chars().count()).sum();
-    let done = complete(model, last_user, prompt_chars, max);
+    let system: Vec<&str> = messages
+        .iter()
+        .zip(&texts)
+        .filter(|(m, _)| matches!(m.get("role").and_then(Value::as_str), Some("system" | "developer")))
+        .map(|(_, t)| t.as_str())
+        .collect();
+    let done = complete(model, &system.join("\n"), last_user, prompt_chars, max);
     let id = format!("chatcmpl-sbx{:012x}", prompt_chars as u64 * 7919 + done.completion_tokens);
     let body = json!({
         "id": id, "object": "chat.completion", "created": now_unix(), "model": snapshot,

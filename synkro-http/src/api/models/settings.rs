@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use poem_openapi::{Enum, Object};
+use poem_openapi::{Enum, Object, types::MaybeUndefined};
 use serde::Deserialize;
 use serde_json::Value;
 use synkro_core::{
+    ValidationError,
     connector::{CheckReport, ConnectorSpec, FieldSpec, FieldType},
-    domain::{IntegrationConfig, TenantRuntimeConfig},
+    domain::{IntegrationConfig, Language, TenantRuntimeConfig, WeekDays, WorkingHours, parse_clock},
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -263,9 +264,16 @@ pub struct RuntimeConfigOut {
     pub max_force_window_hours: i32,
     /// Follow-up questions are answered for this many minutes after a report.
     pub telegram_followup_minutes: i32,
-    /// Extra settings (a JSON object); the one known key is `prompt`, the AI's instructions for
-    /// the report text. Caps on what a source reads are set on its integration.
-    pub metadata: Value,
+    /// The language of reports, the Telegram header, the bot's replies and alerts.
+    pub language: LanguageName,
+    /// The tenant's own instructions for the AI's report; `null` uses `default_prompt`.
+    pub prompt: Option<String>,
+    /// The instructions used when `prompt` is `null`, in the tenant's language: a starting point
+    /// for writing one's own.
+    pub default_prompt: String,
+    /// When the sales team answers clients; first response times count only time inside these
+    /// hours. `null`: response times are measured on the clock.
+    pub working_hours: Option<WorkingHoursIo>,
     /// Scheduled reports run for windows due from this time on: it moves to the time of a
     /// change of mode, time zone, business day start, run time, schedule switch or tenant
     /// status, so a change never posts a report at once for a window that closed before it.
@@ -287,7 +295,10 @@ impl RuntimeConfigOut {
             max_force_lookback_days: c.max_force_lookback_days,
             max_force_window_hours: c.max_force_window_hours,
             telegram_followup_minutes: c.telegram_followup_minutes,
-            metadata: c.metadata,
+            language: c.language.into(),
+            default_prompt: synkro_pipeline::ai_text::default_prompt(c.language).to_owned(),
+            prompt: c.prompt,
+            working_hours: c.working_hours.map(Into::into),
             schedule_from: at(c.schedule_from),
             updated_at: at(c.updated_at),
         }
@@ -326,7 +337,76 @@ pub struct UpdateRuntimeConfig {
     /// 0-10080.
     #[serde(default)]
     pub telegram_followup_minutes: Option<i32>,
-    /// Extra settings (a JSON object with `prompt` only); replaces the stored one.
+    /// `ru` or `en`.
     #[serde(default)]
-    pub metadata: Option<Value>,
+    pub language: Option<LanguageName>,
+    /// The AI's instructions for the report, at most 20,000 characters; `null` goes back to the
+    /// default for the tenant's language (shown as `default_prompt`).
+    #[serde(default)]
+    pub prompt: MaybeUndefined<String>,
+    /// `{"start": "09:00", "end": "18:00", "days": ["mon", "tue", "wed", "thu", "fri"]}`;
+    /// `null` measures response times on the clock again.
+    #[serde(default)]
+    pub working_hours: MaybeUndefined<WorkingHoursIo>,
+}
+
+/// The language of a tenant's reports and bot messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum LanguageName {
+    /// Russian.
+    Ru,
+    /// English.
+    En,
+}
+
+impl From<LanguageName> for Language {
+    fn from(l: LanguageName) -> Self {
+        match l {
+            LanguageName::Ru => Language::Ru,
+            LanguageName::En => Language::En,
+        }
+    }
+}
+
+impl From<Language> for LanguageName {
+    fn from(l: Language) -> Self {
+        match l {
+            Language::Ru => LanguageName::Ru,
+            Language::En => LanguageName::En,
+        }
+    }
+}
+
+/// A team's working hours in the tenant's time zone.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(rename = "WorkingHours")]
+#[serde(deny_unknown_fields)]
+pub struct WorkingHoursIo {
+    /// Local time the working day starts, `HH:MM`.
+    pub start: String,
+    /// Local time it ends, `HH:MM`, later than `start`.
+    pub end: String,
+    /// Working days: `mon`, `tue`, `wed`, `thu`, `fri`, `sat`, `sun`; at least one.
+    pub days: Vec<String>,
+}
+
+impl From<WorkingHours> for WorkingHoursIo {
+    fn from(h: WorkingHours) -> Self {
+        Self { start: hhmm(h.start), end: hhmm(h.end), days: h.days.names().into_iter().map(str::to_owned).collect() }
+    }
+}
+
+impl WorkingHoursIo {
+    /// The hours, checked: clock times, known days, a day with a length.
+    pub fn parse(&self) -> Result<WorkingHours, ValidationError> {
+        let hours = WorkingHours {
+            start: parse_clock("working_hours.start", &self.start)?,
+            end: parse_clock("working_hours.end", &self.end)?,
+            days: WeekDays::parse(self.days.iter().map(String::as_str))?,
+        };
+        hours.validate()?;
+        Ok(hours)
+    }
 }
