@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "pipeline/alerts.rs"]
+mod alerts;
 #[path = "pipeline/deliveries.rs"]
 mod deliveries;
 #[path = "pipeline/trust.rs"]

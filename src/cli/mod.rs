@@ -274,7 +274,8 @@ async fn worker_pool(
         ..defaults
     };
     let mut builder = crate::pipeline::Service::builder(opened.store.clone(), registry, opened.keyring.clone())
-        .outbound(config.outbound_allow.clone());
+        .outbound(config.outbound_allow.clone())
+        .public_url(config.public_url.clone());
     if let Some(redis) = &config.redis_url {
         builder = builder.redis(redis.expose());
     }

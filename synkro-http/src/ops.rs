@@ -12,7 +12,10 @@ use poem::{
     http::StatusCode,
     web::{Data, Json},
 };
-use synkro_core::{store::DeliveryState, time::Timestamp};
+use synkro_core::{
+    store::{AlertKind, AlertState, DeliveryState},
+    time::Timestamp,
+};
 
 use crate::{
     AppState,
@@ -284,6 +287,22 @@ pub async fn prometheus(state: Data<&AppState>) -> Response {
             }
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot read the latest reports"),
+    }
+    match state.store().alert_counts().await {
+        Ok(counts) => {
+            out.push_str(
+                "# HELP synkro_report_alerts_total Alerts sent to tenants' admins about scheduled reports, by what \
+                 went wrong (failed, fallback, delivery, missed) and how sending the alert went.\n\
+                 # TYPE synkro_report_alerts_total counter\n",
+            );
+            for kind in AlertKind::ALL {
+                for &alert in AlertState::ALL {
+                    let n = counts.iter().find(|(k, s, _)| k == kind && *s == alert).map_or(0, |(_, _, n)| *n);
+                    let _ = writeln!(out, "synkro_report_alerts_total{{kind=\"{kind}\",state=\"{alert}\"}} {n}");
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot count alerts"),
     }
     let stats = state.service.stats();
     out.push_str("# HELP synkro_jobs_finished_total Report jobs this process finished, by outcome.\n");

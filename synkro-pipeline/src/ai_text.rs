@@ -221,9 +221,13 @@ pub fn delivery_text(
     period: (time::Date, time::Date),
     report_text: &str,
 ) -> String {
-    let (start, end) = period;
-    let dates = if start == end { start.to_string() } else { format!("{start} – {end}") };
+    let dates = dates_text(period);
     format!("{}\n\n{}", (words(language).delivery_header)(tenant_name, &dates), report_text.trim())
+}
+
+/// A report's period for people: `2026-03-02`, or `2026-03-01 – 2026-03-02` over two dates.
+pub fn dates_text((start, end): (time::Date, time::Date)) -> String {
+    if start == end { start.to_string() } else { format!("{start} – {end}") }
 }
 
 /// The follow-up prompt: `(system, context)`. The AI answers from the report text, its summary

@@ -16,10 +16,11 @@ use synkro_core::{
     Store,
     connector::{ConnectorError, FailureClass, Messenger},
     domain::{
-        AuditAction, EventLevel, JobRun, Language, NewAuditLog, NewJobRun, Report, ReportStatus, Tenant, TenantStatus,
+        AuditAction, EventLevel, JobRun, Language, NewAuditLog, NewJobRun, Report, ReportStatus, ReportType, Tenant,
+        TenantStatus, Window,
     },
     ids::{ReportId, UserId},
-    store::{DeliveryStart, DeliveryState, JobCreated},
+    store::{AlertKind, DeliveryStart, DeliveryState, JobCreated},
     time::Timestamp,
 };
 
@@ -29,6 +30,7 @@ use crate::{
     report::{Progress, ReportDone, Step},
     service::Service,
     wiring::build_messenger,
+    words::words,
     workers::RunEnv,
 };
 
@@ -76,6 +78,7 @@ pub(crate) async fn deliver(
                 "outcome unknown: an earlier attempt stopped while sending; not sending again (check the chat; {again})"
             );
             p.note(EventLevel::Warn, Step::Deliver, message, json!({"state": d.state})).await;
+            alert(env, tenant, &report, |language| words(language).delivery_unknown.to_owned()).await;
             return Ok((report, false));
         }
         Ok(DeliveryStart::Failed(d)) => {
@@ -130,7 +133,14 @@ async fn failed(env: &RunEnv, p: &Progress<'_>, tenant: &Tenant, report: &Report
     let next = now + span(wait.max(Duration::from_secs(1)));
     let retryable =
         e.retryable && matches!(e.class, FailureClass::RateLimited | FailureClass::Network | FailureClass::Upstream);
-    if retryable && next < give_up_at {
+    let will_retry = retryable && next < give_up_at;
+    alert(env, tenant, report, |language| {
+        let w = words(language);
+        let why = (w.messenger_failure)(e.class);
+        if will_retry { format!("{why}; {}", w.delivery_retrying) } else { why.to_owned() }
+    })
+    .await;
+    if will_retry {
         let retried = store.retry_delivery(report.id, &message, next, give_up_at, now).await;
         let job = NewJobRun::delivery(tenant.id, report.id, attempts + 1, false, next);
         match (retried, store.create_job(&job).await) {
@@ -165,6 +175,15 @@ async fn failed(env: &RunEnv, p: &Progress<'_>, tenant: &Tenant, report: &Report
         .await;
     let text = format!("not delivered: {why}; an admin can re-send it");
     p.note(EventLevel::Error, Step::Deliver, text, json!({"class": e.class, "state": "failed"})).await;
+}
+
+/// A scheduled report that was not delivered alerts the tenant's admins (once per window).
+async fn alert(env: &RunEnv, tenant: &Tenant, report: &Report, why: impl FnOnce(Language) -> String) {
+    if report.report_type != ReportType::Daily {
+        return;
+    }
+    let Ok(window) = Window::new(report.window_start, report.window_end) else { return };
+    crate::alerts::raise(&env.service, tenant, window, AlertKind::Delivery, why).await;
 }
 
 fn span(d: Duration) -> time::Duration {

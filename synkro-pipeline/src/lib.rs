@@ -33,6 +33,7 @@
 //! ```
 
 pub mod ai_text;
+pub mod alerts;
 pub mod analytics;
 pub mod delivery;
 pub mod error;

@@ -14,7 +14,7 @@ use synkro_core::{
         AiOutcome, Analytics, AuditAction, EventLevel, JobRun, JobStatus, NewAuditLog, NewJobEvent, NewReport, Report,
         ReportMode, ReportStatus, ReportType, Summary, Tenant, TenantRuntimeConfig, TenantStatus, TriggerType, Window,
     },
-    store::{Constraint, StoreError},
+    store::{AlertKind, Constraint, StoreError},
     time::Timestamp,
 };
 use tokio_util::sync::CancellationToken;
@@ -214,6 +214,10 @@ pub(crate) async fn run_report(
     let (report, delivered) =
         deliver(env, &run.p, job, &run.tenant, run.config.language, report, run.caps.messenger(), false, sending)
             .await?;
+    if let (TriggerType::Scheduled, Some(class)) = (job.trigger_type, report.ai.as_ref().and_then(|ai| ai.class)) {
+        let why = |language| ai_text::failure_text(language, class).to_owned();
+        crate::alerts::raise(&env.service, &run.tenant, run.window, AlertKind::Fallback, why).await;
+    }
     run.done(&report, delivered).await;
     Ok(ReportDone { report, delivered })
 }

@@ -71,6 +71,7 @@ pub(crate) struct Shared {
     pub keyring: Keyring,
     pub ctx: ConnectorContext,
     pub hub: EventHub,
+    pub public_url: Option<String>,
     pub wake: Notify,
     #[cfg(feature = "redis")]
     pub waker: Option<RedisWaker>,
@@ -100,6 +101,7 @@ pub struct ServiceBuilder {
     limiter: Option<Arc<dyn RateLimiter>>,
     http: Option<HttpSettings>,
     outbound: OutboundPolicy,
+    public_url: Option<String>,
 }
 
 impl ServiceBuilder {
@@ -142,6 +144,12 @@ impl ServiceBuilder {
         self
     }
 
+    /// The dashboard's address (`SYNKRO_PUBLIC_URL`): alerts link to it.
+    pub fn public_url(mut self, url: Option<String>) -> Self {
+        self.public_url = url.map(|u| u.trim_end_matches('/').to_owned());
+        self
+    }
+
     /// Builds the service (connecting to Redis if configured). Runs nothing: start a
     /// [`Workers`](crate::Workers) pool from it to run jobs here.
     pub async fn build(self) -> Result<Service, EngineError> {
@@ -173,6 +181,7 @@ impl ServiceBuilder {
                 keyring: self.keyring,
                 ctx,
                 hub,
+                public_url: self.public_url,
                 wake: Notify::new(),
                 #[cfg(feature = "redis")]
                 waker,
@@ -232,7 +241,13 @@ impl Service {
             limiter: None,
             http: None,
             outbound: OutboundPolicy::strict(),
+            public_url: None,
         }
+    }
+
+    /// The dashboard's address, when configured.
+    pub fn public_url(&self) -> Option<&str> {
+        self.inner.public_url.as_deref()
     }
 
     /// The store.

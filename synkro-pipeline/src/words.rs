@@ -99,6 +99,10 @@ pub struct Words {
     pub alert_delivery: fn(&str, &str) -> String,
     pub alert_missed: fn(&str, &str) -> String,
     pub alert_where: fn(Option<&str>) -> String,
+    pub job_failed: fn(i32) -> String,
+    pub messenger_failure: fn(FailureClass) -> &'static str,
+    pub delivery_retrying: &'static str,
+    pub delivery_unknown: &'static str,
 }
 
 /// The phrases of `language`.
@@ -229,6 +233,17 @@ static RU: Words = Words {
         Some(url) => format!("Подробности: {url}/"),
         None => "Подробности — в журнале задач Synkro.".to_owned(),
     },
+    job_failed: |attempts| format!("задача завершилась ошибкой (попыток: {attempts})"),
+    messenger_failure: |class| match class {
+        FailureClass::Auth => "токен бота не принят",
+        FailureClass::Permission => "у бота нет доступа к чату",
+        FailureClass::Config => "настройки мессенджера неверны",
+        FailureClass::RateLimited => "мессенджер ограничил частоту отправки",
+        FailureClass::Network => "мессенджер не ответил вовремя",
+        FailureClass::Upstream => "мессенджер ответил ошибкой",
+    },
+    delivery_retrying: "Synkro повторит отправку",
+    delivery_unknown: "отправка прервалась, и неизвестно, дошёл ли отчёт; проверьте чат и отправьте заново",
 };
 
 static EN: Words = Words {
@@ -355,4 +370,15 @@ briefly, in English.",
         Some(url) => format!("Details: {url}/"),
         None => "Details are in Synkro's job log.".to_owned(),
     },
+    job_failed: |attempts| format!("the job failed (attempts: {attempts})"),
+    messenger_failure: |class| match class {
+        FailureClass::Auth => "the bot token was refused",
+        FailureClass::Permission => "the bot has no access to the chat",
+        FailureClass::Config => "the messenger settings are wrong",
+        FailureClass::RateLimited => "the messenger limited the sending rate",
+        FailureClass::Network => "the messenger did not answer in time",
+        FailureClass::Upstream => "the messenger answered with an error",
+    },
+    delivery_retrying: "Synkro will try again",
+    delivery_unknown: "sending stopped part-way and it is unknown whether the report arrived; check the chat and re-send it",
 };

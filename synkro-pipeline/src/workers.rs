@@ -17,8 +17,9 @@ use serde_json::json;
 use synkro_connector_kit::backoff_delay;
 use synkro_core::{
     Store,
-    domain::{EventLevel, JobRun, JobStatus, JobType, NewJobEvent},
+    domain::{EventLevel, JobRun, JobStatus, JobType, NewJobEvent, TriggerType, Window},
     ids::JobId,
+    store::AlertKind,
     time::Timestamp,
 };
 use tokio::{sync::Mutex, task::JoinHandle};
@@ -270,6 +271,21 @@ impl Workers {
         Ok(Some(finished.unwrap_or_else(|| job.clone())))
     }
 
+    /// A scheduled report job that failed for good alerts the tenant's admins.
+    async fn alert_failure(&self, job: &JobRun) {
+        let scheduled = job.job_type == JobType::ReportBuild && job.trigger_type == TriggerType::Scheduled;
+        let (Some(start), Some(end)) = (job.window_start, job.window_end) else { return };
+        if job.status != JobStatus::Failed || !scheduled {
+            return;
+        }
+        let (Ok(window), Ok(tenant)) = (Window::new(start, end), self.store().get_tenant(job.tenant_id).await) else {
+            return;
+        };
+        let attempts = job.attempt;
+        let why = |language| (crate::words::words(language).job_failed)(attempts);
+        crate::alerts::raise(self.service(), &tenant, window, AlertKind::Failed, why).await;
+    }
+
     /// Shutting down mid-job: the job goes back to pending at once, for another worker (its
     /// steps are idempotent: rows are upserted, the report and the delivery happen once).
     async fn hand_back(&self, job: &JobRun, worker: &str) {
@@ -378,6 +394,7 @@ impl Workers {
                 counter.fetch_add(1, Ordering::Relaxed);
             }
             self.service().publish_final(job).await;
+            self.alert_failure(job).await;
         }
         Ok(finished)
     }

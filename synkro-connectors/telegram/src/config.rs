@@ -12,6 +12,9 @@ synkro_core::connector_settings! {
             /// The chat reports go to: a numeric id (groups are negative) or @channelname; the
             /// bot must be a member
             chat_id: String = "-1001234567890",
+            /// Where alerts about failed, rule-written or undelivered reports go (the admins'
+            /// chat); without it they go to the report chat, marked as alerts
+            alert_chat_id: Option<String> = "-1009876543210",
             /// Bot API server (only for a self-hosted Bot API server)
             base_url: Option<UrlSetting> = "https://api.telegram.org",
         }
@@ -32,6 +35,8 @@ pub struct TelegramConfig {
     /// The chat: a numeric id (in canonical form, so it compares with the ids in updates) or
     /// `@channel`.
     pub chat_id: String,
+    /// The admins' chat for alerts, in the same form; `None`: alerts go to `chat_id`.
+    pub alert_chat_id: Option<String>,
     /// The bot's id: the token's digits before the colon (public, unlike the token).
     pub bot_id: String,
 }
@@ -53,19 +58,29 @@ impl TelegramConfig {
             .with_hint("copy the token @BotFather gave you, such as 123456789:AAH…"));
         }
         let bot_id = token.expose().split(':').next().unwrap_or_default().to_owned();
-        let chat_id = settings.chat_id;
-        let channel = chat_id.len() > 1
-            && chat_id.starts_with('@')
-            && chat_id[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        let chat_id = match chat_id.parse::<i64>() {
-            Ok(id) => id.to_string(),
-            Err(_) if channel => chat_id,
-            Err(_) => return Err(ConnectorError::config("chat_id", "must be a numeric chat id or @channelname")),
-        };
+        let chat_id = chat("chat_id", settings.chat_id)?;
+        let alert_chat_id = settings
+            .alert_chat_id
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty())
+            .map(|c| chat("alert_chat_id", c))
+            .transpose()?;
         let base_url = override_base
             .map(str::to_owned)
             .or(settings.base_url.map(|url| url.0))
             .unwrap_or_else(|| "https://api.telegram.org".to_owned());
-        Ok(Self { base_url: base_url.trim_end_matches('/').to_owned(), token, chat_id, bot_id })
+        Ok(Self { base_url: base_url.trim_end_matches('/').to_owned(), token, chat_id, alert_chat_id, bot_id })
+    }
+}
+
+/// A chat setting in canonical form: a numeric id (`-0100` → `-100`) or `@channelname`.
+fn chat(field: &'static str, chat_id: String) -> Result<String, ConnectorError> {
+    let channel = chat_id.len() > 1
+        && chat_id.starts_with('@')
+        && chat_id[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    match chat_id.parse::<i64>() {
+        Ok(id) => Ok(id.to_string()),
+        Err(_) if channel => Ok(chat_id),
+        Err(_) => Err(ConnectorError::config(field, "must be a numeric chat id or @channelname")),
     }
 }

@@ -43,8 +43,14 @@ impl Connector for TelegramConnector {
         let api = BotApi::new(&config, ctx)?;
         let me: BotUser = api.call("getMe", json!({})).await?;
         let chat: Chat = api.call("getChat", json!({"chat_id": config.chat_id})).await?;
-        Ok(json!({"bot_id": me.id, "bot_username": me.username, "chat_id": chat.id, "chat_type": chat.kind,
-            "chat_title": chat.title}))
+        let mut found = json!({"bot_id": me.id, "bot_username": me.username, "chat_id": chat.id,
+            "chat_type": chat.kind, "chat_title": chat.title});
+        if let Some(alerts) = &config.alert_chat_id {
+            let chat: Chat = api.call("getChat", json!({"chat_id": alerts})).await?;
+            found["alert_chat_id"] = json!(chat.id);
+            found["alert_chat_title"] = json!(chat.title);
+        }
+        Ok(found)
     }
 
     fn build(&self, config: &ConnectorConfig, ctx: &ConnectorContext) -> Result<Capabilities, ConnectorError> {
@@ -53,6 +59,7 @@ impl Connector for TelegramConnector {
             api: BotApi::new(&config, ctx)?,
             inbox: format!("telegram:{}", config.bot_id),
             chat_id: RwLock::new(config.chat_id),
+            alert_chat_id: config.alert_chat_id,
             username: OnceCell::new(),
         };
         Ok(Capabilities { messenger: Some(Arc::new(bot)), ..Default::default() })
@@ -65,6 +72,8 @@ struct TelegramBot {
     inbox: String,
     /// Never held across an await.
     chat_id: RwLock<String>,
+    /// The admins' chat for alerts, when set.
+    alert_chat_id: Option<String>,
     username: OnceCell<String>,
 }
 
@@ -73,14 +82,24 @@ impl TelegramBot {
         self.chat_id.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Sends `parts` in order, following a group → supergroup migration.
-    async fn send_parts(&self, parts: Vec<String>, reply_to: Option<i64>) -> Result<Delivery, ConnectorError> {
+    /// Sends `parts` in order to the report chat, or to `to`, following a group → supergroup
+    /// migration (stored, and reported in the delivery, for the report chat only).
+    async fn send_parts(
+        &self,
+        parts: Vec<String>,
+        reply_to: Option<i64>,
+        to: Option<&str>,
+    ) -> Result<Delivery, ConnectorError> {
         let total = parts.len();
-        let mut moved_to = None;
+        let mut moved_to: Option<String> = None;
         let mut sent = 0u32;
         for (i, text) in parts.into_iter().enumerate() {
             loop {
-                let chat_id = self.chat();
+                let chat_id = match (to, &moved_to) {
+                    (Some(_), Some(moved)) => moved.clone(),
+                    (Some(to), None) => to.to_owned(),
+                    (None, _) => self.chat(),
+                };
                 let mut body = json!({"chat_id": chat_id, "text": text});
                 if let (Some(message_id), 0) = (reply_to, i) {
                     body["reply_parameters"] = json!({"message_id": message_id, "allow_sending_without_reply": true});
@@ -89,7 +108,9 @@ impl TelegramBot {
                     Ok(Sent::Ok) => break,
                     Ok(Sent::Migrated(new_id)) if moved_to.is_none() => {
                         tracing::warn!(new_chat_id = new_id, "Telegram group became a supergroup; following it");
-                        *self.chat_id.write().unwrap_or_else(|e| e.into_inner()) = new_id.to_string();
+                        if to.is_none() {
+                            *self.chat_id.write().unwrap_or_else(|e| e.into_inner()) = new_id.to_string();
+                        }
                         moved_to = Some(new_id.to_string());
                     }
                     Ok(Sent::Migrated(_)) => {
@@ -107,7 +128,7 @@ impl TelegramBot {
             }
             sent += 1;
         }
-        Ok(Delivery { messages: sent, moved_to })
+        Ok(Delivery { messages: sent, moved_to: moved_to.filter(|_| to.is_none()) })
     }
 
     async fn username(&self) -> Result<&str, ConnectorError> {
@@ -166,7 +187,11 @@ impl Messenger for TelegramBot {
     }
 
     async fn send_text(&self, text: &str) -> Result<Delivery, ConnectorError> {
-        self.send_parts(split_message(text, MAX_MESSAGE_UNITS), None).await
+        self.send_parts(split_message(text, MAX_MESSAGE_UNITS), None, None).await
+    }
+
+    async fn send_alert(&self, text: &str) -> Result<Delivery, ConnectorError> {
+        self.send_parts(split_message(text, MAX_MESSAGE_UNITS), None, self.alert_chat_id.as_deref()).await
     }
 
     async fn questions(&self, offset: Option<i64>) -> Result<Questions, ConnectorError> {
@@ -200,7 +225,7 @@ impl Messenger for TelegramBot {
     }
 
     async fn reply(&self, message_id: i64, text: &str) -> Result<Delivery, ConnectorError> {
-        self.send_parts(split_message(text, MAX_MESSAGE_UNITS), Some(message_id)).await
+        self.send_parts(split_message(text, MAX_MESSAGE_UNITS), Some(message_id), None).await
     }
 }
 

@@ -356,6 +356,12 @@ pub trait Messenger: Send + Sync {
     /// Sends a text of any length to the configured chat, split as the platform needs, in
     /// order. On failure part-way, the error says how many parts were sent.
     async fn send_text(&self, text: &str) -> Result<Delivery, ConnectorError>;
+    /// Sends an alert for the tenant's admins (a report failed, was written without the AI, or
+    /// was not delivered): to the messenger's alert chat when it has one, else to its chat (the
+    /// text says it is an alert). By default, [`send_text`](Messenger::send_text).
+    async fn send_alert(&self, text: &str) -> Result<Delivery, ConnectorError> {
+        self.send_text(text).await
+    }
     /// Questions addressed to the bot in any chat since `offset`, and chats that moved.
     async fn questions(&self, offset: Option<i64>) -> Result<Questions, ConnectorError>;
     /// Replies in this messenger's chat to message `message_id`.

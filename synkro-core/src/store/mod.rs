@@ -6,6 +6,7 @@
 //! timestamptz vs integer microseconds) the Rust types hide it, see [`crate::time::Timestamp`].
 //! The invariants live in the migrations, so the database enforces them whichever code writes.
 
+mod alerts;
 mod audit;
 mod auth;
 mod deliveries;
@@ -34,6 +35,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
+pub use alerts::{Alert, AlertKind, AlertState};
 pub use auth::{NewSession, Session};
 pub use deliveries::{Delivery, DeliveryStart, DeliveryState};
 pub use error::{Constraint, StoreError};
