@@ -8,6 +8,8 @@
 mod alerts;
 #[path = "pipeline/deliveries.rs"]
 mod deliveries;
+#[path = "pipeline/examples.rs"]
+mod examples;
 #[path = "pipeline/trust.rs"]
 mod trust;
 

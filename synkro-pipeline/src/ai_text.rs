@@ -161,7 +161,11 @@ pub fn fallback_report(facts: &ReportFacts<'_>, why: &str) -> String {
     if quiet > 0 {
         let _ = writeln!(out, "- {}", (w.quiet_dialogs)(quiet));
     }
-    if long_waits.is_empty() && slow.is_empty() && quiet == 0 {
+    let unmatched = d.dialogs_without_deal.unwrap_or(0);
+    if unmatched > 0 {
+        let _ = writeln!(out, "- {}", (w.unmatched_risk)(unmatched));
+    }
+    if long_waits.is_empty() && slow.is_empty() && quiet == 0 && unmatched == 0 {
         let _ = writeln!(out, "- {}", w.no_risks);
     }
 
@@ -198,7 +202,10 @@ pub fn fallback_report(facts: &ReportFacts<'_>, why: &str) -> String {
     if quiet > 0 {
         let _ = writeln!(out, "- {}", w.remind_quiet);
     }
-    if analytics.waiting.is_empty() && slow_managers.is_empty() && quiet == 0 {
+    if unmatched > 0 {
+        let _ = writeln!(out, "- {}", (w.unmatched_todo)(unmatched));
+    }
+    if analytics.waiting.is_empty() && slow_managers.is_empty() && quiet == 0 && unmatched == 0 {
         let _ = writeln!(out, "- {}", w.keep_going);
     }
 
@@ -318,6 +325,24 @@ fn responses(out: &mut String, language: Language, a: &Analytics) {
             let _ = writeln!(out, "- {}", (w.manager_responses)(name, &median, m.clients_waiting));
         }
     }
+}
+
+/// A report's figures as a list, for the Markdown export: the counts, what the sources
+/// counted, messages each way, first responses and clients waiting.
+pub fn figures(language: Language, summary: &Summary, analytics: &Analytics) -> String {
+    let (w, d) = (words(language), &analytics.day);
+    let mut out = String::new();
+    let _ = writeln!(out, "- {}: {}", w.deals, summary.total_deals);
+    let _ = writeln!(out, "- {}: {}", w.deals_with_dialogs, summary.deals_with_dialogs);
+    let _ = writeln!(out, "- {}: {}", w.messages, summary.total_messages);
+    source_counts(&mut out, w, analytics);
+    let _ = writeln!(out, "- {}", (w.messages_each_way)(d.inbound_messages, d.outbound_messages));
+    if let (Some(median), Some(p90)) = (d.first_response_median_secs, d.first_response_p90_secs) {
+        let (median, p90) = (duration_text(language, median), duration_text(language, p90));
+        let _ = writeln!(out, "- {}", (w.first_response_day)(&median, &p90));
+    }
+    let _ = writeln!(out, "- {}", (w.waiting_at_end)(d.clients_waiting));
+    out
 }
 
 /// What the sources counted besides the rows, where the mode has it: deals the CRM updated,
@@ -562,6 +587,8 @@ mod tests {
             "- ответить клиенту: Deal 42 (сделка 42, менеджер Oleg)",
             "- ответить клиенту: Deal 43 (сделка 43, менеджер Oleg)",
             "- разобрать с менеджером Oleg долгие ответы (10% ответов дольше 1 ч)",
+            "- диалогов без сделки: 4 — эти клиенты не заведены в CRM",
+            "- завести в CRM сделки для диалогов без сделки (4)",
             "- Won: 7",
             "- Irina: 8",
         ] {

@@ -74,7 +74,8 @@ pub struct DialogFacts {
     pub quiet: bool,
 }
 
-fn seconds(from: Timestamp, to: Timestamp) -> u64 {
+/// Seconds on the clock from `from` to `to` (0 when `to` is earlier).
+pub(crate) fn seconds(from: Timestamp, to: Timestamp) -> u64 {
     u64::try_from((to.as_offset() - from.as_offset()).whole_seconds()).unwrap_or(0)
 }
 
@@ -114,7 +115,7 @@ pub fn dialog_facts(row: &DealRow, end: Timestamp, clock: &ResponseClock) -> Dia
 }
 
 /// The nearest-rank percentile `p` (0-100) of `sorted` values.
-fn percentile(sorted: &[u64], p: usize) -> Option<u64> {
+pub(crate) fn percentile(sorted: &[u64], p: usize) -> Option<u64> {
     if sorted.is_empty() {
         return None;
     }

@@ -38,6 +38,7 @@ pub mod analytics;
 pub mod delivery;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod followup;
 pub mod merge;
 #[cfg(feature = "redis")]

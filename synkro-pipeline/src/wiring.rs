@@ -108,6 +108,17 @@ pub async fn build_messenger(
     build_one(service, tenant, Capability::Messenger, |caps| caps.messenger).await
 }
 
+/// The warehouse a report of `tenant` used: the built-in one when `builtin`, else the tenant's
+/// warehouse integration (the built-in one when it has none).
+pub async fn build_warehouse(
+    service: &crate::Service,
+    tenant: &Tenant,
+    builtin: bool,
+) -> Result<Arc<dyn Warehouse>, ConnectorError> {
+    let found = if builtin { None } else { build_one(service, tenant, Capability::Warehouse, |c| c.warehouse).await? };
+    Ok(found.map_or_else(|| Arc::new(BuiltinWarehouse::new(service.store().clone())) as Arc<dyn Warehouse>, |(_, w)| w))
+}
+
 /// Builds the first of `tenant`'s integrations whose connector offers `capability` and yields it.
 async fn build_one<T>(
     service: &crate::Service,

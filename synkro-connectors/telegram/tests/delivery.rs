@@ -259,3 +259,40 @@ async fn a_failure_part_way_is_not_retried_later_so_no_part_arrives_twice() {
     assert!(err.message.contains("after 1 of 2 parts were sent"), "{err}");
     assert!(!err.retryable, "sending again would repeat the first part: {err:?}");
 }
+
+#[tokio::test]
+async fn alerts_go_to_the_alert_chat_when_one_is_set_and_the_check_sees_it() {
+    let sandbox = sandbox().await;
+    let creds = sandbox.credentials();
+    let admins: i64 = -1_009_876_543_210;
+    sandbox.telegram_add_chat(admins);
+    let mut with_alerts = sandbox_config(&sandbox);
+    with_alerts.public.insert("alert_chat_id".into(), json!(admins.to_string()));
+    let ctx = sandbox_ctx(&sandbox);
+
+    let bot = messenger(&with_alerts, &ctx);
+    bot.send_alert("⚠️ the report failed").await.unwrap();
+    bot.send_text("the report").await.unwrap();
+    let sent: Vec<(i64, String)> = sandbox.telegram_sent().into_iter().map(|m| (m.chat_id, m.text)).collect();
+    assert_eq!(sent, [(admins, "⚠️ the report failed".to_owned()), (creds.telegram_chat_id, "the report".to_owned())]);
+
+    // Without an alert chat, alerts go to the report chat.
+    sandbox_messenger(&sandbox).send_alert("⚠️ again").await.unwrap();
+    assert_eq!(sandbox.telegram_sent().last().unwrap().chat_id, creds.telegram_chat_id);
+
+    // The check proves the bot can see the alert chat too, and names it.
+    let checked =
+        synkro_core::connector::run_check(&synkro_connector_telegram::TelegramConnector, &with_alerts, &ctx).await;
+    assert!(checked.ok, "{checked:?}");
+    assert_eq!(checked.details["alert_chat_id"], json!(admins));
+    let mut unseen = sandbox_config(&sandbox);
+    unseen.public.insert("alert_chat_id".into(), json!("-1005555"));
+    let refused = synkro_core::connector::run_check(&synkro_connector_telegram::TelegramConnector, &unseen, &ctx).await;
+    assert!(!refused.ok, "a chat the bot is not in is reported: {refused:?}");
+    let mut garbled = sandbox_config(&sandbox);
+    garbled.public.insert("alert_chat_id".into(), json!("admins chat"));
+    let err = synkro_core::connector::Connector::build(&synkro_connector_telegram::TelegramConnector, &garbled, &ctx)
+        .err()
+        .unwrap();
+    assert!(err.message.contains("alert_chat_id"), "{err:?}");
+}

@@ -41,17 +41,13 @@ string_enum! {
     /// The language of a tenant's reports and of everything its bot writes: the default AI
     /// instructions, the rule-based report, the Telegram header, follow-up framing, replies and
     /// alerts.
+    #[derive(Default)]
     pub enum Language("language") {
         /// Russian (the default).
+        #[default]
         Ru = "ru",
         /// English.
         En = "en",
-    }
-}
-
-impl Default for Language {
-    fn default() -> Self {
-        Self::Ru
     }
 }
 

@@ -1,16 +1,18 @@
 //! Reports and follow-up questions.
 
-use poem::{Request, web::Data};
+use futures::StreamExt;
+use poem::{Body, Request, web::Data};
 use poem_openapi::{
-    OpenApi,
+    ApiResponse, OpenApi,
     param::{Path, Query},
-    payload::Json,
+    payload::{Binary, Json, PlainText},
 };
 use synkro_core::{
     ValidationError,
     domain::MessageSource,
     ids::{ReportId, TenantId},
 };
+use synkro_pipeline::export::Phones;
 use uuid::Uuid;
 
 use super::{
@@ -20,7 +22,7 @@ use super::{
 };
 use crate::{
     AppState,
-    access::{Action, authorize},
+    access::{Action, allowed, authorize},
     auth::Auth,
     body::JsonBody,
     encoded::Encoded,
@@ -30,6 +32,37 @@ use synkro_core::domain::AuditAction;
 
 #[derive(Default)]
 pub struct ReportsApi;
+
+/// A report's rows as a CSV file.
+#[derive(ApiResponse)]
+pub enum CsvFile {
+    /// One line per deal (per chat in `chats_only`), the header first: `deal_id`, `deal`,
+    /// `stage`, `manager`, `phone` (its last 4 digits only, unless the caller administers the
+    /// tenant), messages each way, files sent, responses, the median and longest first
+    /// response, how long the client has waited at the window's end, and whether the dialog
+    /// went quiet (seconds; empty when not measured).
+    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
+    Ok(Binary<Body>, #[oai(header = "Content-Disposition")] String),
+}
+
+/// A report as a Markdown file.
+#[derive(ApiResponse)]
+pub enum MarkdownFile {
+    /// The title (tenant and period), the report's text and its figures, in the tenant's
+    /// language.
+    #[oai(status = 200, content_type = "text/markdown; charset=utf-8")]
+    Ok(PlainText<String>, #[oai(header = "Content-Disposition")] String),
+}
+
+/// `attachment; filename="report-2026-03-02.csv"`.
+fn attachment(report: &synkro_core::domain::Report, extension: &str) -> String {
+    let dates = if report.period_start == report.period_end {
+        report.period_start.to_string()
+    } else {
+        format!("{}_{}", report.period_start, report.period_end)
+    };
+    format!("attachment; filename=\"report-{dates}.{extension}\"")
+}
 
 impl ReportsApi {
     async fn report(
@@ -79,6 +112,33 @@ impl ReportsApi {
         let report = self.report(&state, &caller, id.0, Action::Read).await?;
         let delivery = state.store().get_delivery(report.id).await?;
         Ok(Json(ReportOut::new(report, delivery)))
+    }
+
+    /// A report's rows as CSV: the deals (or chats) of its window and mode as the warehouse it
+    /// used holds them now, each with its measured waits and first responses. Phones show only
+    /// their last 4 digits unless the caller administers the tenant (`admin_lite` and above).
+    #[oai(path = "/reports/:id/rows.csv", method = "get")]
+    async fn export_rows(&self, state: Data<&AppState>, caller: Auth, id: Path<Uuid>) -> ApiResult<CsvFile> {
+        let report = self.report(&state, &caller, id.0, Action::Read).await?;
+        let admin = allowed(&caller.0, report.tenant_id, Action::ManageSettings);
+        let phones = if admin { Phones::Full } else { Phones::Masked };
+        let chunks = state.service.export_rows(&report, phones).await?;
+        let body = Body::from_bytes_stream(chunks.map(|chunk| {
+            chunk.map(bytes::Bytes::from).map_err(|e| {
+                tracing::warn!(error = %e, "CSV export stopped");
+                std::io::Error::other("the export stopped")
+            })
+        }));
+        Ok(CsvFile::Ok(Binary(body), attachment(&report, "csv")))
+    }
+
+    /// A report as Markdown (plain text): a title with the tenant and period, the report's text
+    /// and its figures, in the tenant's language.
+    #[oai(path = "/reports/:id/text.md", method = "get")]
+    async fn export_text(&self, state: Data<&AppState>, caller: Auth, id: Path<Uuid>) -> ApiResult<MarkdownFile> {
+        let report = self.report(&state, &caller, id.0, Action::Read).await?;
+        let text = state.service.export_markdown(&report).await?;
+        Ok(MarkdownFile::Ok(PlainText(text), attachment(&report, "md")))
     }
 
     /// Send a report to the tenant's messenger again. Only a delivery that is `unknown` (a

@@ -9,6 +9,7 @@ mod access;
 mod auth;
 mod deliveries;
 mod errors;
+mod exports;
 mod ops;
 mod scenario;
 mod settings;

@@ -80,6 +80,16 @@ async fn health_readiness_and_metrics(w: &World) {
     let text = w.get("/metrics", None).await.text;
     assert!(text.contains(&format!("{acme} {}\n", report.created_at.unix_seconds())), "{text}");
 
+    // Alerts to tenants' admins are counted by kind and by how sending went.
+    let missed = "synkro_report_alerts_total{kind=\"missed\",state=\"no_messenger\"}";
+    assert!(text.contains(&format!("{missed} 0\n")), "{text}");
+    let window = synkro_core::domain::Window::new(report.window_start, report.window_end).unwrap();
+    let (kind, now) = (synkro_core::store::AlertKind::Missed, synkro_core::time::Timestamp::now());
+    assert!(w.store.claim_alert(w.cast.acme.id, window, kind, "no report", now).await.unwrap());
+    let state = synkro_core::store::AlertState::NoMessenger;
+    w.store.finish_alert(w.cast.acme.id, window, state, None).await.unwrap();
+    assert!(w.get("/metrics", None).await.text.contains(&format!("{missed} 1\n")));
+
     w.workers.shutdown().await;
     let stopped = w.get("/readyz", None).await;
     assert_eq!((stopped.status, stopped.json()["workers"].clone()), (503, json!("stopped")), "{}", stopped.text);
