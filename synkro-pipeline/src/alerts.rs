@@ -11,15 +11,16 @@
 use std::time::Duration;
 
 use synkro_core::{
-    domain::{JobStatus, Language, NewJobRun, Tenant, TriggerType, Window},
+    domain::{JobStatus, Language, NewJobRun, Tenant, TenantStatus, TriggerType, Window},
     store::{AlertKind, AlertState, StoreError},
     time::Timestamp,
 };
 
 use crate::{EngineError, Service, ai_text, window, words::words};
 
-/// How long after a scheduled run's due time a missing report is alerted, unless configured
-/// otherwise: time for retries and a slow day.
+/// How long after a scheduled run's due time a missing report is alerted unless configured
+/// otherwise ([`WorkerConfig::missed_report_grace`](crate::WorkerConfig::missed_report_grace)):
+/// time for retries and a slow day.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(2 * 3600);
 
 /// The alert's text: a title naming the tenant (it marks an alert in a shared chat), what went
@@ -70,6 +71,10 @@ async fn try_raise(
     why: impl FnOnce(Language) -> String,
 ) -> Result<Option<AlertState>, StoreError> {
     let store = service.store();
+    // A paused or disabled tenant's reports are off on purpose: nothing to alert about.
+    if store.get_tenant(tenant.id).await?.status != TenantStatus::Active {
+        return Ok(None);
+    }
     let language = store.get_runtime_config(tenant.id).await?.language;
     let text = alert_text(service, language, tenant, window, kind, &why(language));
     if !store.claim_alert(tenant.id, window, kind, &text, Timestamp::now()).await? {

@@ -60,15 +60,21 @@ pub async fn tick(service: &Service, now: Timestamp, catch_up: Duration) -> Resu
 }
 
 /// Runs passes every `interval` until `shutdown`; the first pass runs at once, which catches up
-/// runs missed while the service was down. Each pass also alerts tenants whose report is
-/// [`DEFAULT_GRACE`](crate::alerts::DEFAULT_GRACE) overdue.
-pub(crate) async fn run(service: Service, interval: Duration, catch_up: Duration, shutdown: CancellationToken) {
+/// runs missed while the service was down. Each pass also alerts tenants whose report is `grace`
+/// overdue ([`crate::alerts::missed_reports`]).
+pub(crate) async fn run(
+    service: Service,
+    interval: Duration,
+    catch_up: Duration,
+    grace: Duration,
+    shutdown: CancellationToken,
+) {
     loop {
         let now = Timestamp::now();
         if let Err(e) = tick(&service, now, catch_up).await {
             tracing::warn!(error = %e, "scheduler pass failed");
         }
-        if let Err(e) = crate::alerts::missed_reports(&service, now, crate::alerts::DEFAULT_GRACE, catch_up).await {
+        if let Err(e) = crate::alerts::missed_reports(&service, now, grace, catch_up).await {
             tracing::warn!(error = %e, "missed-report check failed");
         }
         tokio::select! {

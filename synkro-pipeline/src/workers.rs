@@ -50,6 +50,9 @@ pub struct WorkerConfig {
     pub scheduler_interval: Duration,
     /// How far back a missed scheduled run is caught up.
     pub catch_up: Duration,
+    /// How long after its due time a scheduled report that is not there is alerted to the
+    /// tenant's admins (default 2 h).
+    pub missed_report_grace: Duration,
     /// How long a delivery that failed in a way a retry can fix (the messenger was down or rate
     /// limiting) keeps being retried, with backoff from `retry_base` to `retry_cap`, before it
     /// fails for good (default 4 h).
@@ -69,6 +72,7 @@ impl Default for WorkerConfig {
             retry_cap: Duration::from_secs(15 * 60),
             scheduler_interval: Duration::from_secs(30),
             catch_up: crate::scheduler::DEFAULT_CATCH_UP,
+            missed_report_grace: crate::alerts::DEFAULT_GRACE,
             delivery_retry_for: Duration::from_secs(4 * 3600),
             delivery_grace: Duration::from_secs(30),
         }
@@ -171,13 +175,11 @@ impl Workers {
     /// Starts the scheduler in this process (safe on several nodes at once).
     pub async fn start_scheduler(&self) {
         let service = self.service().clone();
-        let (interval, catch_up) = (self.inner.config.scheduler_interval, self.inner.config.catch_up);
+        let c = &self.inner.config;
+        let (interval, catch_up, grace) = (c.scheduler_interval, c.catch_up, c.missed_report_grace);
         let shutdown = self.inner.shutdown.clone();
-        self.inner
-            .tasks
-            .lock()
-            .await
-            .push(tokio::spawn(async move { crate::scheduler::run(service, interval, catch_up, shutdown).await }));
+        let run = crate::scheduler::run(service, interval, catch_up, grace, shutdown);
+        self.inner.tasks.lock().await.push(tokio::spawn(run));
     }
 
     /// Starts answering follow-up questions in every active tenant's Telegram chat (safe on

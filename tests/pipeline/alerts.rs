@@ -8,7 +8,9 @@ use std::time::Duration;
 use serde_json::json;
 use synkro::{
     Store,
-    domain::{JobStatus, Language, ReportMode, RuntimeConfigChange, Tenant, TriggerType, Window},
+    domain::{
+        JobStatus, Language, ReportMode, RuntimeConfigChange, Tenant, TenantStatus, TenantUpdate, TriggerType, Window,
+    },
     pipeline::{ReportRequest, alerts, scheduler, window::latest_due},
     store::{AlertKind, AlertState},
     time::Timestamp,
@@ -98,6 +100,14 @@ async fn a_failed_scheduled_report_alerts_in_the_tenants_language(store: &Store)
     assert!(alert.contains("was not made: the job failed (attempts: "), "{alert}");
     assert!(alert.ends_with("Details are in Synkro's job log."), "{alert}");
     assert!(!alert.chars().any(|c| ('а'..='я').contains(&c)), "English throughout: {alert}");
+
+    // A paused tenant's reports are off on purpose: nothing is alerted.
+    let paused = TenantUpdate { status: Some(TenantStatus::Paused), ..Default::default() };
+    store.update_tenant(acme.id, &paused).await.unwrap();
+    let (start, end) = (job.window_end.unwrap(), job.window_end.unwrap() + time::Duration::days(1));
+    let next_day = Window::new(start, end).unwrap();
+    assert_eq!(alerts::raise(&w.service, &acme, next_day, AlertKind::Failed, |_| "x".into()).await, None);
+    assert_eq!(texts_in(&w, chat).len(), 1);
 }
 
 async fn an_undelivered_report_is_alerted(store: &Store) {

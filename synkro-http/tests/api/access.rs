@@ -258,6 +258,8 @@ async fn prepare(w: &World, who: &str, n: usize) -> Option<(Rule, Call)> {
         42 => (Rule::Access, call("GET", "/audit", format!("/api/v1/audit?tenant_id={t}&action=job.start"), None)),
         43 => (Rule::Global, call("GET", "/audit", "/api/v1/audit?limit=10".into(), None)),
         44 => (Rule::Settings, call("POST", "/reports/{id}/resend", format!("/api/v1/reports/{r}/resend"), None)),
+        45 => (Rule::AnyRole, call("GET", "/reports/{id}/rows.csv", format!("/api/v1/reports/{r}/rows.csv"), None)),
+        46 => (Rule::AnyRole, call("GET", "/reports/{id}/text.md", format!("/api/v1/reports/{r}/text.md"), None)),
         _ => return None,
     })
 }
