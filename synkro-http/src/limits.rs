@@ -1,5 +1,6 @@
 //! Per-user limits on what costs Synkro or a tenant something: live-progress streams held
-//! open, follow-up questions (an AI call each) and manual report runs (a Telegram post each).
+//! open, follow-up questions (an AI call each), manual report runs (a Telegram post each) and
+//! row exports (a read of the tenant's warehouse each).
 //! Over a limit the API answers 429 with `Retry-After`. The limits are per API node.
 
 use std::{
@@ -21,11 +22,13 @@ pub struct UserLimitConfig {
     pub questions_per_hour: u32,
     /// Manual report runs per user per hour (at most a sixth of them at once).
     pub runs_per_hour: u32,
+    /// Row exports (CSV) per user per hour (at most a sixth of them at once).
+    pub exports_per_hour: u32,
 }
 
 impl Default for UserLimitConfig {
     fn default() -> Self {
-        Self { streams: 10, questions_per_hour: 60, runs_per_hour: 30 }
+        Self { streams: 10, questions_per_hour: 60, runs_per_hour: 30, exports_per_hour: 120 }
     }
 }
 
@@ -36,6 +39,8 @@ pub enum Costly {
     Question,
     /// A manual report run.
     Run,
+    /// A report's rows as CSV.
+    Export,
 }
 
 /// A token bucket: `tokens` left at `at`.
@@ -83,6 +88,7 @@ impl UserLimits {
         let per_hour = match what {
             Costly::Question => self.config.questions_per_hour,
             Costly::Run => self.config.runs_per_hour,
+            Costly::Export => self.config.exports_per_hour,
         };
         let per_second = f64::from(per_hour.max(1)) / 3600.0;
         let burst = (f64::from(per_hour) / 6.0).max(1.0);
@@ -102,6 +108,7 @@ impl UserLimits {
         let what = match what {
             Costly::Question => "follow-up questions",
             Costly::Run => "manual report runs",
+            Costly::Export => "report exports",
         };
         Err(ApiError::RateLimited { what, retry_after: wait as u64 })
     }
@@ -125,7 +132,12 @@ mod tests {
 
     #[test]
     fn a_burst_is_allowed_then_the_hourly_pace_and_each_user_has_their_own() {
-        let limits = UserLimits::new(UserLimitConfig { streams: 2, questions_per_hour: 60, runs_per_hour: 6 });
+        let limits = UserLimits::new(UserLimitConfig {
+            streams: 2,
+            questions_per_hour: 60,
+            runs_per_hour: 6,
+            exports_per_hour: 6,
+        });
         let (anna, bob) = (UserId::new(), UserId::new());
         for _ in 0..10 {
             limits.take(anna, Costly::Question).unwrap();

@@ -117,9 +117,12 @@ impl ReportsApi {
     /// A report's rows as CSV: the deals (or chats) of its window and mode as the warehouse it
     /// used holds them now, each with its measured waits and first responses. Phones show only
     /// their last 4 digits unless the caller administers the tenant (`admin_lite` and above).
+    /// Each export reads the tenant's warehouse: 120 per user per hour (20 at once), then 429
+    /// with `Retry-After`.
     #[oai(path = "/reports/:id/rows.csv", method = "get")]
     async fn export_rows(&self, state: Data<&AppState>, caller: Auth, id: Path<Uuid>) -> ApiResult<CsvFile> {
         let report = self.report(&state, &caller, id.0, Action::Read).await?;
+        state.limits().take(caller.0.user.id, crate::limits::Costly::Export)?;
         let admin = allowed(&caller.0, report.tenant_id, Action::ManageSettings);
         let phones = if admin { Phones::Full } else { Phones::Masked };
         let chunks = state.service.export_rows(&report, phones).await?;

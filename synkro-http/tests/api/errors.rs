@@ -254,11 +254,17 @@ async fn raw_exchange(base: &str, bytes: &[u8]) -> String {
 }
 
 /// What costs money or messages has a per-user allowance: manual runs (each posts to
-/// Telegram), follow-up questions (each is an AI call) and open live-progress streams. Over
+/// Telegram), follow-up questions (each is an AI call), row exports (each reads the warehouse)
+/// and open live-progress streams. Over
 /// it, a 429 with `Retry-After`; another user is not affected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_user_allowances_answer_429_with_retry_after() {
-    let limits = synkro_http::limits::UserLimitConfig { streams: 1, questions_per_hour: 6, runs_per_hour: 6 };
+    let limits = synkro_http::limits::UserLimitConfig {
+        streams: 1,
+        questions_per_hour: 6,
+        runs_per_hour: 6,
+        exports_per_hour: 6,
+    };
     let config = synkro_http::HttpConfig { user_limits: limits, ..synkro_http::HttpConfig::default() };
     let w = World::start_with("sqlite", "user_limits", config).await.unwrap();
     let plain = w.login("plain").await;
@@ -278,6 +284,11 @@ async fn per_user_allowances_answer_429_with_retry_after() {
     let first = w.call("POST", &ask, Some(&plain), Some(json!({"question": "How did we do?"})), &[]).await;
     assert_ne!(first.status, 429, "{}", first.text);
     limited(&w.call("POST", &ask, Some(&plain), Some(json!({"question": "And now?"})), &[]).await, "questions");
+
+    // Each row export reads the tenant's warehouse.
+    let rows = format!("/api/v1/reports/{}/rows.csv", w.cast.acme_report.id.as_uuid());
+    assert_eq!(w.get(&rows, Some(&plain)).await.status, 200);
+    limited(&w.get(&rows, Some(&plain)).await, "exports");
 
     // A pending job's stream stays open (no worker runs here).
     let now = synkro_core::time::Timestamp::now().unix_seconds();
