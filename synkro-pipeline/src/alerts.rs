@@ -46,7 +46,8 @@ pub(crate) fn alert_text(
 
 /// Raises `kind` for `tenant`'s `window`, `why` in the tenant's words (built by `why` from its
 /// language): claims the window's alert and sends it, unless the window already has one.
-/// Returns how sending went, or `None` when the window was already alerted.
+/// Returns how sending went, or `None` when nothing was sent: the window was already alerted,
+/// the tenant is paused or disabled, or the store failed (logged).
 pub async fn raise(
     service: &Service,
     tenant: &Tenant,

@@ -46,7 +46,11 @@ impl Connector for TelegramConnector {
         let mut found = json!({"bot_id": me.id, "bot_username": me.username, "chat_id": chat.id,
             "chat_type": chat.kind, "chat_title": chat.title});
         if let Some(alerts) = &config.alert_chat_id {
-            let chat: Chat = api.call("getChat", json!({"chat_id": alerts})).await?;
+            let chat: Chat = api.call("getChat", json!({"chat_id": alerts})).await.map_err(|mut e| {
+                e.message = format!("alert chat: {}", e.message);
+                let hint = "the bot cannot see the alert chat: add the bot to it and check alert_chat_id";
+                if matches!(e.class, FailureClass::Config | FailureClass::Permission) { e.with_hint(hint) } else { e }
+            })?;
             found["alert_chat_id"] = json!(chat.id);
             found["alert_chat_title"] = json!(chat.title);
         }

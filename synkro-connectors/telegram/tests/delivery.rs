@@ -289,6 +289,8 @@ async fn alerts_go_to_the_alert_chat_when_one_is_set_and_the_check_sees_it() {
     unseen.public.insert("alert_chat_id".into(), json!("-1005555"));
     let refused = synkro_core::connector::run_check(&synkro_connector_telegram::TelegramConnector, &unseen, &ctx).await;
     assert!(!refused.ok, "a chat the bot is not in is reported: {refused:?}");
+    assert!(refused.message.starts_with("alert chat: "), "{refused:?}");
+    assert!(refused.hint.as_deref().unwrap().contains("alert_chat_id"), "{refused:?}");
     let mut garbled = sandbox_config(&sandbox);
     garbled.public.insert("alert_chat_id".into(), json!("admins chat"));
     let err = synkro_core::connector::Connector::build(&synkro_connector_telegram::TelegramConnector, &garbled, &ctx)
