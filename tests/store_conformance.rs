@@ -60,7 +60,35 @@ synkro::on_both_backends!(
     queue_depth_counts_due_later_and_running,
     tenants_due_are_active_with_the_schedule_on,
     sessions_live_until_revoked_or_expired,
+    an_alert_is_claimed_once_per_window_unless_sending_it_failed,
 );
+
+async fn an_alert_is_claimed_once_per_window_unless_sending_it_failed(store: &Store) {
+    use synkro::store::{ALERT_SENDING_FOR, AlertKind, AlertState};
+    let acme = tenant(store, "acme").await;
+    let window = window(1_772_323_200, 1_772_323_200 + 86_400);
+    let now = Timestamp::now();
+    let claim = async |kind, at| store.claim_alert(acme.id, window, kind, "text", at).await.unwrap();
+
+    assert!(claim(AlertKind::Fallback, now).await, "the first thing that goes wrong claims the window");
+    assert!(!claim(AlertKind::Delivery, now).await, "while it is being sent, nothing else does");
+    store.finish_alert(acme.id, window, AlertState::Failed, Some("bot refused")).await.unwrap();
+    assert!(claim(AlertKind::Delivery, now).await, "a failed send is claimed again by the next problem");
+    let stored = store.list_alerts(acme.id, 10).await.unwrap();
+    assert_eq!(
+        (stored.len(), stored[0].kind, stored[0].state, stored[0].error.clone()),
+        (1, AlertKind::Delivery, AlertState::Sending, None)
+    );
+    // A sender that died leaves `sending` behind: claimable once it is stale.
+    let soon = now + time::Duration::minutes(1);
+    assert!(!claim(AlertKind::Missed, soon).await);
+    let later = now + time::Duration::try_from(ALERT_SENDING_FOR).unwrap() + time::Duration::seconds(1);
+    assert!(claim(AlertKind::Missed, later).await);
+    store.finish_alert(acme.id, window, AlertState::Sent, None).await.unwrap();
+    assert!(!claim(AlertKind::Failed, later + time::Duration::days(1)).await, "a sent alert is final");
+    let counts = store.alert_counts().await.unwrap();
+    assert_eq!(counts, [(AlertKind::Missed, AlertState::Sent, 1)]);
+}
 
 async fn tenant(store: &Store, slug: &str) -> Tenant {
     store.create_tenant(&NewTenant::new(&format!("Tenant {slug}"), slug, "Europe/Berlin").unwrap()).await.unwrap()

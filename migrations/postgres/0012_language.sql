@@ -4,5 +4,5 @@ ALTER TABLE tenant_runtime_configs ADD COLUMN language TEXT NOT NULL DEFAULT 'ru
 ALTER TABLE tenant_runtime_configs ADD COLUMN prompt TEXT;
 ALTER TABLE tenant_runtime_configs ADD COLUMN working_hours JSONB;
 UPDATE tenant_runtime_configs SET prompt = metadata->>'prompt'
-WHERE jsonb_typeof(metadata->'prompt') = 'string' AND btrim(metadata->>'prompt') <> '';
+WHERE jsonb_typeof(metadata->'prompt') = 'string' AND btrim(metadata->>'prompt', E' \t\n\r\f\v') <> '';
 ALTER TABLE tenant_runtime_configs DROP COLUMN metadata;

@@ -291,14 +291,14 @@ pub async fn prometheus(state: Data<&AppState>) -> Response {
     match state.store().alert_counts().await {
         Ok(counts) => {
             out.push_str(
-                "# HELP synkro_report_alerts_total Alerts sent to tenants' admins about scheduled reports, by what \
-                 went wrong (failed, fallback, delivery, missed) and how sending the alert went.\n\
-                 # TYPE synkro_report_alerts_total counter\n",
+                "# HELP synkro_report_alerts Alerts to tenants' admins about scheduled reports in the database, by \
+                 what went wrong (failed, fallback, delivery, missed) and how sending the alert went.\n\
+                 # TYPE synkro_report_alerts gauge\n",
             );
             for kind in AlertKind::ALL {
                 for &alert in AlertState::ALL {
                     let n = counts.iter().find(|(k, s, _)| k == kind && *s == alert).map_or(0, |(_, _, n)| *n);
-                    let _ = writeln!(out, "synkro_report_alerts_total{{kind=\"{kind}\",state=\"{alert}\"}} {n}");
+                    let _ = writeln!(out, "synkro_report_alerts{{kind=\"{kind}\",state=\"{alert}\"}} {n}");
                 }
             }
         }

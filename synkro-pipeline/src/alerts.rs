@@ -99,7 +99,8 @@ async fn try_raise(
 
 /// Alerts every active tenant with the schedule on whose latest scheduled run (due within
 /// `catch_up`, after its schedule took effect) is at least `grace` overdue without a report:
-/// its scheduled job is missing, or has not succeeded. Returns the alerts raised.
+/// its scheduled job is missing, still waiting, or failed (a running job is left to finish).
+/// The alert names the due time. Returns the alerts raised.
 pub async fn missed_reports(
     service: &Service,
     now: Timestamp,
@@ -117,16 +118,18 @@ pub async fn missed_reports(
         }
         let job = NewJobRun::report(tenant.id, config.mode, TriggerType::Scheduled, window);
         let key = job.idempotency_key.unwrap_or_default();
-        let done = match service.store().get_job_by_key(&key).await {
-            Ok(job) => job.status == JobStatus::Success,
+        // A report that exists, or a job at work on it (it succeeds, or its failure is alerted),
+        // is not missing.
+        let underway = match service.store().get_job_by_key(&key).await {
+            Ok(job) => matches!(job.status, JobStatus::Success | JobStatus::Running),
             Err(StoreError::NotFound { .. }) => false,
             Err(e) => return Err(e.into()),
         };
-        if done {
+        if underway {
             continue;
         }
         let zone = config.timezone.zone();
-        let due = zone.to_datetime((due_at + grace).to_jiff()).strftime("%Y-%m-%d %H:%M").to_string();
+        let due = zone.to_datetime(due_at.to_jiff()).strftime("%Y-%m-%d %H:%M").to_string();
         let due = format!("{due} ({})", config.timezone);
         if raise(service, &tenant, window, AlertKind::Missed, |_| due).await.is_some() {
             raised += 1;

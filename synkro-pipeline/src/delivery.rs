@@ -133,14 +133,15 @@ async fn failed(env: &RunEnv, p: &Progress<'_>, tenant: &Tenant, report: &Report
     let next = now + span(wait.max(Duration::from_secs(1)));
     let retryable =
         e.retryable && matches!(e.class, FailureClass::RateLimited | FailureClass::Network | FailureClass::Upstream);
-    let will_retry = retryable && next < give_up_at;
-    alert(env, tenant, report, |language| {
-        let w = words(language);
-        let why = (w.messenger_failure)(e.class);
-        if will_retry { format!("{why}; {}", w.delivery_retrying) } else { why.to_owned() }
-    })
-    .await;
-    if will_retry {
+    // The alert goes out after the delivery's state is saved, worded from what was saved.
+    let alert_failure = |retrying: bool| {
+        alert(env, tenant, report, move |language| {
+            let w = words(language);
+            let why = (w.messenger_failure)(e.class);
+            if retrying { format!("{why}; {}", w.delivery_retrying) } else { why.to_owned() }
+        })
+    };
+    if retryable && next < give_up_at {
         let retried = store.retry_delivery(report.id, &message, next, give_up_at, now).await;
         let job = NewJobRun::delivery(tenant.id, report.id, attempts + 1, false, next);
         match (retried, store.create_job(&job).await) {
@@ -156,6 +157,7 @@ async fn failed(env: &RunEnv, p: &Progress<'_>, tenant: &Tenant, report: &Report
                 let data = json!({"class": e.class, "state": "retrying", "next_attempt_at": next,
                     "give_up_at": give_up_at, "retry_job_id": job_id});
                 p.note(EventLevel::Warn, Step::Deliver, text, data).await;
+                alert_failure(true).await;
                 return;
             }
             (r, j) => {
@@ -175,6 +177,7 @@ async fn failed(env: &RunEnv, p: &Progress<'_>, tenant: &Tenant, report: &Report
         .await;
     let text = format!("not delivered: {why}; an admin can re-send it");
     p.note(EventLevel::Error, Step::Deliver, text, json!({"class": e.class, "state": "failed"})).await;
+    alert_failure(false).await;
 }
 
 /// A scheduled report that was not delivered alerts the tenant's admins (once per window).

@@ -143,11 +143,16 @@ fn csv_row(row: &DealRow, end: Timestamp, clock: &ResponseClock, phones: Phones)
         Phones::Full => p.to_owned(),
         Phones::Masked => masked(p),
     });
+    // A chat's name is often its phone number: masked exports mask numbers in names too.
+    let text = |t: Option<&str>| match phones {
+        Phones::Full => cell(t),
+        Phones::Masked => cell(t.map(mask_numbers).as_deref()),
+    };
     [
         row.deal_id.to_string(),
-        cell(row.deal_name.as_deref()),
-        cell(row.status.as_deref()),
-        cell(row.responsible.as_deref()),
+        text(row.deal_name.as_deref()),
+        text(row.status.as_deref()),
+        text(row.responsible.as_deref()),
         cell(phone.as_deref()),
         f.inbound.to_string(),
         f.outbound.to_string(),
@@ -165,6 +170,37 @@ fn masked(phone: &str) -> String {
     let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
     let last: String = digits[digits.len().saturating_sub(4)..].iter().collect();
     format!("***{last}")
+}
+
+/// `text` with every phone-like run (digits with spaces, `+`, `-`, `(`, `)` between them,
+/// at least 7 digits) shown as `***` and its last 4 digits.
+fn mask_numbers(text: &str) -> String {
+    let phone_char = |c: char| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')');
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().filter(char::is_ascii_digit).count() >= 7 {
+            // Keep what surrounds the number (spaces, a closing bracket), mask the number.
+            let start = run.find(|c: char| c.is_ascii_digit() || matches!(c, '+' | '(')).unwrap_or(0);
+            let end = run.rfind(|c: char| c.is_ascii_digit()).map_or(run.len(), |i| i + 1);
+            out.push_str(&run[..start]);
+            out.push_str(&masked(&run[start..end]));
+            out.push_str(&run[end..]);
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if phone_char(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// A text cell a spreadsheet reads as text: a leading `=`, `+`, `-`, `@`, tab or carriage return
@@ -226,5 +262,9 @@ mod tests {
         assert_eq!(masked("12"), "***12");
         assert_eq!(cell(Some("-5")), "'-5");
         assert_eq!(cell(Some("Deal 5")), "Deal 5");
+        // Names that are phone numbers are masked too; short numbers stay.
+        assert_eq!(mask_numbers("+7 (900) 123-45-67"), "***4567");
+        assert_eq!(mask_numbers("Анна +79001234567, заказ 12"), "Анна ***4567, заказ 12");
+        assert_eq!(mask_numbers("Order #10018 for 2 rooms"), "Order #10018 for 2 rooms");
     }
 }

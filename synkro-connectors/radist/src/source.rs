@@ -53,6 +53,8 @@ struct State {
     pages_read: u32,
     /// Chats whose messages were read (or are being read): never twice, at most `caps.chats`.
     chats_read: HashSet<String>,
+    /// Chats the phone filter left out that were counted as unmatched: each once.
+    unmatched: HashSet<String>,
     /// A cap that stopped the reading, still to be reported in a batch of its own.
     pending: Option<Truncation>,
     done: bool,
@@ -72,6 +74,7 @@ impl ChatSource for RadistSource {
             cursor: None,
             pages_read: 0,
             chats_read: HashSet::new(),
+            unmatched: HashSet::new(),
             pending: None,
             done: false,
         };
@@ -128,10 +131,11 @@ async fn next_page(st: &mut State) -> Result<SourceBatch<Dialog>, ConnectorError
     let all_older = !page.data.is_empty() && page.data.iter().all(|c| older_than_window(c, st.window));
     let more = next_cursor.is_some() && !all_older;
 
-    let (mut jobs, mut unmatched) = (Vec::new(), 0);
+    let (mut jobs, mut unmatched) = (Vec::new(), Vec::new());
     for contact in &page.data {
         jobs.extend(select_chats(contact, &scope, st.window, st.phones.as_deref(), &mut unmatched));
     }
+    let unmatched = unmatched.into_iter().filter(|chat| st.unmatched.insert(chat.clone())).count() as u64;
     jobs.retain(|job| !st.chats_read.contains(&job.chat_id));
     let room = (st.caps.chats as usize).saturating_sub(st.chats_read.len());
     let left_out = jobs.len().saturating_sub(room);
@@ -172,14 +176,15 @@ fn older_than_window(contact: &ContactItem, window: Window) -> bool {
 }
 
 /// The contact's chats worth reading: on a WhatsApp/WABA connection, with a phone in `phones`
-/// when given, and a last message not before the window (or not reported). `unmatched` counts
-/// the chats the phone filter left out whose listed last message is inside the window.
+/// when given, and a last message not before the window (or not reported). `unmatched` gets the
+/// chats the phone filter left out whose listed last message is inside the window (a chat whose
+/// last message came after the window's end is not counted: the list shows only the latest).
 fn select_chats(
     contact: &ContactItem,
     scope: &Scope,
     window: Window,
     phones: Option<&HashSet<String>>,
-    unmatched: &mut u64,
+    unmatched: &mut Vec<String>,
 ) -> Vec<ChatJob> {
     let mut jobs = Vec::new();
     for chat in &contact.chats {
@@ -198,7 +203,9 @@ fn select_chats(
         if let Some(phones) = phones
             && !phone.as_ref().is_some_and(|p| phones.contains(p))
         {
-            *unmatched += u64::from(last_at.is_some_and(|at| at < window.end()));
+            if last_at.is_some_and(|at| at < window.end()) {
+                unmatched.push(chat.chat_id.0.clone());
+            }
             continue;
         }
         jobs.push(ChatJob {
@@ -290,16 +297,16 @@ mod tests {
         ]}))
         .unwrap();
         let ids = |jobs: Vec<ChatJob>| jobs.into_iter().map(|j| j.chat_id).collect::<Vec<_>>();
-        let mut unmatched = 0;
+        let mut unmatched = Vec::new();
         let all = select_chats(&contact, &scope(), day(), None, &mut unmatched);
         assert_eq!(all[0].phone.as_deref(), Some("79000000001"));
         assert_eq!((all[0].contact_id.as_deref(), all[0].channel.as_str()), (Some("9"), "whatsapp"));
         assert_eq!(ids(all), ["1", "5", "6"], "not telegram, stale, empty or unknown-connection chats");
         let phones = HashSet::from(["79000000005".to_owned(), "79000000002".to_owned()]);
-        assert_eq!(unmatched, 0, "nothing is filtered without phones");
+        assert!(unmatched.is_empty(), "nothing is filtered without phones");
         let chosen = select_chats(&contact, &scope(), day(), Some(&phones), &mut unmatched);
         assert_eq!(ids(chosen), ["5"], "no phone never matches");
-        assert_eq!(unmatched, 1, "chat 1 is active in the window and matches no deal; 6 has no readable time");
+        assert_eq!(unmatched, ["1"], "chat 1 is active in the window and matches no deal; 6 has no readable time");
     }
 
     #[test]

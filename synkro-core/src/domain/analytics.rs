@@ -27,8 +27,9 @@ pub struct DayFigures {
     /// Deals the CRM reported updated in the window, dialog or not (`None` in `chats_only`).
     #[serde(default)]
     pub deals_updated: Option<u64>,
-    /// `crm_chats` only: chats active in the window whose phone matched no deal (counted from
-    /// the chat list; their messages are not read).
+    /// `crm_chats` only: chats active in the window whose phone matched none of the deals
+    /// updated in the window (counted from the chat list; their messages are not read). Such a
+    /// client may still have an older deal the window did not touch.
     #[serde(default)]
     pub dialogs_without_deal: Option<u64>,
     /// Of those, with at least one message in the window.

@@ -168,6 +168,11 @@ pub struct WorkingHours {
 impl WorkingHours {
     /// Checks the day has a length and the week a day.
     pub fn validate(&self) -> Result<(), ValidationError> {
+        for (field, t) in [("working_hours.start", self.start), ("working_hours.end", self.end)] {
+            if t.second() != 0 || t.nanosecond() != 0 {
+                return Err(ValidationError::new(field, "must be whole minutes, HH:MM such as 09:00"));
+            }
+        }
         if self.end <= self.start {
             return Err(ValidationError::new("working_hours.end", "must be later than working_hours.start"));
         }
@@ -453,6 +458,7 @@ mod tests {
         assert!(bad.unwrap_err().to_string().contains("mon, tue"));
         assert_eq!(hours("18:00", "09:00", &["mon"]).validate().unwrap_err().field, "working_hours.end");
         assert_eq!(hours("09:00", "18:00", &[]).validate().unwrap_err().field, "working_hours.days");
+        assert_eq!(hours("09:00:30", "09:00:45", &["mon"]).validate().unwrap_err().field, "working_hours.start");
     }
 
     fn at(text: &str) -> Timestamp {

@@ -10,6 +10,9 @@ use crate::{
     time::Timestamp,
 };
 
+/// How long an alert may stay `sending` before another node may claim it again.
+pub const ALERT_SENDING_FOR: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
 string_enum! {
     /// What went wrong with a scheduled report.
     pub enum AlertKind("kind") {
@@ -62,7 +65,9 @@ pub struct Alert {
 impl Store {
     /// Claims the alert of `tenant`'s `window`: `true` when this call made it (send it, then
     /// [`Store::finish_alert`]), `false` when the window already has one — an alert is sent once
-    /// per tenant and window, whatever else goes wrong in it.
+    /// per tenant and window, whatever else goes wrong in it. An alert whose sending failed, or
+    /// that has been `sending` for more than [`ALERT_SENDING_FOR`] (its sender died), may be
+    /// claimed again by the next thing that goes wrong.
     pub async fn claim_alert(
         &self,
         tenant: TenantId,
@@ -72,7 +77,11 @@ impl Store {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         const SQL: &str = "INSERT INTO report_alerts (tenant_id, window_start, window_end, kind, state, message, \
-                           created_at) VALUES ($1, $2, $3, $4, 'sending', $5, $6) ON CONFLICT DO NOTHING";
+            created_at) VALUES ($1, $2, $3, $4, 'sending', $5, $6) \
+            ON CONFLICT (tenant_id, window_start, window_end) DO UPDATE SET kind = excluded.kind, state = 'sending', \
+            message = excluded.message, error = NULL, created_at = excluded.created_at \
+            WHERE report_alerts.state = 'failed' OR (report_alerts.state = 'sending' AND report_alerts.created_at < $7)";
+        let stale = now + -time::Duration::try_from(ALERT_SENDING_FOR).unwrap_or(time::Duration::MINUTE);
         let done = on_pool!(self, |pool| {
             sqlx::query(SQL)
                 .bind(tenant)
@@ -81,6 +90,7 @@ impl Store {
                 .bind(kind)
                 .bind(message)
                 .bind(now)
+                .bind(stale)
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())

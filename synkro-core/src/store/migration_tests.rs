@@ -37,6 +37,7 @@ async fn the_prompt_leaves_the_metadata_for_a_field_of_its_own(store: &Store) {
     let cases = [
         (TenantId::new(), "acme", serde_json::json!({"prompt": "Коротко, пожалуйста."})),
         (TenantId::new(), "bolt", serde_json::json!({})),
+        (TenantId::new(), "cask", serde_json::json!({"prompt": "\n\t "})),
     ];
     for (id, slug, metadata) in &cases {
         on_pool!(store, |pool| async {
@@ -52,6 +53,9 @@ async fn the_prompt_leaves_the_metadata_for_a_field_of_its_own(store: &Store) {
     assert_eq!(acme.prompt.as_deref(), Some("Коротко, пожалуйста."));
     assert_eq!((acme.language, acme.working_hours), (crate::domain::Language::Ru, None));
     assert_eq!(store.get_runtime_config(cases[1].0).await.unwrap().prompt, None);
+    let blank = store.get_runtime_config(cases[2].0).await.unwrap();
+    assert_eq!(blank.prompt, None, "a blank prompt becomes the default, so the config stays valid");
+    assert!(blank.validate().is_ok());
 }
 
 /// Migration 0010 moves `summary` and `ai` out of a report's metadata into typed fields.

@@ -35,7 +35,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
-pub use alerts::{Alert, AlertKind, AlertState};
+pub use alerts::{ALERT_SENDING_FOR, Alert, AlertKind, AlertState};
 pub use auth::{NewSession, Session};
 pub use deliveries::{Delivery, DeliveryStart, DeliveryState};
 pub use error::{Constraint, StoreError};

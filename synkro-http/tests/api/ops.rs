@@ -81,7 +81,7 @@ async fn health_readiness_and_metrics(w: &World) {
     assert!(text.contains(&format!("{acme} {}\n", report.created_at.unix_seconds())), "{text}");
 
     // Alerts to tenants' admins are counted by kind and by how sending went.
-    let missed = "synkro_report_alerts_total{kind=\"missed\",state=\"no_messenger\"}";
+    let missed = "synkro_report_alerts{kind=\"missed\",state=\"no_messenger\"}";
     assert!(text.contains(&format!("{missed} 0\n")), "{text}");
     let window = synkro_core::domain::Window::new(report.window_start, report.window_end).unwrap();
     let (kind, now) = (synkro_core::store::AlertKind::Missed, synkro_core::time::Timestamp::now());

@@ -32,7 +32,7 @@ const RU: Labels = Labels {
     with_dialogs: "- сделок с диалогами: ",
     messages: "- сообщений: ",
     deals_updated: "- сделок обновлено в CRM за окно: ",
-    without_deal: "- диалогов без сделки: ",
+    without_deal: "- диалогов без сделки в окне: ",
     median: "медиана ",
     within: "быстрее ",
     waiting: "- клиентов ждут ответа на конец окна: ",
@@ -52,7 +52,7 @@ const EN: Labels = Labels {
     with_dialogs: "- deals with dialogs: ",
     messages: "- messages: ",
     deals_updated: "- deals updated in the CRM in the window: ",
-    without_deal: "- dialogs without a deal: ",
+    without_deal: "- dialogs without a deal in the window: ",
     median: "median ",
     within: "within ",
     waiting: "- clients waiting for an answer at the window's end: ",
@@ -204,14 +204,14 @@ const RU_TEXT: Text = Text {
     waiting: |n| format!("На конец дня ждут ответа клиентов: {n}."),
     waits: |who, how_long| format!("{who} — ждёт {how_long}"),
     slow: "Самые долгие первые ответы:",
-    without_deal: |n| format!("Диалогов без сделки: {n} — эти клиенты не заведены в CRM."),
+    without_deal: |n| format!("Диалогов без сделки в окне: {n} — проверьте, есть ли у этих клиентов сделки в CRM."),
     no_risks: "Явных рисков по данным нет.",
     fastest: |who, median| format!("{who} — самый быстрый первый ответ (медиана {median})."),
     all_answered: "Все клиенты получили ответ до конца дня.",
     little_data: "Данных для выводов мало.",
     answer_today: |who| format!("Ответить в начале дня: {who}."),
     review: |who| format!("Разобрать долгий первый ответ: {who}."),
-    add_deals: |n| format!("Завести сделки в CRM для диалогов без сделки ({n})."),
+    add_deals: |n| format!("Проверить клиентов из диалогов без сделки ({n}) и завести сделки, где их нет."),
     keep_going: "Продолжать в том же темпе.",
     signature: |model| format!("(sandbox {model})"),
     quote: |line| format!("По отчёту: «{line}»"),
@@ -228,14 +228,16 @@ const EN_TEXT: Text = Text {
     waiting: |n| format!("Clients waiting for an answer at the end of the day: {n}."),
     waits: |who, how_long| format!("{who} — waiting {how_long}"),
     slow: "Slowest first responses:",
-    without_deal: |n| format!("Dialogs without a deal: {n} — these clients are not in the CRM."),
+    without_deal: |n| {
+        format!("Dialogs without a deal in the window: {n} — check whether these clients have a deal in the CRM.")
+    },
     no_risks: "The data shows no clear risks.",
     fastest: |who, median| format!("{who} — the fastest first response (median {median})."),
     all_answered: "Every client had an answer by the end of the day.",
     little_data: "There is little data to draw conclusions from.",
     answer_today: |who| format!("Answer first thing: {who}."),
     review: |who| format!("Go over the slow first response: {who}."),
-    add_deals: |n| format!("Create CRM deals for the dialogs without one ({n})."),
+    add_deals: |n| format!("Check the clients of the dialogs without a deal ({n}) and create deals where none exists."),
     keep_going: "Keep up the pace.",
     signature: |model| format!("(sandbox {model})"),
     quote: |line| format!("The report says: \"{line}\""),
@@ -347,7 +349,7 @@ mod tests {
 - сделок с диалогами: 12
 - сообщений: 345
 - сделок обновлено в CRM за окно: 31
-- диалогов без сделки: 4
+- диалогов без сделки в окне: 4
 
 Ответы и ожидание:
 - сообщений от клиентов: 200, от менеджеров: 145
@@ -377,7 +379,7 @@ mod tests {
         at("На конец дня ждут ответа клиентов: 2.");
         at("  - Deal 42 (сделка 42, менеджер Oleg) — ждёт 5 ч 10 мин");
         at("  - Deal 44 (сделка 44, менеджер Irina): 2 ч 10 мин");
-        at("Диалогов без сделки: 4");
+        at("Диалогов без сделки в окне: 4");
         at("Oleg — самый быстрый первый ответ (медиана 10 мин).");
         at("Ответить в начале дня: Deal 43 (сделка 43, менеджер Oleg).");
         assert_eq!(write("gpt-4o-mini", "Ты — руководитель отдела продаж.", CONTEXT).unwrap(), text, "deterministic");
