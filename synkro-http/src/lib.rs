@@ -11,6 +11,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod body;
+pub mod charts;
 pub mod config;
 mod deadline;
 pub mod encoded;

@@ -51,6 +51,31 @@ string_enum! {
     }
 }
 
+impl Language {
+    /// The language a browser prefers among the supported ones, from its `Accept-Language`
+    /// header (`ru-RU,ru;q=0.9,en;q=0.8`): the highest `q` wins, earlier on ties; `None` when it
+    /// names neither Russian nor English (the caller picks the default).
+    pub fn from_accept_language(header: &str) -> Option<Self> {
+        let mut best: Option<(u16, Self)> = None;
+        for item in header.split(',') {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or_default().trim();
+            let primary = tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+            let Ok(language) = primary.parse::<Self>() else { continue };
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0)
+                .clamp(0.0, 1.0);
+            let q = (q * 1000.0) as u16;
+            if q > 0 && best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, language));
+            }
+        }
+        best.map(|(_, language)| language)
+    }
+}
+
 /// The days of a week a team works, as a set.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct WeekDays(u8);
@@ -430,6 +455,19 @@ mod tests {
         c.prompt = Some("x".repeat(MAX_PROMPT_CHARS + 1));
         let err = c.validate().unwrap_err();
         assert!(err.field == "prompt" && err.message.contains("20000"), "{err}");
+    }
+
+    #[test]
+    fn a_browser_language_is_picked_by_preference() {
+        let pick = Language::from_accept_language;
+        assert_eq!(pick("ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7"), Some(Language::Ru));
+        assert_eq!(pick("en-GB,en;q=0.9,ru;q=0.8"), Some(Language::En));
+        assert_eq!(pick("de-DE,de;q=0.9,en;q=0.5,ru;q=0.4"), Some(Language::En), "the best supported one");
+        assert_eq!(pick("ru;q=0.5, en;q=0.5"), Some(Language::Ru), "earlier on ties");
+        assert_eq!(pick("en;q=0, ru;q=0.1"), Some(Language::Ru), "q=0 means not wanted");
+        assert_eq!(pick("de, fr;q=0.8"), None);
+        assert_eq!(pick(""), None);
+        assert_eq!(pick("*;q=0.5, en-x-very-long-garbage;q=abc"), Some(Language::En));
     }
 
     #[test]
