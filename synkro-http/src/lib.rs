@@ -13,6 +13,7 @@ pub mod auth;
 pub mod body;
 pub mod charts;
 pub mod config;
+pub mod dashboard;
 mod deadline;
 pub mod encoded;
 pub mod error;
@@ -130,7 +131,8 @@ fn route_templates(spec: &str) -> ops::RouteTemplates {
         .map(|paths| paths.keys().map(|path| format!("/api/v1{path}")).collect())
         .unwrap_or_default();
     let fixed = ["/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"];
-    ops::RouteTemplates::new(fixed.into_iter().chain(api.iter().map(String::as_str)), ["/api/docs"])
+    let fixed = fixed.into_iter().chain(dashboard::PATHS);
+    ops::RouteTemplates::new(fixed.chain(api.iter().map(String::as_str)), ["/api/docs"])
 }
 
 /// The whole server as one endpoint: the API, its document and viewer, and the ops routes.
@@ -146,6 +148,7 @@ pub fn app(state: AppState) -> impl Endpoint + 'static {
         .at("/metrics", get(ops::prometheus))
         .at("/api/v1/openapi.json", spec)
         .nest("/api/v1", service);
+    let route = dashboard::routes(route);
     #[cfg(feature = "swagger")]
     let route = route.nest("/api/docs", docs);
     let metrics = state.shared.metrics.clone();

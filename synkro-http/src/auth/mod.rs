@@ -138,6 +138,21 @@ async fn caller(state: &AppState, user: User, credential: Credential) -> ApiResu
 }
 
 async fn from_session(state: &AppState, req: &Request) -> ApiResult<Caller> {
+    let caller = session_caller(state, req).await?;
+    let Credential::Session(session) = &caller.credential else { return Err(ApiError::Unauthenticated) };
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !equal(sent, &session.csrf_token) {
+            return Err(ApiError::Csrf);
+        }
+    }
+    Ok(caller)
+}
+
+/// The caller of the request's session cookie, without a CSRF check: the caller must check the
+/// session's token itself before changing anything (the dashboard's forms carry it as a field).
+pub(crate) async fn session_caller(state: &AppState, req: &Request) -> ApiResult<Caller> {
     let token = cookie(req, SESSION_COOKIE).filter(|t| !t.is_empty()).ok_or(ApiError::Unauthenticated)?;
     let key = token_id(&token);
     let now = Timestamp::now();
@@ -155,14 +170,6 @@ async fn from_session(state: &AppState, req: &Request) -> ApiResult<Caller> {
             caller
         }
     };
-    let Credential::Session(session) = &caller.credential else { return Err(ApiError::Unauthenticated) };
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe {
-        let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        if !equal(sent, &session.csrf_token) {
-            return Err(ApiError::Csrf);
-        }
-    }
     Ok(caller)
 }
 
