@@ -7,6 +7,7 @@ mod support;
 
 mod access;
 mod auth;
+mod browser;
 mod dashboard;
 mod deliveries;
 mod errors;
