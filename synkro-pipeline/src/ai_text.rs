@@ -70,10 +70,7 @@ pub fn build_context(facts: &ReportFacts<'_>, previews: &[DealPreview]) -> Strin
     out.push('\n');
     let s = facts.summary;
     let _ = writeln!(out, "{}:", w.summary);
-    let _ = writeln!(out, "- {}: {}", w.deals, s.total_deals);
-    let _ = writeln!(out, "- {}: {}", w.deals_with_dialogs, s.deals_with_dialogs);
-    let _ = writeln!(out, "- {}: {}", w.messages, s.total_messages);
-    source_counts(&mut out, w, facts.analytics);
+    counts(&mut out, w, s, facts.analytics);
     out.push('\n');
     top(&mut out, w, w.stages_by_deals, &s.by_status);
     top(&mut out, w, w.managers_by_deals, &s.by_manager);
@@ -332,10 +329,7 @@ fn responses(out: &mut String, language: Language, a: &Analytics) {
 pub fn figures(language: Language, summary: &Summary, analytics: &Analytics) -> String {
     let (w, d) = (words(language), &analytics.day);
     let mut out = String::new();
-    let _ = writeln!(out, "- {}: {}", w.deals, summary.total_deals);
-    let _ = writeln!(out, "- {}: {}", w.deals_with_dialogs, summary.deals_with_dialogs);
-    let _ = writeln!(out, "- {}: {}", w.messages, summary.total_messages);
-    source_counts(&mut out, w, analytics);
+    counts(&mut out, w, summary, analytics);
     let _ = writeln!(out, "- {}", (w.messages_each_way)(d.inbound_messages, d.outbound_messages));
     if let (Some(median), Some(p90)) = (d.first_response_median_secs, d.first_response_p90_secs) {
         let (median, p90) = (duration_text(language, median), duration_text(language, p90));
@@ -343,6 +337,14 @@ pub fn figures(language: Language, summary: &Summary, analytics: &Analytics) -> 
     }
     let _ = writeln!(out, "- {}", (w.waiting_at_end)(d.clients_waiting));
     out
+}
+
+/// The report's counts, then what the sources counted besides the rows.
+fn counts(out: &mut String, w: &Words, summary: &Summary, analytics: &Analytics) {
+    let _ = writeln!(out, "- {}: {}", w.deals, summary.total_deals);
+    let _ = writeln!(out, "- {}: {}", w.deals_with_dialogs, summary.deals_with_dialogs);
+    let _ = writeln!(out, "- {}: {}", w.messages, summary.total_messages);
+    source_counts(out, w, analytics);
 }
 
 /// What the sources counted besides the rows, where the mode has it: deals the CRM updated,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use synkro_core::{
     connector::{ChatMove, CompletionRequest, ConnectorError, Delivery, FailureClass, Questions},
-    domain::{Language, MessageSource, NewReportMessage, ReportMessage, Tenant, TenantStatus},
+    domain::{Language, MessageSource, NewReportMessage, Report, ReportMessage, Tenant, TenantStatus},
     ids::{ReportId, UserId},
     time::{TimeZoneName, Timestamp},
 };
@@ -52,18 +52,32 @@ async fn ask(
     let store = service.store();
     let report = store.get_report(report).await?;
     let tenant = store.get_tenant(report.tenant_id).await?;
+    let language = store.get_runtime_config(tenant.id).await?.language;
+    answer(service, &report, &tenant, language, actor, question, source).await
+}
+
+/// Answers `question` about `report` of `tenant` (already read) in `language` and stores both.
+async fn answer(
+    service: &Service,
+    report: &Report,
+    tenant: &Tenant,
+    language: Language,
+    actor: Option<UserId>,
+    question: &str,
+    source: MessageSource,
+) -> Result<ReportMessage, EngineError> {
+    let store = service.store();
     if tenant.status != TenantStatus::Active {
         return Err(EngineError::TenantInactive(tenant.status));
     }
     // Follow-ups only need the AI: another integration that is broken or went missing since the
     // report must not block them.
-    let llm = crate::wiring::build_language_model(service, &tenant).await?.ok_or_else(|| {
+    let llm = crate::wiring::build_language_model(service, tenant).await?.ok_or_else(|| {
         EngineError::Connector(
             ConnectorError::new(FailureClass::Config, "the tenant has no AI integration")
                 .with_hint("add an AI integration to answer follow-up questions"),
         )
     })?;
-    let language = store.get_runtime_config(tenant.id).await?.language;
     let history: Vec<(String, String)> =
         store.recent_report_messages(report.id, HISTORY).await?.into_iter().map(|m| (m.question, m.answer)).collect();
     let (system, context) =
@@ -275,7 +289,7 @@ async fn reply_to(
     };
     match latest {
         Some(report) if report.followup_deadline_at.is_some_and(|d| d > now) => {
-            match ask(service, report.id, None, question, MessageSource::Telegram).await {
+            match answer(service, &report, tenant, language, None, question, MessageSource::Telegram).await {
                 Ok(message) => (message.answer, Outcome::Answered),
                 Err(e) => failed(e),
             }

@@ -1,7 +1,5 @@
 //! Tenants: list, read, create, change, delete.
 
-use std::collections::BTreeSet;
-
 use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, OpenApi,
@@ -65,18 +63,9 @@ impl TenantsApi {
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<TenantPage>> {
         let page = page_request(limit.0, cursor.0)?;
-        let store = &state.store();
-        if access::sees_all_tenants(&caller.0) {
-            let (items, next_cursor) = map_page(store.list_tenants(&page).await?, TenantOut::from);
-            return Ok(Json(TenantPage { items, next_cursor }));
-        }
-        let ids: BTreeSet<TenantId> = caller.0.roles.iter().filter_map(|r| r.tenant_id).collect();
-        let mut tenants = Vec::with_capacity(ids.len());
-        for id in ids {
-            tenants.push(store.get_tenant(id).await?);
-        }
-        tenants.sort_by_key(|t| std::cmp::Reverse((t.created_at, t.id.as_uuid())));
-        Ok(Json(TenantPage { items: tenants.into_iter().map(TenantOut::from).collect(), next_cursor: None }))
+        let tenants = access::visible_tenants(state.store(), &caller.0, &page).await?;
+        let (items, next_cursor) = map_page(tenants, TenantOut::from);
+        Ok(Json(TenantPage { items, next_cursor }))
     }
 
     /// One tenant.

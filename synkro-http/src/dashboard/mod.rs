@@ -23,8 +23,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use synkro_core::{
     PageRequest,
-    domain::{Language, Tenant, TenantStatus},
-    ids::TenantId,
+    domain::{Language, TenantStatus},
 };
 
 pub use self::i18n::{Ui, ui};
@@ -226,22 +225,6 @@ struct OverviewPage<'a> {
     tenants: Vec<TenantCard>,
 }
 
-/// The tenants the caller sees: every tenant (the first 50) for superusers and global roles,
-/// else those they hold a role on.
-async fn visible_tenants(state: &AppState, caller: &Caller) -> Result<Vec<Tenant>, ApiError> {
-    let store = state.store();
-    if access::sees_all_tenants(caller) {
-        return Ok(store.list_tenants(&PageRequest::first(50)?).await?.items);
-    }
-    let ids: std::collections::BTreeSet<TenantId> = caller.roles.iter().filter_map(|r| r.tenant_id).collect();
-    let mut tenants = Vec::with_capacity(ids.len());
-    for id in ids {
-        tenants.push(store.get_tenant(id).await?);
-    }
-    tenants.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(tenants)
-}
-
 #[handler]
 async fn overview(state: Data<&AppState>, req: &Request) -> Response {
     let caller = match signed_in(&state, req).await {
@@ -251,7 +234,9 @@ async fn overview(state: Data<&AppState>, req: &Request) -> Response {
     let t = ui(language(req));
     let cards = async {
         let mut cards = Vec::new();
-        for tenant in visible_tenants(&state, &caller).await? {
+        let mut tenants = access::visible_tenants(state.store(), &caller, &PageRequest::first(50)?).await?.items;
+        tenants.sort_by(|a, b| a.name.cmp(&b.name));
+        for tenant in tenants {
             let last = state.store().latest_report(tenant.id).await?;
             let running = state.store().active_report_job(tenant.id).await?.is_some();
             let last_report = last.map(|r| {
