@@ -1,12 +1,17 @@
-//! The JSON API under load: an authenticated `GET /api/v1/tenants/{id}/reports?limit=50` (a page
-//! of 50 reports with their summaries) served by the release `synkro serve --no-workers` process,
-//! driven by `wrk` (Debian package `wrk`) at 32 and 64 connections, on SQLite and (when
-//! SYNKRO_TEST_DATABASE_URL is set) on PostgreSQL. Reports requests/s, p50/p99 latency, CPU time
-//! per request and the server's resident memory, against the targets of issue 6 on this 2-core
-//! machine: ≥ 10,000 requests/s on SQLite, p99 < 10 ms, RSS < 64 MiB.
+//! The server under load, served by the release `synkro serve --no-workers` process and driven by
+//! `wrk` (Debian package `wrk`) at 32 and 64 connections, on SQLite and (when
+//! SYNKRO_TEST_DATABASE_URL is set) on PostgreSQL:
 //!
-//! `cargo bench --bench http` (SYNKRO_BENCH_SECONDS=15 by default; wrk and the server share the
-//! machine's cores, as they would behind a proxy on one box). Figures in docs/benchmarks.md.
+//! - `api`: an authenticated `GET /api/v1/tenants/{id}/reports?limit=50` (a page of 50 reports
+//!   with their summaries), against the targets of issue 6 on this 2-core machine: ≥ 10,000
+//!   requests/s on SQLite, p99 < 10 ms, RSS < 64 MiB;
+//! - `overview` and `report`: the dashboard's overview (`/`) and report page (`/reports/{id}`)
+//!   as a signed-in browser gets them, against issue 14's p99 < 20 ms at 32 connections.
+//!
+//! Reports requests/s, p50/p99 latency, CPU time per request and the server's resident memory.
+//! `cargo bench --bench http` (SYNKRO_BENCH_SECONDS=15 by default; SYNKRO_BENCH_PAGES=api,overview,report
+//! picks pages; wrk and the server share the machine's cores, as they would behind a proxy on
+//! one box). Figures in docs/benchmarks.md.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
@@ -38,7 +43,53 @@ fn metadata(i: usize) -> serde_json::Value {
     })
 }
 
-async fn seed(url: &str) -> String {
+/// A report's conversation analytics as the pipeline writes them, for the report page's charts
+/// and tables.
+fn analytics(start: Timestamp) -> synkro::domain::Analytics {
+    use synkro::domain::{Analytics, DayFigures, HourFigures, ManagerFigures, SlowResponse, WaitingClient};
+    Analytics {
+        day: DayFigures {
+            deals: 40,
+            deals_with_dialogs: 31,
+            inbound_messages: 300,
+            outbound_messages: 212,
+            ..Default::default()
+        },
+        managers: (0..8)
+            .map(|m| ManagerFigures {
+                manager: format!("Менеджер {m}"),
+                dialogs: 4,
+                messages: 60,
+                first_response_median_secs: Some(300 + m * 60),
+                first_response_p90_secs: Some(3_600),
+                clients_waiting: 1,
+            })
+            .collect(),
+        stages: Vec::new(),
+        waiting: (0..10)
+            .map(|d| WaitingClient {
+                deal_id: d,
+                deal_name: format!("Сделка {d}"),
+                manager: "Менеджер 1".into(),
+                waiting_secs: 3_600,
+            })
+            .collect(),
+        slowest: (0..10)
+            .map(|d| SlowResponse {
+                deal_id: d,
+                deal_name: format!("Сделка {d}"),
+                manager: "Менеджер 2".into(),
+                response_secs: 7_200,
+            })
+            .collect(),
+        hours: (0..24)
+            .map(|h| HourFigures { start: start + time::Duration::hours(h), dialogs: 3, messages: 20 })
+            .collect(),
+    }
+}
+
+/// The seeded tenant's id and its newest report's.
+async fn seed(url: &str) -> (String, String) {
     let store = Store::connect(url).await.unwrap();
     store.migrate().await.unwrap();
     let tenant = store.create_tenant(&NewTenant::new("Bench", "bench", "Europe/Berlin").unwrap()).await.unwrap();
@@ -47,6 +98,7 @@ async fn seed(url: &str) -> String {
     let user = store.create_user(&user).await.unwrap();
     store.grant_role(&NewUserRole { user_id: user.id, tenant_id: Some(tenant.id), role: Role::User }).await.unwrap();
     let text = "Итоги дня: 40 сделок, 31 с диалогами, 512 сообщений. ".repeat(80);
+    let mut newest = String::new();
     for i in 0..200 {
         let start = Timestamp::from_unix_seconds(1_780_000_000 + i as i64 * 86_400).unwrap();
         let end = Timestamp::from_unix_seconds(1_780_086_400 + i as i64 * 86_400).unwrap();
@@ -63,15 +115,15 @@ async fn seed(url: &str) -> String {
             summary_text: text.clone(),
             summary: serde_json::from_value(summary).unwrap(),
             ai: synkro::domain::AiOutcome { model: Some("gpt-4o-mini".into()), ..Default::default() },
-            analytics: Default::default(),
+            analytics: analytics(start),
             metadata: details,
             data_ref: None,
             followup_deadline_at: None,
         };
-        store.create_report(&report).await.unwrap();
+        newest = store.create_report(&report).await.unwrap().id.as_uuid().to_string();
     }
     store.close().await;
-    tenant.id.as_uuid().to_string()
+    (tenant.id.as_uuid().to_string(), newest)
 }
 
 struct Server {
@@ -185,16 +237,25 @@ fn wrk(url: &str, cookie: &str, connections: u32, seconds: u32) -> Run {
 async fn bench(label: &str, url: &str, seconds: u32) {
     let dir = tempfile::tempdir().unwrap();
     let keyring = Keyring::generate();
-    let tenant = seed(url).await;
+    let (tenant, report) = seed(url).await;
+    let pages = std::env::var("SYNKRO_BENCH_PAGES").unwrap_or_else(|_| "api,overview,report".into());
     // As served (callers remembered 2 s, pages 1 s), then with both caches off: every request
     // reads its session, user, roles and page from the database.
     for (cached, how) in [(true, "as served"), (false, "no caches")] {
         let server = start_server(url, dir.path(), &keyring, cached);
-        measure(&format!("{label} ({how})"), &server, &tenant, seconds).await;
+        for page in pages.split(',') {
+            let (path, check) = match page {
+                "api" => (format!("/api/v1/tenants/{tenant}/reports?limit=50"), "\"items\""),
+                "overview" => ("/".to_owned(), "class=\"card tenant\""),
+                "report" => (format!("/reports/{report}"), "<svg class=\"chart"),
+                other => panic!("unknown page {other}: use api, overview or report"),
+            };
+            measure(&format!("{label} {page} ({how})"), &server, &path, check, seconds).await;
+        }
     }
 }
 
-async fn measure(label: &str, server: &Server, tenant: &str, seconds: u32) {
+async fn measure(label: &str, server: &Server, path: &str, check: &str, seconds: u32) {
     let http = reqwest::Client::new();
     let login = http
         .post(format!("{}/api/v1/auth/login", server.base))
@@ -204,12 +265,15 @@ async fn measure(label: &str, server: &Server, tenant: &str, seconds: u32) {
         .unwrap();
     assert_eq!(login.status(), 200);
     let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let target = format!("{}/api/v1/tenants/{tenant}/reports?limit=50", server.base);
+    let target = format!("{}{path}", server.base);
     let page = http.get(&target).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(page.status(), 200, "{target}");
     let body = page.text().await.unwrap();
-    let items = serde_json::from_str::<serde_json::Value>(&body).unwrap()["items"].as_array().unwrap().len();
-    assert_eq!(items, 50, "a page of 50 reports");
-    println!("{label}: page of {items} reports, {} bytes per response", body.len());
+    assert!(body.contains(check), "{target} is the page it should be: {body}");
+    if let Ok(list) = serde_json::from_str::<serde_json::Value>(&body) {
+        assert_eq!(list["items"].as_array().unwrap().len(), 50, "a page of 50 reports");
+    }
+    println!("{label}: {path}, {} bytes per response", body.len());
     // Warm up (connections, SQLite page cache, allocator).
     wrk(&target, &cookie, 32, 2);
     let pid = server.child.id();
@@ -241,12 +305,16 @@ async fn measure(label: &str, server: &Server, tenant: &str, seconds: u32) {
             memory_mib(pid, "VmHWM:"),
             run.errors
         );
-        println!(
-            "    vs targets: {:.2} × 10,000 req/s, p99 {:.2} × 10 ms, peak RSS {:.2} × 64 MiB",
-            run.rps / 10_000.0,
-            run.p99_ms / 10.0,
-            memory_mib(pid, "VmHWM:") / 64.0
-        );
+        if path.starts_with("/api/") {
+            println!(
+                "    vs targets: {:.2} × 10,000 req/s, p99 {:.2} × 10 ms, peak RSS {:.2} × 64 MiB",
+                run.rps / 10_000.0,
+                run.p99_ms / 10.0,
+                memory_mib(pid, "VmHWM:") / 64.0
+            );
+        } else {
+            println!("    vs target: p99 {:.2} × 20 ms", run.p99_ms / 20.0);
+        }
     }
 }
 

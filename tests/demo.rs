@@ -233,3 +233,58 @@ async fn the_scheduler_does_not_post_the_demos_report_a_second_time() {
     assert_eq!(reports.len(), 1);
     store.close().await;
 }
+
+/// Kills the demo server when the test ends, however it ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_demo_ends_by_printing_the_dashboards_address_and_logins_that_sign_in() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_synkro"));
+    cmd.arg("demo").env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).current_dir(dir.path());
+    cmd.env("SYNKRO_DATA_DIR", dir.path()).env("SYNKRO_LOG", "warn").env("SYNKRO_BIND", "127.0.0.1:0");
+    cmd.stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut child = Running(cmd.spawn().unwrap());
+    let stdout = child.0.stdout.take().unwrap();
+    // Read until the last line the demo prints before it serves.
+    let said = tokio::task::spawn_blocking(move || {
+        let mut said = String::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            said.push_str(&line);
+            said.push('\n');
+            if line.starts_with("Stop with Ctrl-C") {
+                break;
+            }
+        }
+        said
+    })
+    .await
+    .unwrap();
+    let tail = &said[said.find("Dashboard: ").unwrap_or_else(|| panic!("no dashboard address: {said}"))..];
+    let url = tail["Dashboard: ".len()..].split_whitespace().next().unwrap().to_owned();
+    let printed = logins(tail);
+    assert_eq!(printed.len(), 2, "both logins after the address: {tail}");
+
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = http.get(format!("{url}login")).send().await.unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let page = login.text().await.unwrap();
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let (name, password, _) = &printed[0];
+    let form = [("username", name.as_str()), ("password", password.as_str()), ("csrf", csrf.as_str())];
+    let signed = http.post(format!("{url}login")).header("cookie", cookie).form(&form).send().await.unwrap();
+    assert_eq!(signed.status(), 303, "the printed admin login signs in to the dashboard");
+    let session = signed.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let overview = http.get(&url).header("cookie", session).send().await.unwrap().text().await.unwrap();
+    assert!(overview.contains("Demo") || overview.contains("demo"), "the demo company on the overview: {overview}");
+}

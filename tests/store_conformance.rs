@@ -238,12 +238,14 @@ async fn users_and_profiles(store: &Store) {
     assert!(matches!(store.update_user(anna.id, &bad).await, Err(StoreError::Invalid(e)) if e.field == "email"));
 
     assert_eq!(store.get_profile(anna.id).await.unwrap(), None);
-    let profile =
+    let mut profile =
         UserProfile::new(anna.id, Some("+7 900 000-00-00"), Some(TimeZoneName::new("Asia/Almaty").unwrap())).unwrap();
+    profile.language = Some(synkro_core::domain::Language::En);
     let saved = store.put_profile(&profile).await.unwrap();
     assert_eq!(saved.phone.as_deref(), Some("+7 900 000-00-00"));
+    assert_eq!(saved.language, Some(synkro_core::domain::Language::En), "the dashboard's language is kept");
     let replaced = store.put_profile(&UserProfile::new(anna.id, None, None).unwrap()).await.unwrap();
-    assert_eq!((replaced.phone, replaced.timezone), (None, None));
+    assert_eq!((replaced.phone, replaced.timezone, replaced.language), (None, None, None));
     assert_eq!(store.get_profile(anna.id).await.unwrap().unwrap().user_id, anna.id);
     let orphan = UserProfile::new(UserId::new(), None, None).unwrap();
     assert!(matches!(store.put_profile(&orphan).await, Err(StoreError::NotFound { .. })));
@@ -634,7 +636,7 @@ async fn reports_one_per_job_and_follow_ups(store: &Store) {
 
 async fn audit_filters_and_paging(store: &Store) {
     let (acme, beta) = (tenant(store, "acme").await, tenant(store, "beta").await);
-    let anna = user(store, "anna").await;
+    let (anna, bob) = (user(store, "anna").await, user(store, "bob").await);
     let entry = |tenant: Option<TenantId>, action: &str| {
         let mut e = NewAuditLog::new(action.parse().unwrap(), format!("{action} happened"));
         e.tenant_id = tenant;
@@ -653,6 +655,7 @@ async fn audit_filters_and_paging(store: &Store) {
         action: action.map(str::to_owned),
         from,
         to,
+        ..Default::default()
     };
     let count = |f: AuditFilter| async move {
         collect(2, |req| {
@@ -668,6 +671,10 @@ async fn audit_filters_and_paging(store: &Store) {
     assert_eq!(count(filter(Some(beta.id), Some("auth.login"), None, None)).await, 0);
     assert_eq!(count(filter(None, None, Some(boundary), None)).await, 3, "from is inclusive");
     assert_eq!(count(filter(None, None, None, Some(boundary))).await, 1, "to is exclusive");
+    let by_bob = NewAuditLog { actor_id: Some(bob.id), ..entry(Some(acme.id), "auth.login") };
+    store.append_audit(&by_bob).await.unwrap();
+    assert_eq!(count(AuditFilter { actor_id: Some(bob.id), ..Default::default() }).await, 1, "by one actor");
+    assert_eq!(count(AuditFilter { actor_id: Some(anna.id), ..Default::default() }).await, 4);
 
     let bad = NewAuditLog { metadata: json!("x"), ..entry(None, "auth.login") };
     assert!(matches!(store.append_audit(&bad).await, Err(StoreError::Invalid(_))));

@@ -1,7 +1,8 @@
 //! `synkro demo`: the whole product against the built-in fake services. Starts the sandbox,
 //! creates a demo tenant wired to it, an admin and a client login, runs the tenant's daily
 //! report for its last closed business day with its progress on the terminal, then keeps
-//! serving the API (unless `--no-serve`), printing the URL and the demo logins.
+//! serving the dashboard and the API (unless `--no-serve`), printing the dashboard's URL and the
+//! demo logins.
 //!
 //! The demo never takes over an installation: by default it has its own data directory
 //! ([`DEMO_DATA_DIR`](crate::config::DEMO_DATA_DIR)); it refuses a database that holds tenants
@@ -132,8 +133,8 @@ pub async fn run(config: &Config, opened: &Opened, serve: bool) -> anyhow::Resul
         println!("{}\n", report.summary_text);
     }
 
-    print_logins(store, tenant.id, &[admin, client]).await?;
     if !serve {
+        print_logins(store, tenant.id, &[admin, client]).await?;
         workers.shutdown().await;
         return Ok(());
     }
@@ -144,7 +145,9 @@ pub async fn run(config: &Config, opened: &Opened, serve: bool) -> anyhow::Resul
         .await
         .with_context(|| format!("cannot listen on {} (set SYNKRO_BIND to a free address)", config.bind))?;
     let address = listener.local_addr()?;
-    println!("\nServing http://{address}/api/docs (API: http://{address}/api/v1) — stop with Ctrl-C");
+    println!("\nDashboard: http://{address}/   (API: http://{address}/api/v1, docs: http://{address}/api/docs)");
+    print_logins(store, tenant.id, &[admin, client]).await?;
+    println!("Stop with Ctrl-C.");
     crate::http::serve(listener, state, super::shutdown_signal()).await.context("http server")?;
     workers.shutdown().await;
     Ok(())

@@ -40,22 +40,8 @@ pub struct RunArgs {
 }
 
 /// Reads a time given on the command line: RFC 3339, or a local date and time in `zone`.
-pub fn parse_time(flag: &str, text: &str, zone: &TimeZoneName) -> anyhow::Result<Timestamp> {
-    let hint = || {
-        format!(
-            "{flag} {text:?} is not a time: use RFC 3339 (2026-12-03T22:01:00+01:00) or a local time in {} \
-             (2026-12-03 22:01)",
-            zone.as_str()
-        )
-    };
-    let instant = match jiff::Timestamp::from_str(text.trim()) {
-        Ok(ts) => ts,
-        Err(_) => {
-            let civil = jiff::civil::DateTime::from_str(text.trim()).map_err(|_| anyhow::anyhow!(hint()))?;
-            zone.zone().to_timestamp(civil).map_err(|_| anyhow::anyhow!(hint()))?
-        }
-    };
-    Timestamp::from_jiff(instant).with_context(hint)
+pub fn parse_time(flag: &'static str, text: &str, zone: &TimeZoneName) -> anyhow::Result<Timestamp> {
+    Ok(zone.parse_time(flag, text)?)
 }
 
 /// Runs the command; fails (exit code 1) unless the job succeeds.

@@ -201,6 +201,36 @@ impl TimeZoneName {
     pub fn zone(&self) -> jiff::tz::TimeZone {
         jiff::tz::TimeZone::get(&self.0).unwrap_or(jiff::tz::TimeZone::UTC)
     }
+
+    /// `at` on this zone's clock, written with a `strftime` pattern (`%Y-%m-%d %H:%M`).
+    pub fn format(&self, at: Timestamp, pattern: &str) -> String {
+        self.zone().to_datetime(at.to_jiff()).strftime(pattern).to_string()
+    }
+
+    /// Reads a time people type: RFC 3339, or a date and time local to this zone
+    /// (`2026-12-03 22:01`, or `2026-12-03T22:01` as browsers send it). `field` names the input
+    /// in the error, which shows both forms.
+    pub fn parse_time(&self, field: &'static str, text: &str) -> Result<Timestamp, ValidationError> {
+        let text = text.trim();
+        let hint = || {
+            ValidationError::new(
+                field,
+                format!(
+                    "{text:?} is not a time: use RFC 3339 (2026-12-03T22:01:00+01:00) or a local time in {} \
+                     (2026-12-03 22:01)",
+                    self.0
+                ),
+            )
+        };
+        let instant = match jiff::Timestamp::from_str(text) {
+            Ok(ts) => ts,
+            Err(_) => {
+                let civil = jiff::civil::DateTime::from_str(text).map_err(|_| hint())?;
+                self.zone().to_timestamp(civil).map_err(|_| hint())?
+            }
+        };
+        Timestamp::from_jiff(instant).ok_or_else(hint)
+    }
 }
 
 impl fmt::Display for TimeZoneName {
@@ -260,5 +290,22 @@ mod tests {
         assert!(TimeZoneName::new("  ").is_err());
         let parsed: Result<TimeZoneName, _> = serde_json::from_str("\"Nowhere/Land\"");
         assert!(parsed.is_err());
+    }
+
+    #[test]
+    fn people_type_times_in_rfc3339_or_local_to_the_zone() {
+        let berlin = TimeZoneName::new("Europe/Berlin").unwrap();
+        let utc = |text: &str| text.parse::<Timestamp>().unwrap();
+        assert_eq!(berlin.parse_time("from", "2026-12-03 22:01").unwrap(), utc("2026-12-03T21:01:00Z"));
+        assert_eq!(
+            berlin.parse_time("from", "2026-12-03T22:01").unwrap(),
+            utc("2026-12-03T21:01:00Z"),
+            "as browsers send it"
+        );
+        assert_eq!(berlin.parse_time("from", "2026-07-03T22:01").unwrap(), utc("2026-07-03T20:01:00Z"), "summer time");
+        assert_eq!(berlin.parse_time("from", "2026-12-03T22:01:00+03:00").unwrap(), utc("2026-12-03T19:01:00Z"));
+        let e = berlin.parse_time("window_start", "yesterday").unwrap_err();
+        assert_eq!(e.field, "window_start");
+        assert!(e.message.contains("Europe/Berlin"), "{e}");
     }
 }

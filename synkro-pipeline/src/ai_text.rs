@@ -266,9 +266,7 @@ pub fn followup_context(
 
 /// `2026-03-01 22:01 – 2026-03-02 22:01 Europe/Berlin`.
 pub fn window_text(window: Window, tz: &TimeZoneName) -> String {
-    let zone = tz.zone();
-    let local =
-        |ts: synkro_core::time::Timestamp| zone.to_datetime(ts.to_jiff()).strftime("%Y-%m-%d %H:%M").to_string();
+    let local = |ts| tz.format(ts, "%Y-%m-%d %H:%M");
     format!("{} – {} {tz}", local(window.start()), local(window.end()))
 }
 
@@ -485,6 +483,7 @@ mod tests {
                 manager: UNASSIGNED.into(),
                 response_secs: 7_800,
             }],
+            hours: Vec::new(),
         }
     }
 

@@ -128,8 +128,7 @@ pub async fn missed_reports(
         if underway {
             continue;
         }
-        let zone = config.timezone.zone();
-        let due = zone.to_datetime(due_at.to_jiff()).strftime("%Y-%m-%d %H:%M").to_string();
+        let due = config.timezone.format(due_at, "%Y-%m-%d %H:%M");
         let due = format!("{due} ({})", config.timezone);
         if raise(service, &tenant, window, AlertKind::Missed, |_| due).await.is_some() {
             raised += 1;

@@ -19,13 +19,17 @@ use serde_json::Value;
 use synkro_core::{
     connector::DealRow,
     domain::{
-        Analytics, DayFigures, ManagerFigures, ReportMode, SlowResponse, StageFigures, WaitingClient, Window,
-        WorkingHours,
+        Analytics, DayFigures, HourFigures, ManagerFigures, ReportMode, SlowResponse, StageFigures, WaitingClient,
+        Window, WorkingHours,
     },
     time::{TimeZoneName, Timestamp},
 };
 
 use crate::summary::{NO_STAGE, UNASSIGNED};
+
+/// At most this many spans in [`Analytics::hours`]: a window of up to 48 hours is counted hour
+/// by hour, a longer one in spans of whole hours.
+const MAX_SPANS: u64 = 48;
 
 /// How long a dialog where the manager wrote last has to stay silent to count as quiet.
 pub const QUIET_AFTER: time::Duration = time::Duration::hours(4);
@@ -72,6 +76,8 @@ pub struct DialogFacts {
     pub waiting_since: Option<Timestamp>,
     /// Whether the manager wrote last and the client stayed silent [`QUIET_AFTER`] or longer.
     pub quiet: bool,
+    /// When each message was written, oldest first.
+    pub times: Vec<Timestamp>,
 }
 
 /// Seconds on the clock from `from` to `to` (0 when `to` is earlier).
@@ -111,6 +117,7 @@ pub fn dialog_facts(row: &DealRow, end: Timestamp, clock: &ResponseClock) -> Dia
     }
     f.waiting_since = turn_started;
     f.quiet = said.last().is_some_and(|last| !last.inbound && last.at + QUIET_AFTER <= end);
+    f.times = said.iter().map(|s| s.at).collect();
     f
 }
 
@@ -134,7 +141,10 @@ struct ManagerAcc {
 /// Builds [`Analytics`] from a report's rows, one at a time.
 pub struct AnalyticsBuilder {
     mode: ReportMode,
+    start: Timestamp,
     end: Timestamp,
+    span_secs: u64,
+    hours: Vec<HourFigures>,
     clock: ResponseClock,
     top: usize,
     day: DayFigures,
@@ -148,9 +158,21 @@ pub struct AnalyticsBuilder {
 impl AnalyticsBuilder {
     /// Analytics of a `mode` report over `window`, keeping the `top` worst waits and responses.
     pub fn new(mode: ReportMode, window: Window, top: usize) -> Self {
+        let length = seconds(window.start(), window.end()).max(1);
+        let span_secs = length.div_ceil(MAX_SPANS * 3600) * 3600;
+        let hours = (0..length.div_ceil(span_secs))
+            .map(|n| HourFigures {
+                start: window.start() + time::Duration::seconds(i64::try_from(n * span_secs).unwrap_or(i64::MAX)),
+                dialogs: 0,
+                messages: 0,
+            })
+            .collect();
         Self {
             mode,
+            start: window.start(),
             end: window.end(),
+            span_secs,
+            hours,
             clock: ResponseClock::default(),
             top,
             day: DayFigures::default(),
@@ -209,6 +231,7 @@ impl AnalyticsBuilder {
             self.slowest.push(SlowResponse { deal_id: row.deal_id, deal_name: name(), manager, response_secs: worst });
             keep_worst(&mut self.slowest, self.top, |s| (s.response_secs, s.deal_id));
         }
+        self.count_hours(&f.times);
         self.responses.extend(f.responses);
         if self.mode.uses_crm() {
             let stage = label(row.status.as_deref(), NO_STAGE);
@@ -216,6 +239,20 @@ impl AnalyticsBuilder {
                 self.stages.entry(stage.clone()).or_insert_with(|| StageFigures { stage, ..Default::default() });
             entry.deals += 1;
             entry.quiet += u64::from(f.quiet);
+        }
+    }
+
+    /// Counts a dialog's messages in the window's spans (the dialog once per span).
+    fn count_hours(&mut self, times: &[Timestamp]) {
+        let mut last_span = None;
+        for &at in times.iter().filter(|&&at| at >= self.start && at < self.end) {
+            let span = usize::try_from(seconds(self.start, at) / self.span_secs).unwrap_or(usize::MAX);
+            let Some(figures) = self.hours.get_mut(span) else { continue };
+            figures.messages += 1;
+            if last_span != Some(span) {
+                figures.dialogs += 1;
+                last_span = Some(span);
+            }
         }
     }
 
@@ -245,6 +282,7 @@ impl AnalyticsBuilder {
             stages: self.stages.into_values().collect(),
             waiting: self.waiting,
             slowest: self.slowest,
+            hours: self.hours,
         }
     }
 }
@@ -350,6 +388,27 @@ mod tests {
         assert_eq!(waits, [(3, (23 * 60 - 60) * 60), (2, (23 * 60 - 1300) * 60)], "longest wait first");
         let slow: Vec<(i64, u64)> = a.slowest.iter().map(|s| (s.deal_id, s.response_secs)).collect();
         assert_eq!(slow, [(2, 7200), (1, 1800)], "each deal's slowest response, slowest first");
+
+        // Hour by hour: 23 hours; hour 0 has deals 1, 2 (6 messages, 2 dialogs), hour 1 has
+        // deals 1 and 3 (deal 1 at minutes 60 and 90 and 100, deal 3 at 60 and 61), hour 2 has
+        // deal 2's answer at minute 120, hour 21 its client's 1300.
+        assert_eq!(a.hours.len(), 23);
+        assert_eq!(a.hours[0].start, window(23).start());
+        assert_eq!(a.hours[1].start, window(23).start() + time::Duration::hours(1));
+        let hourly: Vec<(u64, u64)> = a.hours.iter().map(|h| (h.dialogs, h.messages)).collect();
+        assert_eq!(&hourly[..3], [(2, 4), (2, 5), (1, 1)]);
+        assert_eq!(hourly[21], (1, 1));
+        assert_eq!(hourly.iter().map(|h| h.1).sum::<u64>(), 11, "every message in the window once");
+    }
+
+    #[test]
+    fn a_long_window_is_counted_in_spans_of_whole_hours() {
+        let mut b = AnalyticsBuilder::new(ReportMode::ChatsOnly, window(24 * 7), 10);
+        b.add(&row(-1, "", "", &[(0, true, 0), (200, false, 0), (24 * 7 * 60 - 1, true, 0), (24 * 7 * 60, true, 0)]));
+        let a = b.finish();
+        assert_eq!(a.hours.len(), 42, "a week in spans of 4 hours");
+        assert_eq!((a.hours[0].dialogs, a.hours[0].messages), (1, 2));
+        assert_eq!(a.hours[41].messages, 1, "the message at the end itself is outside the window");
     }
 
     #[test]

@@ -16,6 +16,21 @@ pub struct Analytics {
     pub waiting: Vec<WaitingClient>,
     /// The slowest first responses in the window, slowest first (capped).
     pub slowest: Vec<SlowResponse>,
+    /// The window hour by hour (a longer window in spans of several hours, at most 48 spans):
+    /// dialogs and messages in each. Empty in reports made before it was measured.
+    #[serde(default)]
+    pub hours: Vec<HourFigures>,
+}
+
+/// One span of the window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourFigures {
+    /// When the span starts.
+    pub start: crate::time::Timestamp,
+    /// Dialogs with at least one message in the span.
+    pub dialogs: u64,
+    /// Messages in the span, both ways.
+    pub messages: u64,
 }
 
 /// Figures of the whole window.

@@ -153,6 +153,8 @@ pub struct AuditFilter {
     pub tenant_id: Option<TenantId>,
     /// Only this action.
     pub action: Option<String>,
+    /// Only what this user did.
+    pub actor_id: Option<UserId>,
     /// Only entries at or after this time.
     pub from: Option<Timestamp>,
     /// Only entries before this time.

@@ -13,15 +13,15 @@ mod runtime;
 mod tenant;
 mod user;
 
-pub use analytics::{Analytics, DayFigures, ManagerFigures, SlowResponse, StageFigures, WaitingClient};
+pub use analytics::{Analytics, DayFigures, HourFigures, ManagerFigures, SlowResponse, StageFigures, WaitingClient};
 pub use audit::{AuditAction, AuditFilter, AuditLog, NewAuditLog};
 pub use integration::{ConnectorKind, IntegrationConfig, IntegrationStatus, NewIntegrationConfig};
 #[cfg(feature = "store")]
 pub(crate) use job::check_progress;
 pub use job::{EventLevel, JobRun, JobRunEvent, JobStatus, JobType, NewJobEvent, NewJobRun, TriggerType, Window};
 pub use report::{
-    AiOutcome, MessageSource, NewReport, NewReportMessage, Report, ReportListItem, ReportMessage, ReportStatus,
-    ReportType, Summary,
+    AiOutcome, MessageSource, NewReport, NewReportMessage, Report, ReportFilter, ReportListItem, ReportMessage,
+    ReportStatus, ReportType, Summary,
 };
 pub use runtime::{
     Language, MAX_PROMPT_CHARS, ReportMode, RuntimeConfigChange, TenantRuntimeConfig, WeekDays, WorkingHours,

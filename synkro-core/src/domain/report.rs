@@ -132,6 +132,25 @@ pub struct Report {
     pub updated_at: Timestamp,
 }
 
+/// Which reports a list shows: all by default; a status, and a period that the report's days
+/// must overlap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReportFilter {
+    /// Only reports in this state.
+    pub status: Option<ReportStatus>,
+    /// Only reports whose period ends on or after this day.
+    pub from: Option<Date>,
+    /// Only reports whose period starts on or before this day.
+    pub to: Option<Date>,
+}
+
+impl ReportFilter {
+    /// Whether it lets every report through.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// A report as a list shows it: everything but its text and details, plus the summary
 /// numbers (the `summary` object of its metadata) as JSON text, passed through unparsed.
 #[derive(Debug, Clone, Serialize)]

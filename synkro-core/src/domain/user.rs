@@ -277,12 +277,14 @@ pub struct UserProfile {
     pub phone: Option<String>,
     /// Preferred time zone for showing times.
     pub timezone: Option<TimeZoneName>,
+    /// The dashboard's language; `None` follows the browser's.
+    pub language: Option<super::Language>,
     /// When it was last changed.
     pub updated_at: Timestamp,
 }
 
 impl UserProfile {
-    /// A profile for `user_id`; validates the phone length.
+    /// A profile for `user_id` (language: the browser's); validates the phone length.
     pub fn new(user_id: UserId, phone: Option<&str>, timezone: Option<TimeZoneName>) -> Result<Self, ValidationError> {
         if let Some(phone) = phone {
             check_max("phone", phone, 32)?;
@@ -290,7 +292,7 @@ impl UserProfile {
                 return Err(ValidationError::new("phone", "may contain only digits, spaces and + - ( )"));
             }
         }
-        Ok(Self { user_id, phone: phone.map(str::to_owned), timezone, updated_at: Timestamp::now() })
+        Ok(Self { user_id, phone: phone.map(str::to_owned), timezone, language: None, updated_at: Timestamp::now() })
     }
 }
 

@@ -34,6 +34,7 @@ impl Store {
         const SQL: &str = "SELECT * FROM audit_logs WHERE ($1 IS NULL OR tenant_id = $1) \
                            AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR created_at >= $3) \
                            AND ($4 IS NULL OR created_at < $4) AND ($5 IS NULL OR (created_at, id) < ($5, $6)) \
+                           AND ($8 IS NULL OR actor_id = $8) \
                            ORDER BY created_at DESC, id DESC LIMIT $7";
         let (at, id, limit) = page.binds();
         let rows = on_pool!(self, |pool| {
@@ -45,6 +46,7 @@ impl Store {
                 .bind(at)
                 .bind(id)
                 .bind(limit)
+                .bind(filter.actor_id)
                 .fetch_all(pool)
                 .await
         })

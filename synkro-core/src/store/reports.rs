@@ -7,7 +7,10 @@ use super::{
 };
 use crate::{
     ValidationError,
-    domain::{NewReport, NewReportMessage, Report, ReportListItem, ReportMessage, ReportStatus, ReportType, Slug},
+    domain::{
+        NewReport, NewReportMessage, Report, ReportFilter, ReportListItem, ReportMessage, ReportStatus, ReportType,
+        Slug,
+    },
     ids::{JobId, ReportId, ReportMessageId, TenantId},
     time::Timestamp,
 };
@@ -119,20 +122,32 @@ impl Store {
         Ok(Page::from_rows(rows, page, |r| (r.created_at, r.id.as_uuid())))
     }
 
-    /// A tenant's reports, newest first, without their text and details: the columns a report
-    /// list shows and the summary numbers.
+    /// A tenant's reports that pass `filter`, newest first, without their text and details: the
+    /// columns a report list shows and the summary numbers.
     pub async fn list_report_items(
         &self,
         tenant: TenantId,
+        filter: &ReportFilter,
         page: &PageRequest,
     ) -> Result<Page<ReportListItem>, StoreError> {
         const SQL: &str = "SELECT id, tenant_id, job_id, period_start, period_end, window_start, window_end, \
                            report_type, status, CAST(summary AS TEXT) AS summary, created_at FROM reports \
                            WHERE tenant_id = $1 AND ($2 IS NULL OR (created_at, id) < ($2, $3)) \
+                           AND ($5 IS NULL OR status = $5) AND ($6 IS NULL OR period_end >= $6) \
+                           AND ($7 IS NULL OR period_start <= $7) \
                            ORDER BY created_at DESC, id DESC LIMIT $4";
         let (at, id, limit) = page.binds();
         let rows = on_pool!(self, |pool| {
-            sqlx::query_as::<_, ListRow>(SQL).bind(tenant).bind(at).bind(id).bind(limit).fetch_all(pool).await
+            sqlx::query_as::<_, ListRow>(SQL)
+                .bind(tenant)
+                .bind(at)
+                .bind(id)
+                .bind(limit)
+                .bind(filter.status)
+                .bind(filter.from)
+                .bind(filter.to)
+                .fetch_all(pool)
+                .await
         })
         .map_err(map)?;
         let items = rows.into_iter().map(ListRow::into_item).collect::<Result<Vec<_>, _>>()?;

@@ -164,14 +164,16 @@ impl Store {
 
     /// Creates or replaces a user's profile.
     pub async fn put_profile(&self, profile: &UserProfile) -> Result<UserProfile, StoreError> {
-        const SQL: &str = "INSERT INTO user_profiles (user_id, phone, timezone, updated_at) VALUES ($1, $2, $3, $4) \
-                           ON CONFLICT (user_id) DO UPDATE SET phone = excluded.phone, \
-                           timezone = excluded.timezone, updated_at = excluded.updated_at RETURNING *";
+        const SQL: &str = "INSERT INTO user_profiles (user_id, phone, timezone, language, updated_at) \
+                           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET phone = excluded.phone, \
+                           timezone = excluded.timezone, language = excluded.language, \
+                           updated_at = excluded.updated_at RETURNING *";
         on_pool!(self, |pool| {
             sqlx::query_as::<_, UserProfile>(SQL)
                 .bind(profile.user_id)
                 .bind(&profile.phone)
                 .bind(&profile.timezone)
+                .bind(profile.language)
                 .bind(Timestamp::now())
                 .fetch_one(pool)
                 .await

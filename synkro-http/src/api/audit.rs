@@ -2,7 +2,12 @@
 
 use poem::web::Data;
 use poem_openapi::{OpenApi, param::Query, payload::Json};
-use synkro_core::{ValidationError, domain::AuditFilter, ids::TenantId, time::Timestamp};
+use synkro_core::{
+    Page, PageRequest, ValidationError,
+    domain::{AuditFilter, AuditLog},
+    ids::{TenantId, UserId},
+    time::Timestamp,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -14,7 +19,7 @@ use super::{
 use crate::{
     AppState,
     access::{self, Action, authorize},
-    auth::Auth,
+    auth::{Auth, Caller},
     error::{ApiError, ApiResult},
 };
 
@@ -36,6 +41,8 @@ impl AuditApi {
         tenant_id: Query<Option<Uuid>>,
         /// Only this action, such as `integration.update`.
         action: Query<Option<String>>,
+        /// Only what this user did.
+        actor_id: Query<Option<Uuid>>,
         /// Only entries at or after this time (RFC 3339).
         from: Query<Option<OffsetDateTime>>,
         /// Only entries before this time (RFC 3339).
@@ -45,25 +52,40 @@ impl AuditApi {
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<AuditPage>> {
-        let tenant = tenant_id.0.map(TenantId::from_uuid);
-        match tenant {
-            Some(tenant) => authorize(&caller.0, tenant, Action::ManageAccess, "tenant")?,
-            None if access::is_global_admin(&caller.0) => {}
-            None => return Err(ApiError::Forbidden),
-        }
         let page = page_request(limit.0, cursor.0)?;
-        let (from, to) = (from.0.map(Timestamp::from_offset), to.0.map(Timestamp::from_offset));
-        if let (Some(from), Some(to)) = (from, to)
-            && from >= to
-        {
-            return Err(ValidationError::new("to", "must be after from").into());
-        }
-        let action = action.0.map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
-        if action.as_ref().is_some_and(|a| a.len() > 100) {
-            return Err(ValidationError::new("action", "must be at most 100 characters").into());
-        }
-        let filter = AuditFilter { tenant_id: tenant, action, from, to };
-        let (items, next_cursor) = map_page(state.store().list_audit(&filter, &page).await?, AuditOut::from);
+        let filter = AuditFilter {
+            tenant_id: tenant_id.0.map(TenantId::from_uuid),
+            action: action.0,
+            actor_id: actor_id.0.map(UserId::from_uuid),
+            from: from.0.map(Timestamp::from_offset),
+            to: to.0.map(Timestamp::from_offset),
+        };
+        let (items, next_cursor) = map_page(list_audit(&state, &caller.0, filter, &page).await?, AuditOut::from);
         Ok(Json(AuditPage { items, next_cursor }))
     }
+}
+
+/// The audit entries `caller` may read that pass `filter`, newest first: one tenant's for its
+/// `super_admin`, everything for global admins.
+pub(crate) async fn list_audit(
+    state: &AppState,
+    caller: &Caller,
+    mut filter: AuditFilter,
+    page: &PageRequest,
+) -> ApiResult<Page<AuditLog>> {
+    match filter.tenant_id {
+        Some(tenant) => authorize(caller, tenant, Action::ManageAccess, "tenant")?,
+        None if access::is_global_admin(caller) => {}
+        None => return Err(ApiError::Forbidden),
+    }
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && from >= to
+    {
+        return Err(ValidationError::new("to", "must be after from").into());
+    }
+    filter.action = filter.action.map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
+    if filter.action.as_ref().is_some_and(|a| a.len() > 100) {
+        return Err(ValidationError::new("action", "must be at most 100 characters").into());
+    }
+    Ok(state.store().list_audit(&filter, page).await?)
 }

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     AppState, audit,
-    auth::{self, Auth, Caller, SessionAuth, password},
+    auth::{self, Auth, Caller, Credential, SessionAuth, password},
     body::JsonBody,
     error::{ApiError, ApiResult},
     net,
@@ -106,19 +106,7 @@ impl AuthApi {
         body: JsonBody<ChangePassword>,
     ) -> ApiResult<Changed> {
         let ChangePassword { current_password, new_password } = body.0;
-        let user = &caller.0.user;
-        let hash = user.password_hash.clone();
-        if !password::verify_async(current_password, hash).await? {
-            return Err(ValidationError::new("current_password", "is not your current password").into());
-        }
-        check_password("new_password", &new_password)?;
-        let hash = password::hash_async(new_password).await?;
-        state.store().update_user(user.id, &UserUpdate { password_hash: Some(hash), ..Default::default() }).await?;
-        let ended = state.store().revoke_other_sessions(user.id, &caller.session().id).await?;
-        state.forget_user(user.id);
-        let metadata = json!({ "user_id": user.id.as_uuid(), "other_sessions_ended": ended });
-        audit::by(&state, req, &caller.0, AuditAction::UserPasswordChange, "changed their password", None, metadata)
-            .await;
+        change_password(&state, req, &caller.0, current_password, new_password).await?;
         Ok(Changed::Done)
     }
 
@@ -137,25 +125,83 @@ impl AuthApi {
         caller: Auth,
         body: JsonBody<UpdateProfile>,
     ) -> ApiResult<Json<ProfileOut>> {
-        let user = caller.0.user.id;
-        let current = state.store().get_profile(user).await?;
-        let (mut phone, mut timezone) = match current {
-            Some(p) => (p.phone, p.timezone),
-            None => (None, None),
-        };
-        match body.0.phone {
-            MaybeUndefined::Undefined => {}
-            MaybeUndefined::Null => phone = None,
-            MaybeUndefined::Value(p) => phone = Some(p.trim().to_owned()).filter(|p| !p.is_empty()),
-        }
-        match body.0.timezone {
-            MaybeUndefined::Undefined => {}
-            MaybeUndefined::Null => timezone = None,
-            MaybeUndefined::Value(tz) => timezone = Some(TimeZoneName::new(tz.trim())?),
-        }
-        let profile = UserProfile::new(user, phone.as_deref(), timezone)?;
-        let saved = state.store().put_profile(&profile).await?;
-        audit::by(&state, req, &caller.0, AuditAction::ProfileUpdate, "changed their profile", None, json!({})).await;
+        let UpdateProfile { phone, timezone, language } = body.0;
+        let saved = update_profile(&state, req, &caller.0, ProfileChange { phone, timezone, language }).await?;
         Ok(Json(Some(saved).into()))
     }
+}
+
+/// Changes `caller`'s password (a signed-in session: the API's and the dashboard's one path):
+/// the current one must match, the new one must pass the rules; every other session of theirs
+/// ends.
+pub(crate) async fn change_password(
+    state: &AppState,
+    req: &Request,
+    caller: &Caller,
+    current_password: String,
+    new_password: String,
+) -> ApiResult<()> {
+    let Credential::Session(session) = &caller.credential else { return Err(ApiError::SessionRequired) };
+    let user = &caller.user;
+    let hash = user.password_hash.clone();
+    if !password::verify_async(current_password, hash).await? {
+        return Err(ValidationError::new("current_password", "is not your current password").into());
+    }
+    check_password("new_password", &new_password)?;
+    let hash = password::hash_async(new_password).await?;
+    state.store().update_user(user.id, &UserUpdate { password_hash: Some(hash), ..Default::default() }).await?;
+    let ended = state.store().revoke_other_sessions(user.id, &session.id).await?;
+    state.forget_user(user.id);
+    let metadata = json!({ "user_id": user.id.as_uuid(), "other_sessions_ended": ended });
+    audit::by(state, req, caller, AuditAction::UserPasswordChange, "changed their password", None, metadata).await;
+    Ok(())
+}
+
+/// A change to a profile: each field kept (undefined), cleared (null) or set.
+pub(crate) struct ProfileChange {
+    pub phone: MaybeUndefined<String>,
+    pub timezone: MaybeUndefined<String>,
+    pub language: MaybeUndefined<String>,
+}
+
+/// Changes `caller`'s own profile.
+pub(crate) async fn update_profile(
+    state: &AppState,
+    req: &Request,
+    caller: &Caller,
+    change: ProfileChange,
+) -> ApiResult<UserProfile> {
+    let user = caller.user.id;
+    let mut profile = match state.store().get_profile(user).await? {
+        Some(p) => p,
+        None => UserProfile::new(user, None, None)?,
+    };
+    match change.phone {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => profile.phone = None,
+        MaybeUndefined::Value(p) => profile.phone = Some(p.trim().to_owned()).filter(|p| !p.is_empty()),
+    }
+    match change.timezone {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => profile.timezone = None,
+        MaybeUndefined::Value(tz) if tz.trim().is_empty() => profile.timezone = None,
+        MaybeUndefined::Value(tz) => profile.timezone = Some(TimeZoneName::new(tz.trim())?),
+    }
+    match change.language {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => profile.language = None,
+        MaybeUndefined::Value(l) if l.trim().is_empty() => profile.language = None,
+        MaybeUndefined::Value(l) => {
+            profile.language = Some(
+                l.trim()
+                    .parse()
+                    .map_err(|_| ValidationError::new("language", "must be ru or en, or null for the browser's"))?,
+            );
+        }
+    }
+    let mut checked = UserProfile::new(user, profile.phone.as_deref(), profile.timezone.clone())?;
+    checked.language = profile.language;
+    let saved = state.store().put_profile(&checked).await?;
+    audit::by(state, req, caller, AuditAction::ProfileUpdate, "changed their profile", None, json!({})).await;
+    Ok(saved)
 }

@@ -23,7 +23,7 @@ use super::{
 use crate::{
     AppState,
     access::{Action, authorize},
-    auth::Auth,
+    auth::{Auth, Caller},
     body::JsonBody,
     error::ApiResult,
     stream::{JobStream, job_stream},
@@ -42,28 +42,53 @@ enum Started {
 
 impl JobsApi {
     async fn job(&self, state: &AppState, caller: &Auth, id: Uuid, action: Action) -> ApiResult<JobRun> {
-        let job = state.store().get_job(JobId::from_uuid(id)).await?;
-        authorize(&caller.0, job.tenant_id, action, "job")?;
-        Ok(job)
+        job(state, &caller.0, JobId::from_uuid(id), action).await
     }
+}
 
-    async fn audit(
-        &self,
-        state: &AppState,
-        req: &Request,
-        action: AuditAction,
-        message: &str,
-        job: &JobRun,
-        caller: &Auth,
-    ) {
-        let metadata = serde_json::json!({
-            "job_id": job.id.as_uuid(),
-            "window_start": job.window_start.map(|t| t.to_string()),
-            "window_end": job.window_end.map(|t| t.to_string()),
-            "mode": job.mode.map(|m| m.as_str()),
-        });
-        crate::audit::by(state, req, &caller.0, action, message, Some(job.tenant_id), metadata).await;
+/// The job `id` if `caller` may do `action` on its tenant (404 when they may not even see it).
+pub(crate) async fn job(state: &AppState, caller: &Caller, id: JobId, action: Action) -> ApiResult<JobRun> {
+    let job = state.store().get_job(id).await?;
+    authorize(caller, job.tenant_id, action, "job")?;
+    Ok(job)
+}
+
+async fn audit(state: &AppState, req: &Request, caller: &Caller, action: AuditAction, message: &str, job: &JobRun) {
+    let metadata = serde_json::json!({
+        "job_id": job.id.as_uuid(),
+        "window_start": job.window_start.map(|t| t.to_string()),
+        "window_end": job.window_end.map(|t| t.to_string()),
+        "mode": job.mode.map(|m| m.as_str()),
+    });
+    crate::audit::by(state, req, caller, action, message, Some(job.tenant_id), metadata).await;
+}
+
+/// Starts a manual report as `caller` asks (the API's and the dashboard's one path): their role
+/// on the tenant, their hourly allowance, the service's window rules, an audit entry.
+pub(crate) async fn start_report(
+    state: &AppState,
+    req: &Request,
+    caller: &Caller,
+    mut request: ReportRequest,
+) -> ApiResult<JobRun> {
+    authorize(caller, request.tenant, Action::UseReports, "tenant")?;
+    request.requested_by = Some(caller.user.id);
+    state.limits().take(caller.user.id, crate::limits::Costly::Run)?;
+    let job = state.service.enqueue_report(request).await?;
+    audit(state, req, caller, AuditAction::JobStart, "started a manual report", &job).await;
+    Ok(job)
+}
+
+/// Asks a job to stop as `caller` asks: anyone who may run reports stops a manual job, a
+/// scheduled one needs an admin.
+pub(crate) async fn stop_job(state: &AppState, req: &Request, caller: &Caller, id: JobId) -> ApiResult<JobRun> {
+    let job = job(state, caller, id, Action::UseReports).await?;
+    if job.trigger_type != TriggerType::Manual {
+        authorize(caller, job.tenant_id, Action::ManageSettings, "job")?;
     }
+    let job = state.service.stop(job.id).await?;
+    audit(state, req, caller, AuditAction::JobStop, "asked a job to stop", &job).await;
+    Ok(job)
 }
 
 #[OpenApi(tag = "Tag::Jobs")]
@@ -81,11 +106,8 @@ impl JobsApi {
         id: Path<Uuid>,
         body: JsonBody<StartJob>,
     ) -> ApiResult<Started> {
-        let tenant = TenantId::from_uuid(id.0);
-        authorize(&caller.0, tenant, Action::UseReports, "tenant")?;
         let StartJob { window_start, window_end, mode } = body.0;
-        let mut request = ReportRequest::manual(tenant);
-        request.requested_by = Some(caller.0.user.id);
+        let mut request = ReportRequest::manual(TenantId::from_uuid(id.0));
         request.mode = mode.map(Into::into);
         match (window_start, window_end) {
             (Some(start), Some(end)) => {
@@ -97,9 +119,7 @@ impl JobsApi {
                 return Err(ValidationError::new("window_start", "give both ends of the window").into());
             }
         }
-        state.limits().take(caller.0.user.id, crate::limits::Costly::Run)?;
-        let job = state.service.enqueue_report(request).await?;
-        self.audit(&state, req, AuditAction::JobStart, "started a manual report", &job, &caller).await;
+        let job = start_report(&state, req, &caller.0, request).await?;
         Ok(Started::Accepted(Json(job.into())))
     }
 
@@ -157,12 +177,7 @@ impl JobsApi {
         caller: Auth,
         id: Path<Uuid>,
     ) -> ApiResult<Json<JobOut>> {
-        let job = self.job(&state, &caller, id.0, Action::UseReports).await?;
-        if job.trigger_type != TriggerType::Manual {
-            authorize(&caller.0, job.tenant_id, Action::ManageSettings, "job")?;
-        }
-        let job = state.service.stop(job.id).await?;
-        self.audit(&state, req, AuditAction::JobStop, "asked a job to stop", &job, &caller).await;
+        let job = stop_job(&state, req, &caller.0, JobId::from_uuid(id.0)).await?;
         Ok(Json(job.into()))
     }
 

@@ -1,14 +1,14 @@
 //! The JSON API under `/api/v1`, described by poem-openapi.
 
-mod audit;
+pub(crate) mod audit;
 pub(crate) mod auth;
-mod jobs;
+pub(crate) mod jobs;
 pub mod models;
-mod reports;
-mod settings;
-mod tenants;
-mod tokens;
-mod users;
+pub(crate) mod reports;
+pub(crate) mod settings;
+pub(crate) mod tenants;
+pub(crate) mod tokens;
+pub(crate) mod users;
 
 use poem_openapi::{OpenApiService, Tags};
 use synkro_core::{

@@ -9,7 +9,7 @@ use poem_openapi::{
 };
 use synkro_core::{
     ValidationError,
-    domain::MessageSource,
+    domain::{JobRun, MessageSource, Report, ReportFilter, ReportMessage, ReportStatus},
     ids::{ReportId, TenantId},
 };
 use synkro_pipeline::export::Phones;
@@ -23,7 +23,7 @@ use super::{
 use crate::{
     AppState,
     access::{Action, allowed, authorize},
-    auth::Auth,
+    auth::{Auth, Caller},
     body::JsonBody,
     encoded::Encoded,
     error::ApiResult,
@@ -64,49 +64,119 @@ fn attachment(report: &synkro_core::domain::Report, extension: &str) -> String {
     format!("attachment; filename=\"report-{dates}.{extension}\"")
 }
 
-impl ReportsApi {
-    async fn report(
-        &self,
-        state: &AppState,
-        caller: &Auth,
-        id: Uuid,
-        action: Action,
-    ) -> ApiResult<synkro_core::domain::Report> {
-        let report = state.store().get_report(ReportId::from_uuid(id)).await?;
-        authorize(&caller.0, report.tenant_id, action, "report")?;
-        Ok(report)
+/// The report list's filter from its query (blank values are no filter): `status`, and the
+/// days `from` / `to` (`YYYY-MM-DD`).
+pub(crate) fn report_filter(status: Option<&str>, from: Option<&str>, to: Option<&str>) -> ApiResult<ReportFilter> {
+    fn given(v: Option<&str>) -> Option<&str> {
+        v.map(str::trim).filter(|v| !v.is_empty())
     }
+    let day = |field: &'static str, v: Option<&str>| -> ApiResult<Option<time::Date>> {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        given(v)
+            .map(|v| time::Date::parse(v, format))
+            .transpose()
+            .map_err(|_| ValidationError::new(field, "must be a day as YYYY-MM-DD, for example 2026-12-01").into())
+    };
+    let status = given(status)
+        .map(|s| {
+            s.parse::<ReportStatus>()
+                .map_err(|_| ValidationError::new("status", "must be one of draft, ready, sent, failed"))
+        })
+        .transpose()?;
+    let (from, to) = (day("from", from)?, day("to", to)?);
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        return Err(ValidationError::new("to", "must not be before from").into());
+    }
+    Ok(ReportFilter { status, from, to })
+}
+
+impl ReportsApi {
+    async fn report(&self, state: &AppState, caller: &Auth, id: Uuid, action: Action) -> ApiResult<Report> {
+        report(state, &caller.0, ReportId::from_uuid(id), action).await
+    }
+}
+
+/// The report `id` if `caller` may do `action` on its tenant (404 when they may not see it).
+pub(crate) async fn report(state: &AppState, caller: &Caller, id: ReportId, action: Action) -> ApiResult<Report> {
+    let report = state.store().get_report(id).await?;
+    authorize(caller, report.tenant_id, action, "report")?;
+    Ok(report)
+}
+
+/// Whether `caller` sees `report`'s phone numbers in full (admins) or masked.
+pub(crate) fn phones_for(caller: &Caller, report: &Report) -> Phones {
+    if allowed(caller, report.tenant_id, Action::ManageSettings) { Phones::Full } else { Phones::Masked }
+}
+
+/// Sends a report's delivery again as `caller` (an admin) asks.
+pub(crate) async fn resend_report(state: &AppState, caller: &Caller, id: ReportId) -> ApiResult<JobRun> {
+    let report = report(state, caller, id, Action::ManageSettings).await?;
+    Ok(state.service.resend_report(report.id, Some(caller.user.id)).await?)
+}
+
+/// Asks a follow-up question about report `id` as `caller` (the API's and the dashboard's one
+/// path): 1-2000 characters, their hourly allowance, the answer stored, an audit entry.
+pub(crate) async fn ask_question(
+    state: &AppState,
+    req: &Request,
+    caller: &Caller,
+    id: ReportId,
+    question: &str,
+) -> ApiResult<ReportMessage> {
+    let report = report(state, caller, id, Action::UseReports).await?;
+    let question = question.trim();
+    if question.is_empty() || question.chars().count() > 2000 {
+        return Err(ValidationError::new("question", "must be 1-2000 characters").into());
+    }
+    let user = caller.user.id;
+    state.limits().take(user, crate::limits::Costly::Question)?;
+    let message = state.service.ask(report.id, Some(user), question, MessageSource::Web).await?;
+    let metadata = serde_json::json!({ "report_id": report.id.as_uuid() });
+    let tenant = Some(report.tenant_id);
+    crate::audit::by(state, req, caller, AuditAction::ReportQuestion, "asked a follow-up question", tenant, metadata)
+        .await;
+    Ok(message)
 }
 
 #[OpenApi(tag = "Tag::Reports")]
 impl ReportsApi {
     /// A tenant's reports, newest first, with their summary fields.
+    /// A tenant's reports, newest first: the list's columns and each report's summary numbers.
+    /// `status` (`draft`, `ready`, `sent`, `failed`) and `from` / `to` (days, `2026-12-01`: reports
+    /// whose period overlaps them) narrow the list.
     #[oai(path = "/tenants/:id/reports", method = "get")]
+    #[allow(clippy::too_many_arguments)]
     async fn list_reports(
         &self,
         state: Data<&AppState>,
         caller: Auth,
         id: Path<Uuid>,
-        /// Page size, 1-200 (default 50).
         limit: Query<Option<u32>>,
-        /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
+        status: Query<Option<String>>,
+        from: Query<Option<String>>,
+        to: Query<Option<String>>,
     ) -> ApiResult<Encoded<ReportPage>> {
         let tenant = TenantId::from_uuid(id.0);
         authorize(&caller.0, tenant, Action::Read, "tenant")?;
         let request = page_request(limit.0, cursor.0.clone())?;
+        let filter = report_filter(status.0.as_deref(), from.0.as_deref(), to.0.as_deref())?;
         let cursor = cursor.0.filter(|c| !c.is_empty());
-        if let Some(bytes) = state.pages().get(tenant, request.limit(), cursor.as_deref()) {
+        let cacheable = filter.is_empty();
+        if cacheable && let Some(bytes) = state.pages().get(tenant, request.limit(), cursor.as_deref()) {
             return Ok(Encoded::from_bytes(bytes));
         }
-        let page = state.store().list_report_items(tenant, &request).await?;
+        let page = state.store().list_report_items(tenant, &filter, &request).await?;
         let items = page.items.iter().map(ReportSummaryWire::from).collect();
         let encoded = Encoded::new(&ReportPageWire { items, next_cursor: page.next_cursor.map(|c| c.to_string()) })?;
-        state.pages().put(tenant, request.limit(), cursor.as_deref(), encoded.shared());
+        if cacheable {
+            state.pages().put(tenant, request.limit(), cursor.as_deref(), encoded.shared());
+        }
         Ok(encoded)
     }
 
-    /// A whole report.
     #[oai(path = "/reports/:id", method = "get")]
     async fn get_report(&self, state: Data<&AppState>, caller: Auth, id: Path<Uuid>) -> ApiResult<Json<ReportOut>> {
         let report = self.report(&state, &caller, id.0, Action::Read).await?;
@@ -123,9 +193,7 @@ impl ReportsApi {
     async fn export_rows(&self, state: Data<&AppState>, caller: Auth, id: Path<Uuid>) -> ApiResult<CsvFile> {
         let report = self.report(&state, &caller, id.0, Action::Read).await?;
         state.limits().take(caller.0.user.id, crate::limits::Costly::Export)?;
-        let admin = allowed(&caller.0, report.tenant_id, Action::ManageSettings);
-        let phones = if admin { Phones::Full } else { Phones::Masked };
-        let chunks = state.service.export_rows(&report, phones).await?;
+        let chunks = state.service.export_rows(&report, phones_for(&caller.0, &report)).await?;
         let body = Body::from_bytes_stream(chunks.map(|chunk| {
             chunk.map(bytes::Bytes::from).map_err(|e| {
                 tracing::warn!(error = %e, "CSV export stopped");
@@ -150,8 +218,7 @@ impl ReportsApi {
     /// delivery job (follow it at `/jobs/{id}`); the audit log records who asked.
     #[oai(path = "/reports/:id/resend", method = "post")]
     async fn resend(&self, state: Data<&AppState>, caller: Auth, id: Path<Uuid>) -> ApiResult<Json<JobOut>> {
-        let report = self.report(&state, &caller, id.0, Action::ManageSettings).await?;
-        let job = state.service.resend_report(report.id, Some(caller.0.user.id)).await?;
+        let job = resend_report(&state, &caller.0, ReportId::from_uuid(id.0)).await?;
         Ok(Json(job.into()))
     }
 
@@ -165,26 +232,7 @@ impl ReportsApi {
         id: Path<Uuid>,
         body: JsonBody<AskQuestion>,
     ) -> ApiResult<Json<MessageOut>> {
-        let report = self.report(&state, &caller, id.0, Action::UseReports).await?;
-        let question = body.0.question.trim().to_owned();
-        if question.is_empty() || question.chars().count() > 2000 {
-            return Err(ValidationError::new("question", "must be 1-2000 characters").into());
-        }
-        let user = caller.0.user.id;
-        state.limits().take(user, crate::limits::Costly::Question)?;
-        let message = state.service.ask(report.id, Some(user), &question, MessageSource::Web).await?;
-        let metadata = serde_json::json!({ "report_id": report.id.as_uuid() });
-        let message_text = "asked a follow-up question";
-        crate::audit::by(
-            &state,
-            req,
-            &caller.0,
-            AuditAction::ReportQuestion,
-            message_text,
-            Some(report.tenant_id),
-            metadata,
-        )
-        .await;
+        let message = ask_question(&state, req, &caller.0, ReportId::from_uuid(id.0), &body.0.question).await?;
         Ok(Json(message.into()))
     }
 

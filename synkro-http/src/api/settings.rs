@@ -11,11 +11,12 @@ use poem_openapi::{
 use serde_json::{Map, Value, json};
 use synkro_core::{
     Secret, ValidationError,
+    connector::CheckReport,
     domain::{ConnectorKind, IntegrationConfig, RuntimeConfigChange, TenantRuntimeConfig},
     ids::TenantId,
     time::TimeZoneName,
 };
-use synkro_pipeline::settings::{self, IntegrationUpdate, SecretChange};
+use synkro_pipeline::settings::{self, IntegrationUpdate, SavedIntegration, SecretChange};
 use uuid::Uuid;
 
 use super::{
@@ -29,7 +30,7 @@ use crate::{
     AppState,
     access::{Action, authorize},
     audit,
-    auth::Auth,
+    auth::{Auth, Caller},
     body::JsonBody,
     error::{ApiError, ApiResult},
 };
@@ -163,15 +164,7 @@ impl SettingsApi {
             changes.insert(name, change);
         }
         let update = IntegrationUpdate { public_config, secrets: changes };
-        let saved = state.service.save_integration(tenant, kind.as_str(), update).await?;
-        let public = before_after(&saved.public_changes);
-        let secret_changes: Map<String, Value> =
-            saved.secret_changes.iter().map(|(k, what)| (k.clone(), json!(format!("secret {what}")))).collect();
-        let metadata =
-            json!({ "kind": kind.as_str(), "created": saved.created, "changes": public, "secrets": secret_changes });
-        let verb = if saved.created { "added" } else { "changed" };
-        let message = format!("{verb} the {kind} integration");
-        audit::by(&state, req, &caller.0, AuditAction::IntegrationUpdate, message, Some(tenant), metadata).await;
+        let saved = save_integration(&state, req, &caller.0, tenant, &kind, update).await?;
         let spec = state.service.registry().get(kind.as_str()).map(|c| c.spec());
         Ok(Json(IntegrationOut::new(saved.integration, spec, &saved.secrets_set)))
     }
@@ -207,13 +200,7 @@ impl SettingsApi {
         kind: Path<String>,
     ) -> ApiResult<Json<CheckOut>> {
         let (tenant, kind) = target(&caller, &id, &kind)?;
-        let (integration, report) = state.service.check_integration(tenant, kind.as_str()).await?;
-        let metadata = json!({
-            "kind": kind.as_str(), "ok": report.ok, "class": report.class.map(|c| c.as_str()),
-            "latency_ms": u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
-        });
-        let message = format!("checked the {kind} integration: {}", if report.ok { "ok" } else { "failed" });
-        audit::by(&state, req, &caller.0, AuditAction::IntegrationCheck, message, Some(tenant), metadata).await;
+        let (integration, report) = check_integration(&state, req, &caller.0, tenant, &kind).await?;
         let view = view(&state, integration)?;
         Ok(Json(CheckOut::new(report, view)))
     }
@@ -280,21 +267,77 @@ impl SettingsApi {
                 MaybeUndefined::Value(h) => Some(Some(h.parse()?)),
             },
         };
-        let (before, saved) = state.service.update_runtime_config(tenant, change).await?;
-        let changes = diff(&runtime_json(&before), &runtime_json(&saved));
-        let message = "changed the runtime settings";
-        audit::by(
-            &state,
-            req,
-            &caller.0,
-            AuditAction::RuntimeConfigUpdate,
-            message,
-            Some(tenant),
-            json!({ "changes": changes }),
-        )
-        .await;
+        let saved = update_runtime_config(&state, req, &caller.0, tenant, change).await?;
         Ok(Json(RuntimeConfigOut::new(saved)))
     }
+}
+
+/// Saves a tenant's `kind` integration as `caller` asks (the API's and the dashboard's one
+/// path): the service validates and encrypts; the audit entry lists what changed, secrets only
+/// as "set", "replaced" or "cleared".
+pub(crate) async fn save_integration(
+    state: &AppState,
+    req: &Request,
+    caller: &Caller,
+    tenant: TenantId,
+    kind: &ConnectorKind,
+    update: IntegrationUpdate,
+) -> ApiResult<SavedIntegration> {
+    authorize(caller, tenant, Action::ManageSettings, "tenant")?;
+    let saved = state.service.save_integration(tenant, kind.as_str(), update).await?;
+    let public = before_after(&saved.public_changes);
+    let secret_changes: Map<String, Value> =
+        saved.secret_changes.iter().map(|(k, what)| (k.clone(), json!(format!("secret {what}")))).collect();
+    let metadata =
+        json!({ "kind": kind.as_str(), "created": saved.created, "changes": public, "secrets": secret_changes });
+    let verb = if saved.created { "added" } else { "changed" };
+    let message = format!("{verb} the {kind} integration");
+    audit::by(state, req, caller, AuditAction::IntegrationUpdate, message, Some(tenant), metadata).await;
+    Ok(saved)
+}
+
+/// Checks a tenant's `kind` integration as `caller` asks; the outcome is stored on it and audited.
+pub(crate) async fn check_integration(
+    state: &AppState,
+    req: &Request,
+    caller: &Caller,
+    tenant: TenantId,
+    kind: &ConnectorKind,
+) -> ApiResult<(IntegrationConfig, CheckReport)> {
+    authorize(caller, tenant, Action::ManageSettings, "tenant")?;
+    let (integration, report) = state.service.check_integration(tenant, kind.as_str()).await?;
+    let metadata = json!({
+        "kind": kind.as_str(), "ok": report.ok, "class": report.class.map(|c| c.as_str()),
+        "latency_ms": u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
+    });
+    let message = format!("checked the {kind} integration: {}", if report.ok { "ok" } else { "failed" });
+    audit::by(state, req, caller, AuditAction::IntegrationCheck, message, Some(tenant), metadata).await;
+    Ok((integration, report))
+}
+
+/// Changes a tenant's runtime settings as `caller` asks; the audit entry lists each change.
+pub(crate) async fn update_runtime_config(
+    state: &AppState,
+    req: &Request,
+    caller: &Caller,
+    tenant: TenantId,
+    change: RuntimeConfigChange,
+) -> ApiResult<TenantRuntimeConfig> {
+    authorize(caller, tenant, Action::ManageSettings, "tenant")?;
+    let (before, saved) = state.service.update_runtime_config(tenant, change).await?;
+    let changes = diff(&runtime_json(&before), &runtime_json(&saved));
+    let message = "changed the runtime settings";
+    audit::by(
+        state,
+        req,
+        caller,
+        AuditAction::RuntimeConfigUpdate,
+        message,
+        Some(tenant),
+        json!({ "changes": changes }),
+    )
+    .await;
+    Ok(saved)
 }
 
 #[cfg(test)]

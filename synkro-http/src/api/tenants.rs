@@ -8,7 +8,7 @@ use poem_openapi::{
 };
 use serde_json::{Map, Value, json};
 use synkro_core::{
-    domain::{NewTenant, TenantUpdate},
+    domain::{NewTenant, Tenant, TenantUpdate},
     ids::TenantId,
     time::TimeZoneName,
 };
@@ -23,7 +23,7 @@ use crate::{
     AppState,
     access::{self, Action, authorize},
     audit,
-    auth::Auth,
+    auth::{Auth, Caller},
     body::JsonBody,
     error::{ApiError, ApiResult},
 };
@@ -85,19 +85,7 @@ impl TenantsApi {
         caller: Auth,
         body: JsonBody<CreateTenant>,
     ) -> ApiResult<Created> {
-        if !access::is_global_admin(&caller.0) {
-            return Err(ApiError::Forbidden);
-        }
-        let CreateTenant { name, slug, timezone, status } = body.0;
-        let mut new = NewTenant::new(&name, &slug, timezone.as_deref().unwrap_or("UTC"))?;
-        if let Some(status) = status {
-            new.status = status.into();
-        }
-        let tenant = state.store().create_tenant(&new).await?;
-        let metadata =
-            json!({ "slug": tenant.slug.as_str(), "name": tenant.name, "timezone": tenant.timezone.as_str() });
-        let message = format!("created tenant {}", tenant.slug);
-        audit::by(&state, req, &caller.0, AuditAction::TenantCreate, message, Some(tenant.id), metadata).await;
+        let tenant = create_tenant(&state, req, &caller.0, body.0).await?;
         Ok(Created::Created(Json(tenant.into())))
     }
 
@@ -111,28 +99,7 @@ impl TenantsApi {
         id: Path<Uuid>,
         body: JsonBody<UpdateTenant>,
     ) -> ApiResult<Json<TenantOut>> {
-        let id = TenantId::from_uuid(id.0);
-        authorize(&caller.0, id, Action::ManageAccess, "tenant")?;
-        let UpdateTenant { name, status, timezone } = body.0;
-        let update = TenantUpdate {
-            name,
-            status: status.map(Into::into),
-            timezone: timezone.as_deref().map(TimeZoneName::new).transpose()?,
-        };
-        let before = state.store().get_tenant(id).await?;
-        let after = state.store().update_tenant(id, &update).await?;
-        let mut changes = Map::new();
-        let mut diff = |field: &str, b: Value, a: Value| {
-            if b != a {
-                changes.insert(field.to_owned(), json!({ "before": b, "after": a }));
-            }
-        };
-        diff("name", json!(before.name), json!(after.name));
-        diff("status", json!(before.status.as_str()), json!(after.status.as_str()));
-        diff("timezone", json!(before.timezone.as_str()), json!(after.timezone.as_str()));
-        let message = format!("changed tenant {}", after.slug);
-        audit::by(&state, req, &caller.0, AuditAction::TenantUpdate, message, Some(id), json!({ "changes": changes }))
-            .await;
+        let after = update_tenant(&state, req, &caller.0, TenantId::from_uuid(id.0), body.0).await?;
         Ok(Json(after.into()))
     }
 
@@ -146,25 +113,75 @@ impl TenantsApi {
         caller: Auth,
         id: Path<Uuid>,
     ) -> ApiResult<Deleted> {
-        let id = TenantId::from_uuid(id.0);
-        authorize(&caller.0, id, Action::Read, "tenant")?;
-        if !access::is_global_admin(&caller.0) {
-            return Err(ApiError::Forbidden);
-        }
-        let tenant = state.store().get_tenant(id).await?;
-        state.store().delete_tenant(id).await?;
-        state.forget_all();
-        let metadata = json!({ "tenant_id": id.as_uuid(), "slug": tenant.slug.as_str(), "name": tenant.name });
-        audit::by(
-            &state,
-            req,
-            &caller.0,
-            AuditAction::TenantDelete,
-            format!("deleted tenant {}", tenant.slug),
-            None,
-            metadata,
-        )
-        .await;
+        delete_tenant(&state, req, &caller.0, TenantId::from_uuid(id.0)).await?;
         Ok(Deleted::Done)
     }
+}
+
+/// Creates a tenant as `caller` (a global admin) asks.
+pub(crate) async fn create_tenant(
+    state: &AppState,
+    req: &Request,
+    caller: &Caller,
+    body: CreateTenant,
+) -> ApiResult<Tenant> {
+    if !access::is_global_admin(caller) {
+        return Err(ApiError::Forbidden);
+    }
+    let CreateTenant { name, slug, timezone, status } = body;
+    let mut new = NewTenant::new(&name, &slug, timezone.as_deref().unwrap_or("UTC"))?;
+    if let Some(status) = status {
+        new.status = status.into();
+    }
+    let tenant = state.store().create_tenant(&new).await?;
+    let metadata = json!({ "slug": tenant.slug.as_str(), "name": tenant.name, "timezone": tenant.timezone.as_str() });
+    let message = format!("created tenant {}", tenant.slug);
+    audit::by(state, req, caller, AuditAction::TenantCreate, message, Some(tenant.id), metadata).await;
+    Ok(tenant)
+}
+
+/// Changes a tenant's name, status or time zone as `caller` asks.
+pub(crate) async fn update_tenant(
+    state: &AppState,
+    req: &Request,
+    caller: &Caller,
+    id: TenantId,
+    body: UpdateTenant,
+) -> ApiResult<Tenant> {
+    authorize(caller, id, Action::ManageAccess, "tenant")?;
+    let UpdateTenant { name, status, timezone } = body;
+    let update = TenantUpdate {
+        name,
+        status: status.map(Into::into),
+        timezone: timezone.as_deref().map(TimeZoneName::new).transpose()?,
+    };
+    let before = state.store().get_tenant(id).await?;
+    let after = state.store().update_tenant(id, &update).await?;
+    let mut changes = Map::new();
+    let mut diff = |field: &str, b: Value, a: Value| {
+        if b != a {
+            changes.insert(field.to_owned(), json!({ "before": b, "after": a }));
+        }
+    };
+    diff("name", json!(before.name), json!(after.name));
+    diff("status", json!(before.status.as_str()), json!(after.status.as_str()));
+    diff("timezone", json!(before.timezone.as_str()), json!(after.timezone.as_str()));
+    let message = format!("changed tenant {}", after.slug);
+    audit::by(state, req, caller, AuditAction::TenantUpdate, message, Some(id), json!({ "changes": changes })).await;
+    Ok(after)
+}
+
+/// Deletes a tenant and everything it owns as `caller` (a global admin) asks.
+pub(crate) async fn delete_tenant(state: &AppState, req: &Request, caller: &Caller, id: TenantId) -> ApiResult<()> {
+    authorize(caller, id, Action::Read, "tenant")?;
+    if !access::is_global_admin(caller) {
+        return Err(ApiError::Forbidden);
+    }
+    let tenant = state.store().get_tenant(id).await?;
+    state.store().delete_tenant(id).await?;
+    state.forget_all();
+    let metadata = json!({ "tenant_id": id.as_uuid(), "slug": tenant.slug.as_str(), "name": tenant.name });
+    audit::by(state, req, caller, AuditAction::TenantDelete, format!("deleted tenant {}", tenant.slug), None, metadata)
+        .await;
+    Ok(())
 }

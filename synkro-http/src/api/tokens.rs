@@ -4,7 +4,12 @@
 use poem::{Request, web::Data};
 use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json};
 use serde_json::json;
-use synkro_core::{ValidationError, ids::ApiTokenId, store::NewApiToken, time::Timestamp};
+use synkro_core::{
+    ValidationError,
+    ids::ApiTokenId,
+    store::{ApiToken, NewApiToken},
+    time::Timestamp,
+};
 use uuid::Uuid;
 
 use super::{
@@ -13,9 +18,9 @@ use super::{
 };
 use crate::{
     AppState, audit,
-    auth::{Auth, SessionAuth, TOKEN_PREFIX, random_token, token_id},
+    auth::{Auth, Caller, Credential, SessionAuth, TOKEN_PREFIX, random_token, token_id},
     body::JsonBody,
-    error::ApiResult,
+    error::{ApiError, ApiResult},
 };
 use synkro_core::domain::AuditAction;
 
@@ -56,31 +61,7 @@ impl TokensApi {
         body: JsonBody<CreateToken>,
     ) -> ApiResult<Created> {
         let CreateToken { name, expires_in_days } = body.0;
-        let expires_at = match expires_in_days {
-            None => None,
-            Some(days @ 1..=3650) => Some(Timestamp::now() + time::Duration::days(i64::from(days))),
-            Some(_) => return Err(ValidationError::new("expires_in_days", "must be between 1 and 3650").into()),
-        };
-        let token = format!("{TOKEN_PREFIX}{}", random_token()?);
-        let new = NewApiToken {
-            user_id: caller.0.user.id,
-            name,
-            token_hash: token_id(&token),
-            prefix: token.chars().take(16).collect(),
-            expires_at,
-        };
-        let stored = state.store().create_api_token(&new).await?;
-        let metadata = json!({ "token_id": stored.id.as_uuid(), "name": stored.name, "prefix": stored.prefix });
-        audit::by(
-            &state,
-            req,
-            &caller.0,
-            AuditAction::TokenCreate,
-            format!("created API token {:?}", stored.name),
-            None,
-            metadata,
-        )
-        .await;
+        let (stored, token) = create_token(&state, req, &caller.0, name, expires_in_days).await?;
         Ok(Created::Created(Json(CreatedToken { details: TokenOut::from(&stored), token })))
     }
 
@@ -93,19 +74,65 @@ impl TokensApi {
         caller: Auth,
         id: Path<Uuid>,
     ) -> ApiResult<Revoked> {
-        let revoked = state.store().revoke_api_token(caller.0.user.id, ApiTokenId::from_uuid(id.0)).await?;
-        state.forget_user(caller.0.user.id);
-        let metadata = json!({ "token_id": revoked.id.as_uuid(), "name": revoked.name, "prefix": revoked.prefix });
-        audit::by(
-            &state,
-            req,
-            &caller.0,
-            AuditAction::TokenRevoke,
-            format!("revoked API token {:?}", revoked.name),
-            None,
-            metadata,
-        )
-        .await;
+        revoke_token(&state, req, &caller.0, ApiTokenId::from_uuid(id.0)).await?;
         Ok(Revoked::Done)
     }
+}
+
+/// Creates a personal API token for `caller` (a signed-in session: the API's and the
+/// dashboard's one path): `(stored, token)`, the token shown this once.
+pub(crate) async fn create_token(
+    state: &AppState,
+    req: &Request,
+    caller: &Caller,
+    name: String,
+    expires_in_days: Option<u32>,
+) -> ApiResult<(ApiToken, String)> {
+    if !matches!(caller.credential, Credential::Session(_)) {
+        return Err(ApiError::SessionRequired);
+    }
+    let expires_at = match expires_in_days {
+        None => None,
+        Some(days @ 1..=3650) => Some(Timestamp::now() + time::Duration::days(i64::from(days))),
+        Some(_) => return Err(ValidationError::new("expires_in_days", "must be between 1 and 3650").into()),
+    };
+    let token = format!("{TOKEN_PREFIX}{}", random_token()?);
+    let new = NewApiToken {
+        user_id: caller.user.id,
+        name,
+        token_hash: token_id(&token),
+        prefix: token.chars().take(16).collect(),
+        expires_at,
+    };
+    let stored = state.store().create_api_token(&new).await?;
+    let metadata = json!({ "token_id": stored.id.as_uuid(), "name": stored.name, "prefix": stored.prefix });
+    audit::by(
+        state,
+        req,
+        caller,
+        AuditAction::TokenCreate,
+        format!("created API token {:?}", stored.name),
+        None,
+        metadata,
+    )
+    .await;
+    Ok((stored, token))
+}
+
+/// Revokes one of `caller`'s own tokens.
+pub(crate) async fn revoke_token(state: &AppState, req: &Request, caller: &Caller, id: ApiTokenId) -> ApiResult<()> {
+    let revoked = state.store().revoke_api_token(caller.user.id, id).await?;
+    state.forget_user(caller.user.id);
+    let metadata = json!({ "token_id": revoked.id.as_uuid(), "name": revoked.name, "prefix": revoked.prefix });
+    audit::by(
+        state,
+        req,
+        caller,
+        AuditAction::TokenRevoke,
+        format!("revoked API token {:?}", revoked.name),
+        None,
+        metadata,
+    )
+    .await;
+    Ok(())
 }

@@ -1,29 +1,37 @@
 //! The web dashboard (issue 14), server-rendered from templates compiled into the binary
-//! (askama, auto-escaping every value), with every asset embedded. First pages: sign in (the
-//! API's throttling and TEMP_LOGIN rules, the same sessions), "your session ended", sign out,
-//! and the overview of the caller's companies.
+//! (askama, auto-escaping every value), with every asset embedded.
+//!
+//! Page handlers hold no business rules: they read through the store and the access rules, and
+//! every change goes through the same functions the JSON API's handlers call (which authorize,
+//! throttle, call the service's verb and write the audit entry).
 //!
 //! Every page is sent with a strict Content-Security-Policy (nothing inline, nothing from
 //! elsewhere), `nosniff`, no framing and no caching. Forms carry a CSRF token: the session's for
 //! a signed-in user, a short-lived double-submit cookie's for the sign-in form. The language is
-//! the browser's (`Accept-Language`), Russian by default.
+//! the profile's, else the browser's (`Accept-Language`), Russian by default; times are shown in
+//! the profile's time zone, else the tenant's.
 
+#![allow(clippy::result_large_err, reason = "a page handler's error is the page to send, as big as its success")]
+
+mod admin;
+pub(crate) mod assets;
 mod i18n;
-
-use std::sync::OnceLock;
+mod overview;
+mod profile;
+mod reports;
+mod settings;
+mod sign_in;
 
 use askama::Template;
 use poem::{
-    EndpointExt, Request, Response, Route, get, handler,
+    EndpointExt, Request, Response, Route, get,
     http::{StatusCode, header},
     middleware::SetHeader,
-    web::{Data, Form, Path, Query},
+    web::Data,
 };
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use synkro_core::{
-    PageRequest,
     domain::{Language, TenantStatus},
+    time::{TimeZoneName, Timestamp},
 };
 
 pub use self::i18n::{Ui, ui};
@@ -39,18 +47,6 @@ use crate::{
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                        connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// The cookie holding the sign-in form's CSRF token.
-const LOGIN_CSRF_COOKIE: &str = "synkro_login_csrf";
-
-/// The stylesheet, embedded.
-const CSS: &str = include_str!("../../assets/app.css");
-
-/// The stylesheet's address, with its content hash in the name so it can be cached for good.
-fn css_path() -> &'static str {
-    static PATH: OnceLock<String> = OnceLock::new();
-    PATH.get_or_init(|| format!("/assets/app-{}.css", &hex::encode(Sha256::digest(CSS.as_bytes()))[..12]))
-}
-
 /// The dashboard's routes, to add beside the API's.
 pub fn routes(route: Route) -> Route {
     let headers = || {
@@ -60,18 +56,68 @@ pub fn routes(route: Route) -> Route {
             .overriding(header::X_FRAME_OPTIONS, "DENY")
             .overriding(header::REFERRER_POLICY, "same-origin")
     };
-    route
-        .at("/", get(overview).with(headers()))
-        .at("/login", get(login_page).post(login_submit).with(headers()))
-        .at("/logout", poem::post(logout).with(headers()))
-        .at("/assets/:name", get(asset).with(headers()))
+    let pages = Route::new()
+        .at("/", get(overview::overview))
+        .at("/login", get(sign_in::login_page).post(sign_in::login_submit))
+        .at("/logout", poem::post(sign_in::logout))
+        .at("/reports", get(reports::reports_page).post(reports::start))
+        .at("/jobs/:id/stop", poem::post(reports::stop))
+        .at("/reports/:id", get(reports::report_page))
+        .at("/reports/:id/questions", poem::post(reports::ask))
+        .at("/reports/:id/resend", poem::post(reports::resend))
+        .at("/profile", get(profile::profile_page).post(profile::save_profile))
+        .at("/profile/password", poem::post(profile::change_password))
+        .at("/profile/tokens", poem::post(profile::create_token))
+        .at("/profile/tokens/:id/revoke", poem::post(profile::revoke_token))
+        .at("/settings", get(settings::settings_page))
+        .at("/settings/runtime", poem::post(settings::save_runtime))
+        .at("/settings/integrations/:kind", poem::post(settings::save_card))
+        .at("/settings/integrations/:kind/check", poem::post(settings::check_card))
+        .at("/admin", get(admin::admin_page))
+        .at("/admin/audit", get(admin::audit_page))
+        .at("/admin/tenants", poem::post(admin::new_tenant))
+        .at("/admin/tenants/:id/status", poem::post(admin::set_tenant_status))
+        .at("/admin/tenants/:id/delete", get(admin::confirm_delete).post(admin::delete))
+        .at("/admin/users", poem::post(admin::new_user))
+        .at("/admin/users/:id", poem::post(admin::change_user))
+        .at("/admin/roles", poem::post(admin::grant))
+        .at("/admin/roles/:id/revoke", poem::post(admin::revoke))
+        .at("/assets/:name", get(assets::asset));
+    route.nest("/", pages.with(headers()))
 }
 
 /// The paths [`routes`] serves, for request metrics.
-pub const PATHS: [&str; 4] = ["/", "/login", "/logout", "/assets/{name}"];
+pub const PATHS: [&str; 26] = [
+    "/",
+    "/login",
+    "/logout",
+    "/reports",
+    "/jobs/{id}/stop",
+    "/reports/{id}",
+    "/reports/{id}/questions",
+    "/reports/{id}/resend",
+    "/profile",
+    "/profile/password",
+    "/profile/tokens",
+    "/profile/tokens/{id}/revoke",
+    "/settings",
+    "/settings/runtime",
+    "/settings/integrations/{kind}",
+    "/settings/integrations/{kind}/check",
+    "/admin",
+    "/admin/audit",
+    "/admin/tenants",
+    "/admin/tenants/{id}/status",
+    "/admin/tenants/{id}/delete",
+    "/admin/users",
+    "/admin/users/{id}",
+    "/admin/roles",
+    "/admin/roles/{id}/revoke",
+    "/assets/{name}",
+];
 
-/// The language of the request: the browser's preference among the supported ones, else Russian.
-fn language(req: &Request) -> Language {
+/// The language the browser asks for among the supported ones, else Russian.
+fn browser_language(req: &Request) -> Language {
     req.headers()
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
@@ -79,8 +125,134 @@ fn language(req: &Request) -> Language {
         .unwrap_or_default()
 }
 
+/// The part of the page around its content: the words, the assets and, when signed in, the
+/// navigation.
+pub(crate) struct Frame {
+    pub css: &'static str,
+    pub htmx: &'static str,
+    pub js: &'static str,
+    /// The session's CSRF token for the page's forms (empty when nobody is signed in).
+    pub csrf: String,
+    pub nav: Option<Nav>,
+}
+
+/// The signed-in header: who, where, and which sections they may open.
+pub(crate) struct Nav {
+    pub username: String,
+    /// The current section's name (`overview`, `reports`, `settings`, `admin`, `profile`).
+    pub current: &'static str,
+    pub settings: bool,
+    pub admin: bool,
+}
+
+/// The dashboard's sections, for the navigation's current marker.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Section {
+    Overview,
+    Reports,
+    Settings,
+    Admin,
+    Profile,
+}
+
+impl Section {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Overview => "overview",
+            Self::Reports => "reports",
+            Self::Settings => "settings",
+            Self::Admin => "admin",
+            Self::Profile => "profile",
+        }
+    }
+}
+
+impl Frame {
+    /// The frame of a page nobody is signed in to.
+    pub(crate) fn anonymous() -> Self {
+        Self {
+            css: assets::CSS.path(),
+            htmx: assets::HTMX.path(),
+            js: assets::APP_JS.path(),
+            csrf: String::new(),
+            nav: None,
+        }
+    }
+}
+
+/// A signed-in visit: the caller and how pages speak to them.
+pub(crate) struct Visit {
+    pub caller: Caller,
+    pub t: &'static Ui,
+    pub language: Language,
+    /// The profile's time zone, if set.
+    pub timezone: Option<TimeZoneName>,
+    csrf: String,
+}
+
+impl Visit {
+    /// The frame of a page of `section`.
+    pub(crate) fn frame(&self, section: Section) -> Frame {
+        let nav = Nav {
+            username: self.caller.user.username.clone(),
+            current: section.name(),
+            settings: manages_settings(&self.caller),
+            admin: access::manages_users(&self.caller),
+        };
+        Frame { csrf: self.csrf.clone(), nav: Some(nav), ..Frame::anonymous() }
+    }
+
+    /// Refuses a form whose CSRF token is not the session's.
+    pub(crate) fn check_form(&self, sent: &str) -> Result<(), Response> {
+        if auth::equal(sent, &self.csrf) { Ok(()) } else { Err(self.error(ApiError::Csrf)) }
+    }
+
+    /// `at` in the profile's time zone, else `fallback` (the tenant's), as `2026-12-05 14:03`.
+    pub(crate) fn time(&self, at: Timestamp, fallback: &TimeZoneName) -> String {
+        self.timezone.as_ref().unwrap_or(fallback).format(at, "%Y-%m-%d %H:%M")
+    }
+
+    /// An error page in the visitor's language.
+    pub(crate) fn error(&self, e: ApiError) -> Response {
+        error_page(self.t, Some(self.frame(Section::Overview)), e)
+    }
+}
+
+/// May open the settings: a superuser, or an `admin_lite` or higher anywhere.
+pub(crate) fn manages_settings(caller: &Caller) -> bool {
+    caller.user.is_superuser || caller.roles.iter().any(|r| r.is_active && r.role != synkro_core::domain::Role::User)
+}
+
+/// The signed-in visitor, or where to send the browser instead: the sign-in page, saying the
+/// session ended when the browser still had one.
+pub(crate) async fn visit(state: &AppState, req: &Request) -> Result<Visit, Response> {
+    let caller = match auth::session_caller(state, req).await {
+        Ok(caller) => caller,
+        Err(ApiError::Unauthenticated) => {
+            let had = auth::cookie(req, SESSION_COOKIE).is_some_and(|c| !c.is_empty());
+            let mut response = see_other(if had { "/login?ended=1" } else { "/login" });
+            if had && let Ok(value) = auth::set_cookie("", 0, net::request_is_secure(&state.config, req)).parse() {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            return Err(response);
+        }
+        Err(e) => return Err(error_page(ui(browser_language(req)), None, e)),
+    };
+    let Credential::Session(session) = &caller.credential else { return Err(see_other("/login")) };
+    let csrf = session.csrf_token.clone();
+    let profile = match state.store().get_profile(caller.user.id).await {
+        Ok(profile) => profile,
+        Err(e) => return Err(error_page(ui(browser_language(req)), None, e.into())),
+    };
+    let (language, timezone) = match profile {
+        Some(p) => (p.language.unwrap_or_else(|| browser_language(req)), p.timezone),
+        None => (browser_language(req), None),
+    };
+    Ok(Visit { caller, t: ui(language), language, timezone, csrf })
+}
+
 /// A rendered page with the given status, never cached.
-fn page(status: StatusCode, rendered: Result<String, askama::Error>) -> Response {
+pub(crate) fn page(status: StatusCode, rendered: Result<String, askama::Error>) -> Response {
     match rendered {
         Ok(html) => Response::builder()
             .status(status)
@@ -89,177 +261,59 @@ fn page(status: StatusCode, rendered: Result<String, askama::Error>) -> Response
             .body(html),
         Err(e) => {
             tracing::error!(error = %e, "a dashboard page could not be rendered");
-            error(ApiError::internal("page"))
+            poem::Error::from(ApiError::internal("page")).into_response()
         }
     }
 }
 
-/// An error as the API answers it.
-fn error(e: ApiError) -> Response {
-    poem::Error::from(e).into_response()
-}
-
 /// A redirect after a form or to the sign-in page.
-fn see_other(to: &str) -> Response {
+pub(crate) fn see_other(to: &str) -> Response {
     Response::builder().status(StatusCode::SEE_OTHER).header(header::LOCATION, to).finish()
 }
 
 #[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage<'a> {
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
     t: &'static Ui,
-    css: &'static str,
-    csrf: &'a str,
-    message: Option<&'a str>,
-    username: &'a str,
+    f: Frame,
+    title: &'a str,
+    message: &'a str,
+    detail: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct LoginQuery {
-    ended: Option<String>,
-}
-
-/// The sign-in form, with a fresh CSRF token in a cookie and in the form.
-fn login_form(state: &AppState, req: &Request, status: StatusCode, message: Option<&str>, username: &str) -> Response {
-    let t = ui(language(req));
-    let Ok(csrf) = auth::random_token() else { return error(ApiError::internal("token")) };
-    let secure = if net::request_is_secure(&state.config, req) { "; Secure" } else { "" };
-    let cookie = format!("{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; Max-Age=3600; HttpOnly; SameSite=Strict{secure}");
-    let rendered = LoginPage { t, css: css_path(), csrf: &csrf, message, username }.render();
-    let mut response = page(status, rendered);
-    if let Ok(value) = cookie.parse() {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
-}
-
-#[handler]
-async fn login_page(state: Data<&AppState>, req: &Request, query: Query<LoginQuery>) -> Response {
-    let t = ui(language(req));
-    let message = query.0.ended.is_some().then_some(t.session_ended);
-    login_form(&state, req, StatusCode::OK, message, "")
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    #[serde(default)]
-    username: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    csrf: String,
-}
-
-#[handler]
-async fn login_submit(state: Data<&AppState>, req: &Request, form: Form<LoginForm>) -> Response {
-    let t = ui(language(req));
-    let LoginForm { username, password, csrf } = form.0;
-    let expected = auth::cookie(req, LOGIN_CSRF_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !auth::equal(&csrf, &expected) {
-        return login_form(&state, req, StatusCode::FORBIDDEN, Some(t.form_expired), "");
-    }
-    let username = username.trim();
-    if username.is_empty() || username.len() > 150 || password.len() > 1024 {
-        return login_form(&state, req, StatusCode::UNAUTHORIZED, Some(t.bad_credentials), "");
-    }
-    match auth::login(&state, req, username, &password).await {
-        Ok(done) => {
-            let secure = net::request_is_secure(&state.config, req);
-            let session = auth::set_cookie(&done.token, state.config.session_ttl.as_secs(), secure);
-            let clear = format!("{LOGIN_CSRF_COOKIE}=; Path=/login; Max-Age=0; HttpOnly; SameSite=Strict");
-            let mut response = see_other("/");
-            for value in [session, clear] {
-                if let Ok(value) = value.parse() {
-                    response.headers_mut().append(header::SET_COOKIE, value);
-                }
-            }
-            response
+/// `e` as a page in the visitor's language, with the API's status. Objects the visitor may not
+/// see are "not found", exactly like missing ones; field errors name the field.
+pub(crate) fn error_page(t: &'static Ui, nav: Option<Frame>, e: ApiError) -> Response {
+    let status = poem::error::ResponseError::status(&e);
+    let (title, message, detail) = match &e {
+        ApiError::NotFound(_) | ApiError::Forbidden => (t.not_found_title, t.not_found, None),
+        ApiError::Csrf => (t.form_expired_title, t.form_expired, None),
+        ApiError::Invalid(v) => (t.invalid_title, t.invalid, Some(format!("{}: {}", v.field, v.message))),
+        ApiError::BadRequest { message, .. } => (t.invalid_title, t.invalid, Some(message.clone())),
+        ApiError::RateLimited { retry_after, .. } | ApiError::Throttled(retry_after) => {
+            (t.slow_down_title, t.slow_down, Some(format!("{retry_after} s")))
         }
-        Err(ApiError::BadCredentials) => {
-            login_form(&state, req, StatusCode::UNAUTHORIZED, Some(t.bad_credentials), username)
+        ApiError::Conflict(_) | ApiError::ActiveJob(_) | ApiError::TenantInactive(_) | ApiError::DeliveryBusy(_) => {
+            (t.conflict_title, t.conflict, Some(e.to_string()))
         }
-        Err(ApiError::Throttled(wait)) => {
-            let mut response =
-                login_form(&state, req, StatusCode::TOO_MANY_REQUESTS, Some(t.too_many_attempts), username);
-            if let Ok(value) = wait.to_string().parse() {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            response
-        }
-        Err(e) => error(e),
-    }
-}
-
-/// The signed-in caller, or where to send the browser instead: the sign-in page, saying the
-/// session ended when the browser still had one.
-async fn signed_in(state: &AppState, req: &Request) -> Result<Caller, Response> {
-    match auth::session_caller(state, req).await {
-        Ok(caller) => Ok(caller),
-        Err(ApiError::Unauthenticated) => {
-            let had = auth::cookie(req, SESSION_COOKIE).is_some_and(|c| !c.is_empty());
-            let mut response = see_other(if had { "/login?ended=1" } else { "/login" });
-            if had && let Ok(value) = auth::set_cookie("", 0, net::request_is_secure(&state.config, req)).parse() {
-                response.headers_mut().append(header::SET_COOKIE, value);
-            }
-            Err(response)
-        }
-        Err(e) => Err(error(e)),
-    }
-}
-
-/// One company on the overview.
-struct TenantCard {
-    name: String,
-    status: &'static str,
-    last_report: Option<String>,
-    running: bool,
-}
-
-#[derive(Template)]
-#[template(path = "overview.html")]
-struct OverviewPage<'a> {
-    t: &'static Ui,
-    css: &'static str,
-    csrf: &'a str,
-    username: &'a str,
-    tenants: Vec<TenantCard>,
-}
-
-#[handler]
-async fn overview(state: Data<&AppState>, req: &Request) -> Response {
-    let caller = match signed_in(&state, req).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
+        _ if status.is_server_error() => (t.server_error_title, t.server_error, None),
+        _ => (t.invalid_title, t.invalid, Some(e.to_string())),
     };
-    let t = ui(language(req));
-    let cards = async {
-        let mut cards = Vec::new();
-        let mut tenants = access::visible_tenants(state.store(), &caller, &PageRequest::first(50)?).await?.items;
-        tenants.sort_by(|a, b| a.name.cmp(&b.name));
-        for tenant in tenants {
-            let last = state.store().latest_report(tenant.id).await?;
-            let running = state.store().active_report_job(tenant.id).await?.is_some();
-            let last_report = last.map(|r| {
-                let dates = synkro_pipeline::ai_text::dates_text((r.period_start, r.period_end));
-                format!("{dates} ({})", r.status)
-            });
-            cards.push(TenantCard { name: tenant.name, status: status_word(t, tenant.status), last_report, running });
-        }
-        Ok::<_, ApiError>(cards)
-    };
-    let tenants = match cards.await {
-        Ok(cards) => cards,
-        Err(e) => return error(e),
-    };
-    let Credential::Session(session) = &caller.credential else { return see_other("/login") };
-    let rendered =
-        OverviewPage { t, css: css_path(), csrf: &session.csrf_token, username: &caller.user.username, tenants }
-            .render();
-    page(StatusCode::OK, rendered)
+    let f = nav.unwrap_or_else(Frame::anonymous);
+    page(status, ErrorPage { t, f, title, message, detail }.render())
+}
+
+/// A page for any address the dashboard does not serve, in the browser's language.
+#[poem::handler]
+pub(crate) async fn not_found(state: Data<&AppState>, req: &Request) -> Response {
+    match visit(&state, req).await {
+        Ok(v) => v.error(ApiError::NotFound("page")),
+        Err(_) => error_page(ui(browser_language(req)), None, ApiError::NotFound("page")),
+    }
 }
 
 /// A tenant's status in the interface's words.
-fn status_word(t: &Ui, status: TenantStatus) -> &'static str {
+pub(crate) fn status_word(t: &Ui, status: TenantStatus) -> &'static str {
     match status {
         TenantStatus::Active => t.status_active,
         TenantStatus::Paused => t.status_paused,
@@ -267,39 +321,22 @@ fn status_word(t: &Ui, status: TenantStatus) -> &'static str {
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
+/// The `csrf` field every dashboard form carries.
+#[derive(serde::Deserialize)]
+pub(crate) struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
 }
 
-#[handler]
-async fn logout(state: Data<&AppState>, req: &Request, form: Form<CsrfForm>) -> Response {
-    let caller = match signed_in(&state, req).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
-    let Credential::Session(session) = &caller.credential else { return see_other("/login") };
-    if !auth::equal(&form.0.csrf, &session.csrf_token) {
-        return error(ApiError::Csrf);
-    }
-    if let Err(e) = auth::logout(&state, req, &caller, session).await {
-        return error(e);
-    }
-    let mut response = see_other("/login");
-    if let Ok(value) = auth::set_cookie("", 0, net::request_is_secure(&state.config, req)).parse() {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
+/// Whether the request came from htmx (which then wants only the changed part of the page).
+pub(crate) fn from_htmx(req: &Request) -> bool {
+    req.headers().get("HX-Request").is_some_and(|v| v == "true")
 }
 
-#[handler]
-fn asset(name: Path<String>) -> Response {
-    if format!("/assets/{}", name.0) != css_path() {
-        return error(ApiError::NotFound("asset"));
-    }
-    Response::builder()
-        .content_type("text/css; charset=utf-8")
-        .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
-        .body(CSS)
+/// A response that is a page or, for a form, a redirect; errors as pages.
+pub(crate) type PageResult = Result<Response, Response>;
+
+/// Either side of a [`PageResult`].
+pub(crate) fn either(result: PageResult) -> Response {
+    result.unwrap_or_else(|e| e)
 }

@@ -209,9 +209,15 @@ async fn superusers_and_self_are_protected(w: &World) {
     // Profiles: one's own, validated.
     let profile = json!({"phone": "+49 30 1234567", "timezone": "Europe/Berlin"});
     let saved = w.call("PUT", "/api/v1/auth/profile", Some(&me), Some(profile), &[]).await;
-    assert_eq!(saved.json(), json!({"phone": "+49 30 1234567", "timezone": "Europe/Berlin"}));
-    let cleared = w.call("PUT", "/api/v1/auth/profile", Some(&me), Some(json!({"phone": null})), &[]).await;
-    assert_eq!(cleared.json(), json!({"phone": null, "timezone": "Europe/Berlin"}), "null clears, omitted keeps");
+    assert_eq!(saved.json(), json!({"phone": "+49 30 1234567", "timezone": "Europe/Berlin", "language": null}));
+    let english = w.call("PUT", "/api/v1/auth/profile", Some(&me), Some(json!({"language": "en"})), &[]).await;
+    assert_eq!(english.json()["language"], "en", "the dashboard's language");
+    let cleared =
+        w.call("PUT", "/api/v1/auth/profile", Some(&me), Some(json!({"phone": null, "language": null})), &[]).await;
+    let expected = json!({"phone": null, "timezone": "Europe/Berlin", "language": null});
+    assert_eq!(cleared.json(), expected, "null clears, omitted keeps");
+    let klingon = w.call("PUT", "/api/v1/auth/profile", Some(&me), Some(json!({"language": "tlh"})), &[]).await;
+    assert_eq!((klingon.status, klingon.json()["fields"][0]["field"].clone()), (422, json!("language")));
     let bad = w.call("PUT", "/api/v1/auth/profile", Some(&me), Some(json!({"timezone": "Mars/Olympus"})), &[]).await;
     assert_eq!((bad.status, bad.json()["fields"][0]["field"].clone()), (422, json!("timezone")));
     let detail = w.get(&format!("/api/v1/users/{root}"), Some(&gadmin)).await.json();

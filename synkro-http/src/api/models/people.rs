@@ -229,13 +229,19 @@ pub struct ProfileOut {
     pub phone: Option<String>,
     /// Preferred time zone (IANA) for showing times.
     pub timezone: Option<String>,
+    /// The dashboard's language, `ru` or `en`; `null` follows the browser's.
+    pub language: Option<String>,
 }
 
 impl From<Option<UserProfile>> for ProfileOut {
     fn from(p: Option<UserProfile>) -> Self {
         match p {
-            Some(p) => Self { phone: p.phone, timezone: p.timezone.map(|t| t.as_str().to_owned()) },
-            None => Self { phone: None, timezone: None },
+            Some(p) => Self {
+                phone: p.phone,
+                timezone: p.timezone.map(|t| t.as_str().to_owned()),
+                language: p.language.map(|l| l.as_str().to_owned()),
+            },
+            None => Self { phone: None, timezone: None, language: None },
         }
     }
 }
@@ -250,6 +256,9 @@ pub struct UpdateProfile {
     /// IANA time zone such as `Europe/Berlin`.
     #[serde(default)]
     pub timezone: MaybeUndefined<String>,
+    /// The dashboard's language: `ru` or `en`; `null` follows the browser's.
+    #[serde(default)]
+    pub language: MaybeUndefined<String>,
 }
 
 /// Changing one's own password.
