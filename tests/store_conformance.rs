@@ -27,6 +27,7 @@ synkro::on_both_backends!(
     tenants_crud_and_slug_uniqueness,
     lists_page_newest_first_without_gaps_or_repeats,
     users_and_profiles,
+    report_lists_filter_by_status_and_period_and_trends_read_totals,
     roles_one_per_tenant_and_one_global,
     integrations_one_per_kind_and_checks,
     secrets_self_test_and_reencryption,
@@ -593,6 +594,9 @@ async fn reports_one_per_job_and_follow_ups(store: &Store) {
     assert_eq!(report.summary.as_ref().map(|s| s.total_deals), Some(3), "the numbers are a typed field");
     assert_eq!(report.ai.as_ref().map(|a| a.fallback), Some(true));
     assert_eq!(store.get_report(report.id).await.unwrap(), report);
+    let view = store.get_report_view(report.id).await.unwrap();
+    assert_eq!(view, Report { metadata: json!({}), ..report.clone() }, "a page's view leaves out the details");
+    assert!(matches!(store.get_report_view(ReportId::new()).await, Err(StoreError::NotFound { .. })));
 
     let twice = store.create_report(&new_report(acme.id, Some(job.id), "Day one again")).await.unwrap_err();
     assert!(matches!(twice, StoreError::Conflict(Constraint::ReportPerJob)), "{twice:?}");
@@ -1347,4 +1351,48 @@ async fn sessions_live_until_revoked_or_expired(store: &Store) {
     store.create_session(&new('e', in_an_hour)).await.unwrap();
     store.delete_user(anna.id).await.unwrap();
     assert_eq!(store.get_live_session(&"e".repeat(64), now).await.unwrap(), None, "sessions go with their user");
+}
+
+async fn report_lists_filter_by_status_and_period_and_trends_read_totals(store: &Store) {
+    let acme = tenant(store, "acme").await;
+    let day = |d: u8| time::Date::from_calendar_date(2026, time::Month::March, d).unwrap();
+    let mut made = Vec::new();
+    for (d, status, deals) in [(1, ReportStatus::Sent, 3), (2, ReportStatus::Failed, 5), (3, ReportStatus::Sent, 8)] {
+        let mut new = new_report(acme.id, None, "text");
+        (new.period_start, new.period_end, new.status) = (day(d), day(d), status);
+        new.summary = Summary {
+            total_deals: deals,
+            deals_with_dialogs: deals - 1,
+            total_messages: deals * 10,
+            ..Summary::default()
+        };
+        made.push(store.create_report(&new).await.unwrap());
+    }
+    let list = |filter: ReportFilter| async move {
+        let page = store.list_report_items(acme.id, &filter, &PageRequest::first(10).unwrap()).await.unwrap();
+        page.items.iter().map(|r| r.period_start.day()).collect::<Vec<_>>()
+    };
+    assert_eq!(list(ReportFilter::default()).await, [3, 2, 1]);
+    assert_eq!(list(ReportFilter { status: Some(ReportStatus::Sent), ..Default::default() }).await, [3, 1]);
+    assert_eq!(
+        list(ReportFilter { from: Some(day(2)), ..Default::default() }).await,
+        [3, 2],
+        "periods ending from the 2nd"
+    );
+    assert_eq!(
+        list(ReportFilter { to: Some(day(2)), ..Default::default() }).await,
+        [2, 1],
+        "periods starting by the 2nd"
+    );
+    let both = ReportFilter { status: Some(ReportStatus::Sent), from: Some(day(2)), to: Some(day(3)) };
+    assert_eq!(list(both).await, [3]);
+
+    let totals = store.report_totals(acme.id, 2).await.unwrap();
+    let read: Vec<_> = totals.iter().map(|t| (t.id, t.total_deals, t.deals_with_dialogs, t.total_messages)).collect();
+    assert_eq!(
+        read,
+        [(made[2].id, Some(8), Some(7), Some(80)), (made[1].id, Some(5), Some(4), Some(50))],
+        "newest first"
+    );
+    assert!(store.report_totals(tenant(store, "empty").await.id, 30).await.unwrap().is_empty());
 }

@@ -85,17 +85,17 @@ pub fn is_global_admin(caller: &Caller) -> bool {
 /// The tenants the caller sees: every tenant (a page of `page`) for superusers and holders of a
 /// global role, else the tenants they hold a role on (one page, newest first).
 pub async fn visible_tenants(
-    store: &synkro_core::Store,
+    state: &crate::AppState,
     caller: &Caller,
     page: &synkro_core::PageRequest,
 ) -> Result<synkro_core::Page<synkro_core::domain::Tenant>, ApiError> {
     if sees_all_tenants(caller) {
-        return Ok(store.list_tenants(page).await?);
+        return Ok(state.store().list_tenants(page).await?);
     }
     let ids: BTreeSet<TenantId> = caller.roles.iter().filter_map(|r| r.tenant_id).collect();
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
-        items.push(store.get_tenant(id).await?);
+        items.push(state.tenant(id).await?);
     }
     items.sort_by_key(|t| std::cmp::Reverse((t.created_at, t.id.as_uuid())));
     Ok(synkro_core::Page { items, next_cursor: None })

@@ -49,6 +49,8 @@ struct Shared {
     throttle: Throttle,
     limits: limits::UserLimits,
     callers: auth::cache::CallerCache,
+    profiles: auth::cache::Recent<synkro_core::ids::UserId, Option<synkro_core::domain::UserProfile>>,
+    tenants: auth::cache::Recent<synkro_core::ids::TenantId, synkro_core::domain::Tenant>,
     pages: pages::PageCache,
     metrics: Arc<HttpMetrics>,
     closing: tokio::sync::watch::Sender<bool>,
@@ -68,6 +70,8 @@ impl AppState {
             throttle: Throttle::new(config.throttle),
             limits: limits::UserLimits::new(config.user_limits),
             callers: auth::cache::CallerCache::new(config.auth_cache_ttl),
+            profiles: auth::cache::Recent::new(config.auth_cache_ttl),
+            tenants: auth::cache::Recent::new(config.auth_cache_ttl),
             pages: pages::PageCache::new(config.report_list_cache_ttl),
             metrics: Arc::new(HttpMetrics::default()),
             closing: tokio::sync::watch::channel(false).0,
@@ -100,15 +104,49 @@ impl AppState {
         &self.shared.pages
     }
 
-    /// Makes every process-local memory of `user`'s sign-ins stale at once: call after changing
-    /// their sessions, tokens, roles, password or active flag.
-    pub fn forget_user(&self, user: synkro_core::ids::UserId) {
-        self.shared.callers.forget_user(user);
+    /// `user`'s profile, remembered like callers are (the dashboard reads it on every page).
+    pub(crate) async fn profile(
+        &self,
+        user: synkro_core::ids::UserId,
+    ) -> Result<Option<synkro_core::domain::UserProfile>, synkro_core::StoreError> {
+        if let Some(profile) = self.shared.profiles.get(&user) {
+            return Ok(profile);
+        }
+        let profile = self.store().get_profile(user).await?;
+        self.shared.profiles.put(user, &profile);
+        Ok(profile)
     }
 
-    /// Like [`forget_user`](Self::forget_user) for everyone.
+    /// Tenant `id`, remembered like callers are (its name, status and time zone on pages).
+    pub(crate) async fn tenant(
+        &self,
+        id: synkro_core::ids::TenantId,
+    ) -> Result<synkro_core::domain::Tenant, synkro_core::StoreError> {
+        if let Some(tenant) = self.shared.tenants.get(&id) {
+            return Ok(tenant);
+        }
+        let tenant = self.store().get_tenant(id).await?;
+        self.shared.tenants.put(id, &tenant);
+        Ok(tenant)
+    }
+
+    /// Forgets tenant `id` here at once: call after changing it.
+    pub(crate) fn forget_tenant(&self, id: synkro_core::ids::TenantId) {
+        self.shared.tenants.forget(&id);
+    }
+
+    /// Makes every process-local memory of `user`'s sign-ins and profile stale at once: call
+    /// after changing their sessions, tokens, roles, password, active flag or profile.
+    pub fn forget_user(&self, user: synkro_core::ids::UserId) {
+        self.shared.callers.forget_user(user);
+        self.shared.profiles.forget(&user);
+    }
+
+    /// Like [`forget_user`](Self::forget_user) for everyone, and every remembered tenant.
     pub fn forget_all(&self) {
         self.shared.callers.clear();
+        self.shared.profiles.clear();
+        self.shared.tenants.clear();
     }
 
     /// Turns true when the server starts shutting down (live streams end then).

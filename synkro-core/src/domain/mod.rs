@@ -21,7 +21,7 @@ pub(crate) use job::check_progress;
 pub use job::{EventLevel, JobRun, JobRunEvent, JobStatus, JobType, NewJobEvent, NewJobRun, TriggerType, Window};
 pub use report::{
     AiOutcome, MessageSource, NewReport, NewReportMessage, Report, ReportFilter, ReportListItem, ReportMessage,
-    ReportStatus, ReportType, Summary,
+    ReportStatus, ReportTotals, ReportType, Summary,
 };
 pub use runtime::{
     Language, MAX_PROMPT_CHARS, ReportMode, RuntimeConfigChange, TenantRuntimeConfig, WeekDays, WorkingHours,

@@ -151,6 +151,28 @@ impl ReportFilter {
     }
 }
 
+/// A report's three totals, for trends: what a chart of recent reports needs and no more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
+pub struct ReportTotals {
+    /// Id.
+    pub id: ReportId,
+    /// First day covered.
+    pub period_start: Date,
+    /// Last day covered.
+    pub period_end: Date,
+    /// Its state.
+    pub status: ReportStatus,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// Deals in the report (`None` for a report without summary numbers).
+    pub total_deals: Option<i64>,
+    /// Deals with a dialog.
+    pub deals_with_dialogs: Option<i64>,
+    /// Messages both ways.
+    pub total_messages: Option<i64>,
+}
+
 /// A report as a list shows it: everything but its text and details, plus the summary
 /// numbers (the `summary` object of its metadata) as JSON text, passed through unparsed.
 #[derive(Debug, Clone, Serialize)]

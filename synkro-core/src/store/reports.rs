@@ -8,8 +8,8 @@ use super::{
 use crate::{
     ValidationError,
     domain::{
-        NewReport, NewReportMessage, Report, ReportFilter, ReportListItem, ReportMessage, ReportStatus, ReportType,
-        Slug,
+        NewReport, NewReportMessage, Report, ReportFilter, ReportListItem, ReportMessage, ReportStatus, ReportTotals,
+        ReportType, Slug,
     },
     ids::{JobId, ReportId, ReportMessageId, TenantId},
     time::Timestamp,
@@ -109,6 +109,33 @@ impl Store {
         found(row.map_err(map)?, "report")
     }
 
+    /// A report as a page shows it: everything but its `metadata` details (left as an empty
+    /// object), which can be large and no page shows.
+    pub async fn get_report_view(&self, id: ReportId) -> Result<Report, StoreError> {
+        macro_rules! select_with_empty_metadata {
+            ($empty:literal) => {
+                concat!(
+                    "SELECT id, tenant_id, job_id, period_start, period_end, window_start, window_end, report_type, ",
+                    "status, summary_text, summary, ai, analytics, ",
+                    $empty,
+                    " AS metadata, data_ref, followup_deadline_at, created_at, updated_at FROM reports WHERE id = $1"
+                )
+            };
+        }
+        let row = match &self.backend {
+            super::Backend::Sqlite(pool) => {
+                const SQL: &str = select_with_empty_metadata!("'{}'");
+                sqlx::query_as::<_, Report>(SQL).bind(id).fetch_optional(pool).await
+            }
+            #[cfg(feature = "postgres")]
+            super::Backend::Postgres(pool) => {
+                const SQL: &str = select_with_empty_metadata!("'{}'::jsonb");
+                sqlx::query_as::<_, Report>(SQL).bind(id).fetch_optional(pool).await
+            }
+        };
+        found(row.map_err(map)?, "report")
+    }
+
     /// A tenant's reports, newest first.
     pub async fn list_reports(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<Report>, StoreError> {
         const SQL: &str = "SELECT * FROM reports WHERE tenant_id = $1 \
@@ -152,6 +179,19 @@ impl Store {
         .map_err(map)?;
         let items = rows.into_iter().map(ListRow::into_item).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_rows(items, page, |r| (r.created_at, r.id.as_uuid())))
+    }
+
+    /// The totals of a tenant's newest `limit` reports, newest first, read out of their summaries
+    /// by the database (a trend needs three numbers, not the whole summary).
+    pub async fn report_totals(&self, tenant: TenantId, limit: u32) -> Result<Vec<ReportTotals>, StoreError> {
+        const SQL: &str = "SELECT id, period_start, period_end, status, created_at, \
+                           CAST(summary ->> 'total_deals' AS BIGINT) AS total_deals, \
+                           CAST(summary ->> 'deals_with_dialogs' AS BIGINT) AS deals_with_dialogs, \
+                           CAST(summary ->> 'total_messages' AS BIGINT) AS total_messages \
+                           FROM reports WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2";
+        let limit = i64::from(limit);
+        on_pool!(self, |pool| sqlx::query_as::<_, ReportTotals>(SQL).bind(tenant).bind(limit).fetch_all(pool).await)
+            .map_err(map)
     }
 
     /// The tenant's newest report, if any.

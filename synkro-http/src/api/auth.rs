@@ -125,8 +125,9 @@ impl AuthApi {
         caller: Auth,
         body: JsonBody<UpdateProfile>,
     ) -> ApiResult<Json<ProfileOut>> {
-        let UpdateProfile { phone, timezone, language } = body.0;
-        let saved = update_profile(&state, req, &caller.0, ProfileChange { phone, timezone, language }).await?;
+        let UpdateProfile { email, phone, timezone, language } = body.0;
+        let change = ProfileChange { email, phone, timezone, language };
+        let saved = update_profile(&state, req, &caller.0, change).await?;
         Ok(Json(Some(saved).into()))
     }
 }
@@ -159,6 +160,7 @@ pub(crate) async fn change_password(
 
 /// A change to a profile: each field kept (undefined), cleared (null) or set.
 pub(crate) struct ProfileChange {
+    pub email: MaybeUndefined<String>,
     pub phone: MaybeUndefined<String>,
     pub timezone: MaybeUndefined<String>,
     pub language: MaybeUndefined<String>,
@@ -201,7 +203,18 @@ pub(crate) async fn update_profile(
     }
     let mut checked = UserProfile::new(user, profile.phone.as_deref(), profile.timezone.clone())?;
     checked.language = profile.language;
+    let email = match change.email {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(e) => Some(Some(e.trim().to_owned()).filter(|e| !e.is_empty())),
+    };
+    let email_changed = email.as_ref().is_some_and(|e| *e != caller.user.email);
+    if email_changed {
+        state.store().update_user(user, &UserUpdate { email, ..Default::default() }).await?;
+    }
     let saved = state.store().put_profile(&checked).await?;
-    audit::by(state, req, caller, AuditAction::ProfileUpdate, "changed their profile", None, json!({})).await;
+    state.forget_user(user);
+    let metadata = json!({ "email_changed": email_changed });
+    audit::by(state, req, caller, AuditAction::ProfileUpdate, "changed their profile", None, metadata).await;
     Ok(saved)
 }

@@ -63,7 +63,7 @@ impl TenantsApi {
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<TenantPage>> {
         let page = page_request(limit.0, cursor.0)?;
-        let tenants = access::visible_tenants(state.store(), &caller.0, &page).await?;
+        let tenants = access::visible_tenants(&state, &caller.0, &page).await?;
         let (items, next_cursor) = map_page(tenants, TenantOut::from);
         Ok(Json(TenantPage { items, next_cursor }))
     }
@@ -157,6 +157,7 @@ pub(crate) async fn update_tenant(
     };
     let before = state.store().get_tenant(id).await?;
     let after = state.store().update_tenant(id, &update).await?;
+    state.forget_tenant(id);
     let mut changes = Map::new();
     let mut diff = |field: &str, b: Value, a: Value| {
         if b != a {

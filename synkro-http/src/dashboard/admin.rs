@@ -19,7 +19,9 @@ use synkro_core::{
 };
 use uuid::Uuid;
 
-use super::{CsrfForm, Frame, PageResult, Section, Ui, Visit, either, page, see_other, status_word, visit};
+use super::{
+    CsrfForm, Frame, PageResult, Section, Ui, Visit, either, form_visit, page, refusal, see_other, status_word, visit,
+};
 use crate::{
     AppState, access,
     api::{
@@ -91,7 +93,7 @@ async fn render(state: &AppState, v: &Visit, status: StatusCode, message: Option
     }
     let global = access::is_global_admin(&v.caller);
     let loaded = async {
-        let mut tenants = access::visible_tenants(state.store(), &v.caller, &PageRequest::first(200)?).await?.items;
+        let mut tenants = access::visible_tenants(state, &v.caller, &PageRequest::first(200)?).await?.items;
         tenants.retain(|x| access::allowed(&v.caller, x.id, access::Action::ManageAccess));
         tenants.sort_by(|a, b| a.name.cmp(&b.name));
         let users = list_users(state, &v.caller, &PageRequest::first(200)?).await?.items;
@@ -158,15 +160,6 @@ async fn render(state: &AppState, v: &Visit, status: StatusCode, message: Option
     Ok(page(status, rendered))
 }
 
-/// A refused change in the visitor's words, naming the field.
-fn refusal(t: &Ui, e: &ApiError) -> String {
-    match e {
-        ApiError::Invalid(v) => format!("{} {}: {}", t.check_field, v.field, v.message),
-        ApiError::Forbidden => t.not_allowed.to_owned(),
-        other => other.to_string(),
-    }
-}
-
 /// After a change: back to the page, or the page again with why it was refused.
 async fn after<T>(state: &AppState, v: &Visit, done: Result<T, ApiError>) -> PageResult {
     match done {
@@ -208,9 +201,8 @@ pub(super) struct NewTenantForm {
 pub(super) async fn new_tenant(state: Data<&AppState>, req: &Request, form: Form<NewTenantForm>) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
             let f = form.0;
-            v.check_form(&f.csrf)?;
+            let v = form_visit(&state, req, &f.csrf).await?;
             let timezone = Some(f.timezone.trim().to_owned()).filter(|z| !z.is_empty());
             let body =
                 CreateTenant { name: f.name.trim().to_owned(), slug: f.slug.trim().to_owned(), timezone, status: None };
@@ -237,8 +229,7 @@ pub(super) async fn set_tenant_status(
 ) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
-            v.check_form(&form.0.csrf)?;
+            let v = form_visit(&state, req, &form.0.csrf).await?;
             let status = match form.0.status.as_str() {
                 "active" => TenantStatusName::Active,
                 "paused" => TenantStatusName::Paused,
@@ -311,8 +302,7 @@ pub(super) struct DeleteForm {
 pub(super) async fn delete(state: Data<&AppState>, req: &Request, id: Path<Uuid>, form: Form<DeleteForm>) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
-            v.check_form(&form.0.csrf)?;
+            let v = form_visit(&state, req, &form.0.csrf).await?;
             let id = TenantId::from_uuid(id.0);
             let tenant = state.store().get_tenant(id).await.map_err(|e| v.error(e.into()))?;
             if !access::is_global_admin(&v.caller) {
@@ -344,9 +334,8 @@ pub(super) struct NewUserForm {
 pub(super) async fn new_user(state: Data<&AppState>, req: &Request, form: Form<NewUserForm>) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
             let f = form.0;
-            v.check_form(&f.csrf)?;
+            let v = form_visit(&state, req, &f.csrf).await?;
             let body = CreateUser {
                 username: f.username,
                 password: Some(f.password).filter(|p| !p.is_empty()),
@@ -380,9 +369,8 @@ pub(super) async fn change_user(
 ) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
             let f = form.0;
-            v.check_form(&f.csrf)?;
+            let v = form_visit(&state, req, &f.csrf).await?;
             let mut body = UpdateUser {
                 email: poem_openapi::types::MaybeUndefined::Undefined,
                 password: None,
@@ -419,9 +407,8 @@ pub(super) struct GrantForm {
 pub(super) async fn grant(state: Data<&AppState>, req: &Request, form: Form<GrantForm>) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
             let f = form.0;
-            v.check_form(&f.csrf)?;
+            let v = form_visit(&state, req, &f.csrf).await?;
             let granted = async {
                 let user_id = f.user.ok_or_else(|| ValidationError::new("user", "choose a user"))?;
                 let tenant_id = match f.tenant.as_str() {
@@ -446,8 +433,7 @@ pub(super) async fn grant(state: Data<&AppState>, req: &Request, form: Form<Gran
 pub(super) async fn revoke(state: Data<&AppState>, req: &Request, id: Path<Uuid>, form: Form<CsrfForm>) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
-            v.check_form(&form.0.csrf)?;
+            let v = form_visit(&state, req, &form.0.csrf).await?;
             after(&state, &v, revoke_role(&state, req, &v.caller, RoleId::from_uuid(id.0)).await).await
         }
         .await,
@@ -506,8 +492,7 @@ pub(super) async fn audit_page(state: Data<&AppState>, req: &Request, query: Que
             let utc = TimeZoneName::utc();
             let zone = v.timezone.as_ref().unwrap_or(&utc);
             let loaded = async {
-                let mut tenants =
-                    access::visible_tenants(state.store(), &v.caller, &PageRequest::first(200)?).await?.items;
+                let mut tenants = access::visible_tenants(&state, &v.caller, &PageRequest::first(200)?).await?.items;
                 tenants.retain(|x| access::allowed(&v.caller, x.id, access::Action::ManageAccess));
                 tenants.sort_by(|a, b| a.name.cmp(&b.name));
                 let uuid = |field: &'static str, v: Option<&str>| -> Result<Option<Uuid>, ApiError> {

@@ -193,7 +193,6 @@ words! {
     ask: "Спросить", "Ask";
     saved: "Сохранено.", "Saved.";
     email: "Эл. почта", "E-mail";
-    email_by_admin: "меняет администратор", "changed by an administrator";
     phone: "Телефон", "Phone";
     timezone: "Часовой пояс", "Time zone";
     timezone_hint: "Название IANA, например Europe/Moscow. Пусто — пояс компании.",
@@ -205,8 +204,8 @@ words! {
     current_password: "Текущий пароль", "Current password";
     new_password: "Новый пароль", "New password";
     repeat_password: "Новый пароль ещё раз", "New password again";
-    password_hint: "Не короче 10 символов. Другие ваши сессии завершатся.",
-        "At least 10 characters. Your other sessions will end.";
+    password_hint: "От 8 символов, не из списка самых частых паролей. Другие ваши сессии завершатся.",
+        "At least 8 characters, not one of the most common passwords. Your other sessions will end.";
     api_tokens: "API-токены", "API tokens";
     api_tokens_hint: "Для скриптов: токен действует от вашего имени с вашими ролями.",
         "For scripts: a token acts as you, with your roles.";
@@ -301,8 +300,8 @@ words! {
     reset_password: "Задать новый пароль", "Reset the password";
     set_password: "Задать пароль", "Set the password";
     new_user: "Новый пользователь", "New user";
-    password_hint_new: "Не короче 10 символов. Пусто — войти по паролю нельзя, пока его не зададут.",
-        "At least 10 characters. Empty: no password sign-in until one is set.";
+    password_hint_new: "От 8 символов. Пусто — войти по паролю нельзя, пока его не зададут.",
+        "At least 8 characters. Empty: no password sign-in until one is set.";
     grant_role: "Выдать роль", "Grant a role";
     grant: "Выдать", "Grant";
     every_tenant: "все компании", "every company";

@@ -56,34 +56,33 @@ pub fn routes(route: Route) -> Route {
             .overriding(header::X_FRAME_OPTIONS, "DENY")
             .overriding(header::REFERRER_POLICY, "same-origin")
     };
-    let pages = Route::new()
-        .at("/", get(overview::overview))
-        .at("/login", get(sign_in::login_page).post(sign_in::login_submit))
-        .at("/logout", poem::post(sign_in::logout))
-        .at("/reports", get(reports::reports_page).post(reports::start))
-        .at("/jobs/:id/stop", poem::post(reports::stop))
-        .at("/reports/:id", get(reports::report_page))
-        .at("/reports/:id/questions", poem::post(reports::ask))
-        .at("/reports/:id/resend", poem::post(reports::resend))
-        .at("/profile", get(profile::profile_page).post(profile::save_profile))
-        .at("/profile/password", poem::post(profile::change_password))
-        .at("/profile/tokens", poem::post(profile::create_token))
-        .at("/profile/tokens/:id/revoke", poem::post(profile::revoke_token))
-        .at("/settings", get(settings::settings_page))
-        .at("/settings/runtime", poem::post(settings::save_runtime))
-        .at("/settings/integrations/:kind", poem::post(settings::save_card))
-        .at("/settings/integrations/:kind/check", poem::post(settings::check_card))
-        .at("/admin", get(admin::admin_page))
-        .at("/admin/audit", get(admin::audit_page))
-        .at("/admin/tenants", poem::post(admin::new_tenant))
-        .at("/admin/tenants/:id/status", poem::post(admin::set_tenant_status))
-        .at("/admin/tenants/:id/delete", get(admin::confirm_delete).post(admin::delete))
-        .at("/admin/users", poem::post(admin::new_user))
-        .at("/admin/users/:id", poem::post(admin::change_user))
-        .at("/admin/roles", poem::post(admin::grant))
-        .at("/admin/roles/:id/revoke", poem::post(admin::revoke))
-        .at("/assets/:name", get(assets::asset));
-    route.nest("/", pages.with(headers()))
+    route
+        .at("/login", get(sign_in::login_page).post(sign_in::login_submit).with(headers()))
+        .at("/logout", poem::post(sign_in::logout).with(headers()))
+        .at("/reports", get(reports::reports_page).post(reports::start).with(headers()))
+        .at("/jobs/:id/stop", poem::post(reports::stop).with(headers()))
+        .at("/reports/:id", get(reports::report_page).with(headers()))
+        .at("/reports/:id/questions", poem::post(reports::ask).with(headers()))
+        .at("/reports/:id/resend", poem::post(reports::resend).with(headers()))
+        .at("/profile", get(profile::profile_page).post(profile::save_profile).with(headers()))
+        .at("/profile/password", poem::post(profile::change_password).with(headers()))
+        .at("/profile/tokens", poem::post(profile::create_token).with(headers()))
+        .at("/profile/tokens/:id/revoke", poem::post(profile::revoke_token).with(headers()))
+        .at("/settings", get(settings::settings_page).with(headers()))
+        .at("/settings/runtime", poem::post(settings::save_runtime).with(headers()))
+        .at("/settings/integrations/:kind", poem::post(settings::save_card).with(headers()))
+        .at("/settings/integrations/:kind/check", poem::post(settings::check_card).with(headers()))
+        .at("/admin", get(admin::admin_page).with(headers()))
+        .at("/admin/audit", get(admin::audit_page).with(headers()))
+        .at("/admin/tenants", poem::post(admin::new_tenant).with(headers()))
+        .at("/admin/tenants/:id/status", poem::post(admin::set_tenant_status).with(headers()))
+        .at("/admin/tenants/:id/delete", get(admin::confirm_delete).post(admin::delete).with(headers()))
+        .at("/admin/users", poem::post(admin::new_user).with(headers()))
+        .at("/admin/users/:id", poem::post(admin::change_user).with(headers()))
+        .at("/admin/roles", poem::post(admin::grant).with(headers()))
+        .at("/admin/roles/:id/revoke", poem::post(admin::revoke).with(headers()))
+        .at("/assets/:name", get(assets::asset).with(headers()))
+        .at("/*rest", get(root_or_missing).with(headers()))
 }
 
 /// The paths [`routes`] serves, for request metrics.
@@ -202,11 +201,6 @@ impl Visit {
         Frame { csrf: self.csrf.clone(), nav: Some(nav), ..Frame::anonymous() }
     }
 
-    /// Refuses a form whose CSRF token is not the session's.
-    pub(crate) fn check_form(&self, sent: &str) -> Result<(), Response> {
-        if auth::equal(sent, &self.csrf) { Ok(()) } else { Err(self.error(ApiError::Csrf)) }
-    }
-
     /// `at` in the profile's time zone, else `fallback` (the tenant's), as `2026-12-05 14:03`.
     pub(crate) fn time(&self, at: Timestamp, fallback: &TimeZoneName) -> String {
         self.timezone.as_ref().unwrap_or(fallback).format(at, "%Y-%m-%d %H:%M")
@@ -240,7 +234,7 @@ pub(crate) async fn visit(state: &AppState, req: &Request) -> Result<Visit, Resp
     };
     let Credential::Session(session) = &caller.credential else { return Err(see_other("/login")) };
     let csrf = session.csrf_token.clone();
-    let profile = match state.store().get_profile(caller.user.id).await {
+    let profile = match state.profile(caller.user.id).await {
         Ok(profile) => profile,
         Err(e) => return Err(error_page(ui(browser_language(req)), None, e.into())),
     };
@@ -249,6 +243,25 @@ pub(crate) async fn visit(state: &AppState, req: &Request) -> Result<Visit, Resp
         None => (browser_language(req), None),
     };
     Ok(Visit { caller, t: ui(language), language, timezone, csrf })
+}
+
+/// The signed-in visitor sending a form, if `csrf` (the form's token) is their session's;
+/// otherwise where to send the browser, or the "form expired" page.
+pub(crate) async fn form_visit(state: &AppState, req: &Request, csrf: &str) -> Result<Visit, Response> {
+    let v = visit(state, req).await?;
+    if auth::equal(csrf, &v.csrf) { Ok(v) } else { Err(v.error(ApiError::Csrf)) }
+}
+
+/// Why a form's change was refused, in the visitor's words (a field error names the field).
+pub(crate) fn refusal(t: &Ui, e: &ApiError) -> String {
+    match e {
+        ApiError::Invalid(v) => format!("{} {}: {}", t.check_field, v.field, v.message),
+        ApiError::Forbidden => t.not_allowed.to_owned(),
+        ApiError::ActiveJob(_) => t.already_running.to_owned(),
+        ApiError::TenantInactive(_) => t.tenant_inactive.to_owned(),
+        ApiError::RateLimited { retry_after, .. } => format!("{} ({retry_after} s)", t.slow_down),
+        other => other.to_string(),
+    }
 }
 
 /// A rendered page with the given status, never cached.
@@ -303,9 +316,14 @@ pub(crate) fn error_page(t: &'static Ui, nav: Option<Frame>, e: ApiError) -> Res
     page(status, ErrorPage { t, f, title, message, detail }.render())
 }
 
-/// A page for any address the dashboard does not serve, in the browser's language.
+/// Every address no other route serves. poem's router gives `/` to this catch-all too, so the
+/// overview is served from here; anything else is "not found" in the visitor's language (the
+/// API's own addresses answer JSON from their own routes).
 #[poem::handler]
-pub(crate) async fn not_found(state: Data<&AppState>, req: &Request) -> Response {
+async fn root_or_missing(state: Data<&AppState>, req: &Request) -> Response {
+    if req.uri().path() == "/" {
+        return overview::overview_page(&state, req).await;
+    }
     match visit(&state, req).await {
         Ok(v) => v.error(ApiError::NotFound("page")),
         Err(_) => error_page(ui(browser_language(req)), None, ApiError::NotFound("page")),

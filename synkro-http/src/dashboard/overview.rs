@@ -2,10 +2,10 @@
 //! a running or stalled job, and the trend of their last 30 reports.
 
 use askama::Template;
-use poem::{Request, Response, handler, http::StatusCode, web::Data};
+use poem::{Request, Response, http::StatusCode};
 use synkro_core::{
     PageRequest,
-    domain::{IntegrationStatus, JobRun, JobStatus, ReportListItem, Summary, Tenant},
+    domain::{IntegrationStatus, JobRun, JobStatus, Tenant},
     time::Timestamp,
 };
 
@@ -67,11 +67,6 @@ pub(crate) fn integration_word(t: &Ui, status: IntegrationStatus) -> &'static st
     }
 }
 
-/// The summary numbers of a listed report, if it has them.
-pub(crate) fn summary_of(item: &ReportListItem) -> Option<Summary> {
-    item.summary.as_ref().and_then(|raw| serde_json::from_str(raw.get()).ok())
-}
-
 async fn card(state: &AppState, v: &Visit, tenant: Tenant, now: Timestamp) -> Result<TenantCard, ApiError> {
     let t = v.t;
     let settings = access::allowed(&v.caller, tenant.id, Action::ManageSettings);
@@ -92,22 +87,23 @@ async fn card(state: &AppState, v: &Visit, tenant: Tenant, now: Timestamp) -> Re
             error: i.last_error,
         })
         .collect();
-    let reports =
-        state.store().list_report_items(tenant.id, &Default::default(), &PageRequest::first(TREND_REPORTS)?).await?;
-    let last_report = reports.items.first().map(|r| {
+    let reports = state.store().report_totals(tenant.id, TREND_REPORTS).await?;
+    let last_report = reports.first().map(|r| {
         let dates = synkro_pipeline::ai_text::dates_text((r.period_start, r.period_end));
         (r.id.as_uuid().to_string(), dates, report_status_word(t, r.status))
     });
-    let summaries: Vec<Summary> = reports.items.iter().rev().filter_map(summary_of).collect();
-    let latest = summaries.last().map(|s| (s.total_deals, s.deals_with_dialogs, s.total_messages));
-    let trend = (summaries.len() > 1).then(|| {
+    let count = |n: Option<i64>| n.and_then(|n| u64::try_from(n).ok());
+    let totals: Vec<(u64, u64, u64)> = reports
+        .iter()
+        .rev()
+        .filter_map(|r| Some((count(r.total_deals)?, count(r.deals_with_dialogs)?, count(r.total_messages)?)))
+        .collect();
+    let latest = totals.last().copied();
+    let trend = (totals.len() > 1).then(|| {
         let series = [
-            Series { name: t.deals.to_owned(), values: summaries.iter().map(|s| s.total_deals).collect() },
-            Series {
-                name: t.deals_with_dialogs.to_owned(),
-                values: summaries.iter().map(|s| s.deals_with_dialogs).collect(),
-            },
-            Series { name: t.messages.to_owned(), values: summaries.iter().map(|s| s.total_messages).collect() },
+            Series { name: t.deals.to_owned(), values: totals.iter().map(|s| s.0).collect() },
+            Series { name: t.deals_with_dialogs.to_owned(), values: totals.iter().map(|s| s.1).collect() },
+            Series { name: t.messages.to_owned(), values: totals.iter().map(|s| s.2).collect() },
         ];
         charts::trend(t.trend_title, &series)
     });
@@ -129,19 +125,18 @@ async fn card(state: &AppState, v: &Visit, tenant: Tenant, now: Timestamp) -> Re
     })
 }
 
-#[handler]
-pub(super) async fn overview(state: Data<&AppState>, req: &Request) -> Response {
+/// The overview page.
+pub(super) async fn overview_page(state: &AppState, req: &Request) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
+            let v = visit(state, req).await?;
             let now = Timestamp::now();
             let cards = async {
-                let mut tenants =
-                    access::visible_tenants(state.store(), &v.caller, &PageRequest::first(50)?).await?.items;
+                let mut tenants = access::visible_tenants(state, &v.caller, &PageRequest::first(50)?).await?.items;
                 tenants.sort_by(|a, b| a.name.cmp(&b.name));
                 let mut cards = Vec::with_capacity(tenants.len());
                 for tenant in tenants {
-                    cards.push(card(&state, &v, tenant, now).await?);
+                    cards.push(card(state, &v, tenant, now).await?);
                 }
                 Ok::<_, ApiError>(cards)
             };

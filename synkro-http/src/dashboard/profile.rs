@@ -12,7 +12,7 @@ use serde::Deserialize;
 use synkro_core::{domain::Language, ids::ApiTokenId, time::TimeZoneName};
 use uuid::Uuid;
 
-use super::{CsrfForm, Frame, PageResult, Section, Ui, Visit, either, page, see_other, visit};
+use super::{CsrfForm, Frame, PageResult, Section, Ui, Visit, either, form_visit, page, refusal, see_other, visit};
 use crate::{
     AppState,
     api::{
@@ -100,14 +100,6 @@ async fn render(
     Ok(page(status, rendered))
 }
 
-/// A refused change in the visitor's words, naming the field.
-fn refusal(t: &Ui, e: &ApiError) -> String {
-    match e {
-        ApiError::Invalid(v) => format!("{} {}: {}", t.check_field, v.field, v.message),
-        other => other.to_string(),
-    }
-}
-
 /// Shows the page again with a refused change's reason, or sends the browser back to it.
 async fn after(state: &AppState, v: &Visit, done: Result<(), ApiError>) -> PageResult {
     match done {
@@ -141,6 +133,8 @@ pub(super) struct ProfileForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
+    email: String,
+    #[serde(default)]
     phone: String,
     #[serde(default)]
     timezone: String,
@@ -152,10 +146,10 @@ pub(super) struct ProfileForm {
 pub(super) async fn save_profile(state: Data<&AppState>, req: &Request, form: Form<ProfileForm>) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
             let form = form.0;
-            v.check_form(&form.csrf)?;
+            let v = form_visit(&state, req, &form.csrf).await?;
             let change = ProfileChange {
+                email: MaybeUndefined::Value(form.email),
                 phone: MaybeUndefined::Value(form.phone),
                 timezone: MaybeUndefined::Value(form.timezone),
                 language: MaybeUndefined::Value(form.language),
@@ -183,9 +177,8 @@ pub(super) struct PasswordForm {
 pub(super) async fn change_password(state: Data<&AppState>, req: &Request, form: Form<PasswordForm>) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
             let form = form.0;
-            v.check_form(&form.csrf)?;
+            let v = form_visit(&state, req, &form.csrf).await?;
             let done = if form.new_password == form.repeat_password {
                 change(&state, req, &v.caller, form.current_password, form.new_password).await
             } else {
@@ -211,9 +204,8 @@ pub(super) struct TokenForm {
 pub(super) async fn create_token(state: Data<&AppState>, req: &Request, form: Form<TokenForm>) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
             let form = form.0;
-            v.check_form(&form.csrf)?;
+            let v = form_visit(&state, req, &form.csrf).await?;
             let days = form.expires_in_days.trim();
             let created = async {
                 let days = match days {
@@ -242,8 +234,7 @@ pub(super) async fn revoke_token(
 ) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
-            v.check_form(&form.0.csrf)?;
+            let v = form_visit(&state, req, &form.0.csrf).await?;
             let done = revoke(&state, req, &v.caller, ApiTokenId::from_uuid(id.0)).await;
             after(&state, &v, done).await
         }

@@ -27,7 +27,7 @@ use synkro_pipeline::{
 use uuid::Uuid;
 
 use super::{
-    Frame, PageResult, Section, Ui, Visit, either, from_htmx, overview::stalled, overview::summary_of, page, see_other,
+    Frame, PageResult, Section, Ui, Visit, either, form_visit, from_htmx, overview::stalled, page, refusal, see_other,
     visit,
 };
 use crate::{
@@ -205,7 +205,11 @@ async fn selected_part(
     let active = state.store().active_report_job(tenant.id).await?;
     let log = match wanted_job.or(active.as_ref().map(|j| j.id)).or(jobs.first().map(|j| j.id)) {
         Some(id) => {
-            let job = crate::api::jobs::job(state, &v.caller, id, Action::Read).await?;
+            // The listed jobs are the tenant's; only an older job asked for by id is read again.
+            let job = match jobs.iter().chain(&active).find(|j| j.id == id) {
+                Some(job) => job.clone(),
+                None => crate::api::jobs::job(state, &v.caller, id, Action::Read).await?,
+            };
             if job.tenant_id != tenant.id {
                 return Err(ApiError::NotFound("job"));
             }
@@ -243,7 +247,7 @@ async fn selected_part(
             id: r.id.as_uuid().to_string(),
             dates: dates_text((r.period_start, r.period_end)),
             status: report_status_word(t, r.status),
-            figures: summary_of(r).map(|s| (s.total_deals, s.deals_with_dialogs, s.total_messages)),
+            figures: totals_of(r),
             created: v.time(r.created_at, zone),
         })
         .collect();
@@ -293,6 +297,19 @@ async fn selected_part(
     })
 }
 
+/// The three totals of a listed report's summary, if it has one: (deals, deals with dialogs,
+/// messages). Read without building its per-stage and per-manager maps.
+fn totals_of(item: &synkro_core::domain::ReportListItem) -> Option<(u64, u64, u64)> {
+    #[derive(serde::Deserialize)]
+    struct Totals {
+        total_deals: u64,
+        deals_with_dialogs: u64,
+        total_messages: u64,
+    }
+    let t: Totals = serde_json::from_str(item.summary.as_ref()?.get()).ok()?;
+    Some((t.total_deals, t.deals_with_dialogs, t.total_messages))
+}
+
 /// Percent-encodes a query value.
 pub(crate) fn urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
@@ -307,7 +324,7 @@ async fn render_reports(
     message: Option<String>,
 ) -> PageResult {
     let result = async {
-        let mut tenants = access::visible_tenants(state.store(), &v.caller, &PageRequest::first(200)?).await?.items;
+        let mut tenants = access::visible_tenants(state, &v.caller, &PageRequest::first(200)?).await?.items;
         tenants.sort_by(|a, b| a.name.cmp(&b.name));
         let chosen = match query.tenant {
             Some(id) => {
@@ -323,7 +340,7 @@ async fn render_reports(
             Some(id) => {
                 let tenant = match tenants.iter().find(|t| t.id == id) {
                     Some(t) => t.clone(),
-                    None => state.store().get_tenant(id).await?,
+                    None => state.tenant(id).await?,
                 };
                 let config = state.service.runtime_config(id).await?;
                 Some(selected_part(state, v, tenant, config, query).await?)
@@ -361,24 +378,12 @@ pub(super) struct RunForm {
     mode: String,
 }
 
-/// The words of a refused run, for the form.
-fn refusal(t: &Ui, e: &ApiError) -> String {
-    match e {
-        ApiError::Invalid(v) => format!("{} {}: {}", t.check_field, v.field, v.message),
-        ApiError::ActiveJob(_) => t.already_running.to_owned(),
-        ApiError::TenantInactive(_) => t.tenant_inactive.to_owned(),
-        ApiError::RateLimited { retry_after, .. } => format!("{} ({retry_after} s)", t.slow_down),
-        other => other.to_string(),
-    }
-}
-
 #[handler]
 pub(super) async fn start(state: Data<&AppState>, req: &Request, form: Form<RunForm>) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
             let form = form.0;
-            v.check_form(&form.csrf)?;
+            let v = form_visit(&state, req, &form.csrf).await?;
             let tenant = TenantId::from_uuid(form.tenant);
             let query = ReportsQuery { tenant: Some(form.tenant), ..Default::default() };
             let started = async {
@@ -431,8 +436,7 @@ pub(super) async fn stop(
 ) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
-            v.check_form(&form.0.csrf)?;
+            let v = form_visit(&state, req, &form.0.csrf).await?;
             let job = stop_job(&state, req, &v.caller, JobId::from_uuid(id.0)).await.map_err(|e| v.error(e))?;
             Ok(see_other(&format!("/reports?tenant={}&job={}", job.tenant_id.as_uuid(), job.id.as_uuid())))
         }
@@ -579,8 +583,10 @@ async fn render_report(
 ) -> PageResult {
     let t = v.t;
     let loaded = async {
-        let r = report(state, &v.caller, id, Action::Read).await?;
-        let tenant = state.store().get_tenant(r.tenant_id).await?;
+        // The page shows no details, so they are not read.
+        let r = state.store().get_report_view(id).await?;
+        access::authorize(&v.caller, r.tenant_id, Action::Read, "report")?;
+        let tenant = state.tenant(r.tenant_id).await?;
         let delivery = state.store().get_delivery(r.id).await?;
         let mut messages = state.store().recent_report_messages(r.id, 200).await?;
         messages.reverse();
@@ -672,13 +678,12 @@ pub(super) struct QuestionForm {
 pub(super) async fn ask(state: Data<&AppState>, req: &Request, id: Path<Uuid>, form: Form<QuestionForm>) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
-            v.check_form(&form.0.csrf)?;
+            let v = form_visit(&state, req, &form.0.csrf).await?;
             let id = ReportId::from_uuid(id.0);
             match ask_question(&state, req, &v.caller, id, &form.0.question).await {
                 Ok(message) if from_htmx(req) => {
                     let r = report(&state, &v.caller, id, Action::Read).await.map_err(|e| v.error(e))?;
-                    let tenant = state.store().get_tenant(r.tenant_id).await.map_err(|e| v.error(e.into()))?;
+                    let tenant = state.tenant(r.tenant_id).await.map_err(|e| v.error(e.into()))?;
                     let e = Exchange {
                         question: message.question,
                         answer: message.answer,
@@ -719,8 +724,7 @@ pub(super) async fn resend(
 ) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
-            v.check_form(&form.0.csrf)?;
+            let v = form_visit(&state, req, &form.0.csrf).await?;
             let id = ReportId::from_uuid(id.0);
             match resend_report(&state, &v.caller, id).await {
                 Ok(_) => Ok(see_other(&format!("/reports/{}", id.as_uuid()))),

@@ -28,8 +28,8 @@ use synkro_pipeline::settings::{IntegrationUpdate, SecretChange, secrets_set};
 use uuid::Uuid;
 
 use super::{
-    Frame, PageResult, Section, Ui, Visit, either, overview::integration_word, page, reports::mode_word, see_other,
-    visit,
+    Frame, PageResult, Section, Ui, Visit, either, form_visit, overview::integration_word, page, refusal,
+    reports::mode_word, see_other, visit,
 };
 use crate::{
     AppState, access,
@@ -269,7 +269,7 @@ fn card(
 
 /// The tenants whose settings the visitor manages, by name.
 async fn managed(state: &AppState, v: &Visit) -> Result<Vec<synkro_core::domain::Tenant>, ApiError> {
-    let mut tenants = access::visible_tenants(state.store(), &v.caller, &PageRequest::first(200)?).await?.items;
+    let mut tenants = access::visible_tenants(state, &v.caller, &PageRequest::first(200)?).await?.items;
     tenants.retain(|t| access::allowed(&v.caller, t.id, Action::ManageSettings));
     tenants.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(tenants)
@@ -291,7 +291,7 @@ async fn render(state: &AppState, v: &Visit, wanted: Option<Uuid>, status: Statu
         };
         let tenant = match tenants.iter().find(|t| t.id == id) {
             Some(t) => t.clone(),
-            None => state.store().get_tenant(id).await?,
+            None => state.tenant(id).await?,
         };
         let config = state.service.runtime_config(id).await?;
         let integrations = state.store().list_integrations(id).await?;
@@ -360,14 +360,6 @@ fn tenant_field(v: &Visit, fields: &Fields) -> Result<(Uuid, TenantId), Response
     Ok((id, tenant))
 }
 
-/// A refused change in the visitor's words, naming the field.
-fn refusal(t: &Ui, e: &ApiError) -> String {
-    match e {
-        ApiError::Invalid(v) => format!("{} {}: {}", t.check_field, v.field, v.message),
-        other => other.to_string(),
-    }
-}
-
 fn number<T: std::str::FromStr>(fields: &Fields, name: &'static str) -> Result<T, ValidationError> {
     field(fields, name)
         .unwrap_or_default()
@@ -412,9 +404,8 @@ fn runtime_change(fields: &Fields) -> Result<RuntimeConfigChange, ValidationErro
 pub(super) async fn save_runtime(state: Data<&AppState>, req: &Request, form: Form<Fields>) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
             let fields = form.0;
-            v.check_form(field(&fields, "csrf").unwrap_or_default())?;
+            let v = form_visit(&state, req, field(&fields, "csrf").unwrap_or_default()).await?;
             let (id, tenant) = tenant_field(&v, &fields)?;
             let saved = async {
                 let change = runtime_change(&fields)?;
@@ -481,9 +472,8 @@ pub(super) async fn save_card(
 ) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
             let fields = form.0;
-            v.check_form(field(&fields, "csrf").unwrap_or_default())?;
+            let v = form_visit(&state, req, field(&fields, "csrf").unwrap_or_default()).await?;
             let (id, tenant) = tenant_field(&v, &fields)?;
             let (kind, spec) = spec_of(&state, &v, &kind.0)?;
             let saved = async {
@@ -513,9 +503,8 @@ pub(super) async fn check_card(
 ) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
             let fields = form.0;
-            v.check_form(field(&fields, "csrf").unwrap_or_default())?;
+            let v = form_visit(&state, req, field(&fields, "csrf").unwrap_or_default()).await?;
             let (id, tenant) = tenant_field(&v, &fields)?;
             let (kind, _) = spec_of(&state, &v, &kind.0)?;
             match check_integration(&state, req, &v.caller, tenant, &kind).await {

@@ -9,7 +9,7 @@ use poem::{
 };
 use serde::Deserialize;
 
-use super::{CsrfForm, Frame, Ui, browser_language, either, error_page, page, see_other, ui, visit};
+use super::{CsrfForm, Frame, Ui, browser_language, either, error_page, form_visit, page, see_other, ui};
 use crate::{AppState, auth, auth::Credential, error::ApiError, net};
 
 /// The cookie holding the sign-in form's CSRF token.
@@ -105,8 +105,7 @@ pub(super) async fn login_submit(state: Data<&AppState>, req: &Request, form: Fo
 pub(super) async fn logout(state: Data<&AppState>, req: &Request, form: Form<CsrfForm>) -> Response {
     either(
         async {
-            let v = visit(&state, req).await?;
-            v.check_form(&form.0.csrf)?;
+            let v = form_visit(&state, req, &form.0.csrf).await?;
             let Credential::Session(session) = &v.caller.credential else { return Err(see_other("/login")) };
             auth::logout(&state, req, &v.caller, session).await.map_err(|e| v.error(e))?;
             let mut response = see_other("/login");

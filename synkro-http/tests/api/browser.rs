@@ -374,14 +374,30 @@ async fn a_tenant_admin_sets_up_runs_and_reads_a_report_in_a_real_browser() {
     assert!(b.source().await.contains("Which deals need attention?"), "a user reads the tenant's reports");
     b.sign_out().await;
 
-    // Another tenant's people see none of it.
-    b.sign_in("stranger").await;
+    // Another tenant's admin sees none of it: not its company, report, settings or people.
+    let mut other_admin = synkro_core::domain::NewUser::new("otheradmin").unwrap();
+    other_admin.password_hash = Some(synkro_http::auth::password::hash(PASSWORD).unwrap());
+    let other_admin = w.store.create_user(&other_admin).await.unwrap();
+    let role = synkro_core::domain::Role::SuperAdmin;
+    let grant = synkro_core::domain::NewUserRole { user_id: other_admin.id, tenant_id: Some(w.cast.other.id), role };
+    w.store.grant_role(&grant).await.unwrap();
+    b.sign_in("otheradmin").await;
     let theirs = b.source().await;
     assert!(theirs.contains(&w.cast.other.name) && !theirs.contains(&w.cast.acme.name));
-    b.go(&format!("/reports/{report_id}")).await;
+    for path in [format!("/reports/{report_id}"), format!("/reports?tenant={}", w.cast.acme.id.as_uuid())] {
+        b.go(&path).await;
+        assert!(b.source().await.contains("Not found"), "{path}");
+    }
+    b.go(&format!("/settings?tenant={}", w.cast.acme.id.as_uuid())).await;
     assert!(b.source().await.contains("Not found"));
-    b.go(&format!("/reports?tenant={}", w.cast.acme.id.as_uuid())).await;
-    assert!(b.source().await.contains("Not found"));
+    b.go("/settings").await;
+    let settings = b.source().await;
+    assert!(settings.contains(&w.cast.other.name) && !settings.contains(&w.cast.acme.name), "only its own settings");
+    b.go("/admin").await;
+    let admin = b.source().await;
+    assert!(!admin.contains("tadmin") && !admin.contains(">plain<"), "none of the other company's people");
+    b.go("/admin/audit").await;
+    assert!(!b.source().await.contains("the amocrm integration"), "nor its audit log");
     b.sign_out().await;
 
     // No payload ran on any page, and no page ever held a secret.

@@ -84,6 +84,11 @@ async fn the_sign_in_page_speaks_the_browsers_language_under_a_strict_policy(w: 
     assert_eq!((sheet.status, sheet.header("content-type").as_deref()), (200, Some("text/css; charset=utf-8")));
     assert!(sheet.header("cache-control").unwrap().contains("immutable"));
     assert_eq!(w.get("/assets/app-000000000000.css", None).await.status, 404);
+    let missing = w.send(w.request(Method::GET, "/no/such/page").header("accept-language", "en")).await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.text.contains("<h1>Not found</h1>"), "a page, in the browser's language: {}", missing.text);
+    let api = w.get("/api/v1/no/such/endpoint", None).await;
+    assert_eq!((api.status, api.json()["code"].as_str()), (404, Some("not_found")), "the API still answers JSON");
 }
 
 async fn signing_in_needs_the_forms_token_and_opens_the_apis_session(w: &World) {
@@ -262,16 +267,18 @@ async fn the_profile_sets_the_language_the_password_and_tokens(w: &World) {
     let bad = post_form(w, "/profile", &cookie, &token, &[("timezone", "Mars/Base"), ("language", "en")]).await;
     assert_eq!(bad.status, 422);
     assert!(bad.text.contains("timezone"), "{}", bad.text);
-    let saved =
-        post_form(w, "/profile", &cookie, &token, &[("timezone", "Asia/Almaty"), ("language", "en"), ("phone", "")])
-            .await;
+    let bad_email = post_form(w, "/profile", &cookie, &token, &[("email", "not an address")]).await;
+    assert_eq!(bad_email.status, 422);
+    assert!(bad_email.text.contains("email"), "{}", bad_email.text);
+    let fields = [("timezone", "Asia/Almaty"), ("language", "en"), ("phone", ""), ("email", "plain@example.com")];
+    let saved = post_form(w, "/profile", &cookie, &token, &fields).await;
     assert_eq!((saved.status, saved.header("location").as_deref()), (303, Some("/profile?saved=1")));
     let english = page(w, "/profile?saved=1", &cookie).await;
     assert!(
         english.text.contains("<html lang=\"en\">") && english.text.contains("Saved."),
         "the profile's language wins over the browser's"
     );
-    assert!(english.text.contains("value=\"Asia/Almaty\""));
+    assert!(english.text.contains("value=\"Asia/Almaty\"") && english.text.contains("value=\"plain@example.com\""));
     let api = page(w, "/api/v1/auth/profile", &cookie).await.json();
     assert_eq!((api["language"].as_str(), api["timezone"].as_str()), (Some("en"), Some("Asia/Almaty")));
 

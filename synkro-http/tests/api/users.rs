@@ -216,6 +216,15 @@ async fn superusers_and_self_are_protected(w: &World) {
         w.call("PUT", "/api/v1/auth/profile", Some(&me), Some(json!({"phone": null, "language": null})), &[]).await;
     let expected = json!({"phone": null, "timezone": "Europe/Berlin", "language": null});
     assert_eq!(cleared.json(), expected, "null clears, omitted keeps");
+    let mail = w.call("PUT", "/api/v1/auth/profile", Some(&me), Some(json!({"email": "root@example.com"})), &[]).await;
+    assert_eq!(mail.status, 200);
+    assert_eq!(
+        w.get("/api/v1/auth/me", Some(&me)).await.json()["user"]["email"],
+        "root@example.com",
+        "one's own e-mail"
+    );
+    let bad_mail = w.call("PUT", "/api/v1/auth/profile", Some(&me), Some(json!({"email": "nope"})), &[]).await;
+    assert_eq!((bad_mail.status, bad_mail.json()["fields"][0]["field"].clone()), (422, json!("email")));
     let klingon = w.call("PUT", "/api/v1/auth/profile", Some(&me), Some(json!({"language": "tlh"})), &[]).await;
     assert_eq!((klingon.status, klingon.json()["fields"][0]["field"].clone()), (422, json!("language")));
     let bad = w.call("PUT", "/api/v1/auth/profile", Some(&me), Some(json!({"timezone": "Mars/Olympus"})), &[]).await;

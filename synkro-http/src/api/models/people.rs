@@ -250,6 +250,9 @@ impl From<Option<UserProfile>> for ProfileOut {
 #[derive(Debug, Object, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProfile {
+    /// The account's e-mail address; `null` or empty removes it.
+    #[serde(default)]
+    pub email: MaybeUndefined<String>,
     /// Phone number: digits, spaces and `+ - ( )`, at most 32 characters.
     #[serde(default)]
     pub phone: MaybeUndefined<String>,
