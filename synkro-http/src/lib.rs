@@ -1,5 +1,5 @@
-//! Synkro's HTTP layer: the JSON API under `/api/v1`, authentication, the OpenAPI document and
-//! the operations endpoints (the web dashboard is not built yet).
+//! Synkro's HTTP layer: the JSON API under `/api/v1`, the web dashboard (`dashboard`),
+//! authentication, the OpenAPI document and the operations endpoints.
 //!
 //! It holds no business rules: handlers call the pipeline and the store. See ARCHITECTURE.md.
 //!
@@ -173,7 +173,8 @@ fn route_templates(spec: &str) -> ops::RouteTemplates {
     ops::RouteTemplates::new(fixed.chain(api.iter().map(String::as_str)), ["/api/docs"])
 }
 
-/// The whole server as one endpoint: the API, its document and viewer, and the ops routes.
+/// The whole server as one endpoint: the API, its document and viewer, the dashboard and the ops
+/// routes.
 pub fn app(state: AppState) -> impl Endpoint + 'static {
     let service = api::service();
     let service_spec = service.spec();

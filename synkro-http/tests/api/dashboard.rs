@@ -20,7 +20,8 @@ synkro_core::on_both_backends!(
     settings_cards_come_from_the_registry_check_and_never_echo_secrets,
     the_runtime_settings_form_explains_and_saves_every_field,
     administration_manages_companies_people_roles_and_shows_the_audit_log,
-    people_without_the_role_find_no_settings_or_administration
+    people_without_the_role_find_no_settings_or_administration,
+    a_failed_delivery_shows_and_only_admins_send_it_again
 );
 
 /// The value of the `name=` cookie a response sets.
@@ -519,4 +520,27 @@ async fn people_without_the_role_find_no_settings_or_administration(w: &World) {
     let other = page(w, &format!("/settings?tenant={}", w.cast.other.id.as_uuid()), &lite).await;
     assert_eq!(other.status, 404, "another company's settings do not exist for them");
     assert_eq!(page(w, "/admin", &lite).await.status, 404, "admin_lite does not manage people");
+}
+
+async fn a_failed_delivery_shows_and_only_admins_send_it_again(w: &World) {
+    let report = &w.cast.acme_report;
+    let now = synkro_core::time::Timestamp::now();
+    w.store.begin_delivery(report.id, report.job_id, "telegram", now, false).await.unwrap();
+    let failed = synkro_core::store::DeliveryState::Failed;
+    w.store.finish_delivery(report.id, failed, 0, Some("telegram: chat not found"), now).await.unwrap();
+    let path = format!("/reports/{}", report.id.as_uuid());
+
+    let plain = session(w, "plain").await;
+    let seen = page(w, &path, &plain).await;
+    assert!(seen.text.contains("не доставлен") && seen.text.contains("telegram: chat not found"), "{}", seen.text);
+    assert!(!seen.text.contains("/resend"), "a user cannot send it again");
+    let forced = post_form(w, &format!("{path}/resend"), &plain, &form_token(&seen.text), &[]).await;
+    assert_eq!(forced.status, 403, "refused for a user");
+
+    let lite = session(w, "lite").await;
+    let admin_view = page(w, &path, &lite).await;
+    assert!(admin_view.text.contains(&format!("action=\"{path}/resend\"")), "{}", admin_view.text);
+    let sent = post_form(w, &format!("{path}/resend"), &lite, &form_token(&admin_view.text), &[]).await;
+    assert_eq!((sent.status, sent.header("location")), (303, Some(path.clone())));
+    assert!(w.audit().await.iter().any(|a| a.action == "report.resend"), "the API's audit entry");
 }
