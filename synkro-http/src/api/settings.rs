@@ -325,6 +325,8 @@ pub(crate) async fn update_runtime_config(
 ) -> ApiResult<TenantRuntimeConfig> {
     authorize(caller, tenant, Action::ManageSettings, "tenant")?;
     let (before, saved) = state.service.update_runtime_config(tenant, change).await?;
+    // Its time zone is the tenant's too.
+    state.forget_tenant(tenant);
     let changes = diff(&runtime_json(&before), &runtime_json(&saved));
     let message = "changed the runtime settings";
     audit::by(

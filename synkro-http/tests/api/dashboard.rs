@@ -410,8 +410,14 @@ async fn the_runtime_settings_form_explains_and_saves_every_field(w: &World) {
         ("day", "fri"),
         ("prompt", ""),
     ];
+    let zone_listed = || async {
+        let listed = page(w, "/api/v1/tenants", &cookie).await.json();
+        listed["items"][0]["timezone"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(zone_listed().await, "UTC", "read once, so the tenant is remembered");
     let saved = post_form(w, "/settings/runtime", &cookie, &token, &form).await;
     assert_eq!(saved.status, 303, "{}", saved.text);
+    assert_eq!(zone_listed().await, "Europe/Berlin", "a new time zone is not served from memory");
     let to = saved.header("location").unwrap();
     assert!(page(w, &to, &cookie).await.text.contains("Сохранено."), "the page says it was saved");
     let c = w.state.service.runtime_config(w.cast.acme.id).await.unwrap();
