@@ -101,6 +101,18 @@ pub async fn visible_tenants(
     Ok(synkro_core::Page { items, next_cursor: None })
 }
 
+/// The tenants `caller` may do `action` on, by name (the first 200 a page lists).
+pub async fn tenants_for(
+    state: &crate::AppState,
+    caller: &Caller,
+    action: Action,
+) -> Result<Vec<synkro_core::domain::Tenant>, ApiError> {
+    let mut tenants = visible_tenants(state, caller, &synkro_core::PageRequest::first(200)?).await?.items;
+    tenants.retain(|t| allowed(caller, t.id, action));
+    tenants.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(tenants)
+}
+
 /// The tenants whose users and roles the caller manages; `None` means every tenant.
 pub fn managed_tenants(caller: &Caller) -> Option<BTreeSet<TenantId>> {
     if is_global_admin(caller) {

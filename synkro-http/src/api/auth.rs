@@ -207,14 +207,20 @@ pub(crate) async fn update_profile(
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),
         MaybeUndefined::Value(e) => Some(Some(e.trim().to_owned()).filter(|e| !e.is_empty())),
-    };
-    let email_changed = email.as_ref().is_some_and(|e| *e != caller.user.email);
-    if email_changed {
-        state.store().update_user(user, &UserUpdate { email, ..Default::default() }).await?;
     }
+    .filter(|e| *e != caller.user.email);
+    // Every value is checked before anything is written.
+    let email_update = UserUpdate { email: email.clone(), ..Default::default() };
+    email_update.validate()?;
     let saved = state.store().put_profile(&checked).await?;
+    if email.is_some() {
+        state.store().update_user(user, &email_update).await?;
+    }
     state.forget_user(user);
-    let metadata = json!({ "email_changed": email_changed });
+    let metadata = match email {
+        Some(after) => json!({ "changes": { "email": { "before": caller.user.email, "after": after } } }),
+        None => json!({}),
+    };
     audit::by(state, req, caller, AuditAction::ProfileUpdate, "changed their profile", None, metadata).await;
     Ok(saved)
 }

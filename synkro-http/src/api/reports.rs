@@ -142,10 +142,8 @@ pub(crate) async fn ask_question(
 
 #[OpenApi(tag = "Tag::Reports")]
 impl ReportsApi {
-    /// A tenant's reports, newest first, with their summary fields.
-    /// A tenant's reports, newest first: the list's columns and each report's summary numbers.
-    /// `status` (`draft`, `ready`, `sent`, `failed`) and `from` / `to` (days, `2026-12-01`: reports
-    /// whose period overlaps them) narrow the list.
+    /// A tenant's reports, newest first, with their summary fields; `status`, `from` and `to`
+    /// narrow the list.
     #[oai(path = "/tenants/:id/reports", method = "get")]
     #[allow(clippy::too_many_arguments)]
     async fn list_reports(
@@ -153,10 +151,15 @@ impl ReportsApi {
         state: Data<&AppState>,
         caller: Auth,
         id: Path<Uuid>,
+        /// Page size, 1-200 (default 50).
         limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
+        /// Only reports in this state: `draft`, `ready`, `sent` or `failed`.
         status: Query<Option<String>>,
+        /// Only reports whose period ends on or after this day (`2026-12-01`).
         from: Query<Option<String>>,
+        /// Only reports whose period starts on or before this day (`2026-12-31`).
         to: Query<Option<String>>,
     ) -> ApiResult<Encoded<ReportPage>> {
         let tenant = TenantId::from_uuid(id.0);
@@ -177,6 +180,7 @@ impl ReportsApi {
         Ok(encoded)
     }
 
+    /// A whole report.
     #[oai(path = "/reports/:id", method = "get")]
     async fn get_report(&self, state: Data<&AppState>, caller: Auth, id: Path<Uuid>) -> ApiResult<Json<ReportOut>> {
         let report = self.report(&state, &caller, id.0, Action::Read).await?;

@@ -20,7 +20,8 @@ use synkro_core::{
 use uuid::Uuid;
 
 use super::{
-    CsrfForm, Frame, PageResult, Section, Ui, Visit, either, form_visit, page, refusal, see_other, status_word, visit,
+    CsrfForm, Frame, PageResult, Section, Ui, Visit, either, form_visit, id_in, page, refusal, see_other, status_word,
+    visit,
 };
 use crate::{
     AppState, access,
@@ -93,9 +94,7 @@ async fn render(state: &AppState, v: &Visit, status: StatusCode, message: Option
     }
     let global = access::is_global_admin(&v.caller);
     let loaded = async {
-        let mut tenants = access::visible_tenants(state, &v.caller, &PageRequest::first(200)?).await?.items;
-        tenants.retain(|x| access::allowed(&v.caller, x.id, access::Action::ManageAccess));
-        tenants.sort_by(|a, b| a.name.cmp(&b.name));
+        let tenants = access::tenants_for(state, &v.caller, access::Action::ManageAccess).await?;
         let users = list_users(state, &v.caller, &PageRequest::first(200)?).await?.items;
         let mut rows = Vec::with_capacity(users.len());
         for user in users {
@@ -235,12 +234,8 @@ pub(super) async fn set_tenant_status(
                 "paused" => TenantStatusName::Paused,
                 "disabled" => TenantStatusName::Disabled,
                 _ => {
-                    return after(
-                        &state,
-                        &v,
-                        Err::<(), _>(ValidationError::new("status", "is not a tenant status").into()),
-                    )
-                    .await;
+                    return after(&state, &v, Err::<(), _>(ValidationError::new("status", v.t.bad_choice).into()))
+                        .await;
                 }
             };
             let body = UpdateTenant { name: None, status: Some(status), timezone: None };
@@ -382,7 +377,7 @@ pub(super) async fn change_user(
                 "deactivate" => body.is_active = Some(false),
                 "password" => body.password = Some(f.password),
                 _ => {
-                    return after(&state, &v, Err::<(), _>(ValidationError::new("action", "is not a change").into()))
+                    return after(&state, &v, Err::<(), _>(ValidationError::new("action", v.t.bad_choice).into()))
                         .await;
                 }
             }
@@ -396,7 +391,8 @@ pub(super) async fn change_user(
 pub(super) struct GrantForm {
     #[serde(default)]
     csrf: String,
-    user: Option<Uuid>,
+    #[serde(default)]
+    user: String,
     #[serde(default)]
     tenant: String,
     #[serde(default)]
@@ -410,16 +406,17 @@ pub(super) async fn grant(state: Data<&AppState>, req: &Request, form: Form<Gran
             let f = form.0;
             let v = form_visit(&state, req, &f.csrf).await?;
             let granted = async {
-                let user_id = f.user.ok_or_else(|| ValidationError::new("user", "choose a user"))?;
+                let user_id =
+                    id_in(v.t, "user", Some(&f.user))?.ok_or_else(|| ValidationError::new("user", v.t.bad_choice))?;
                 let tenant_id = match f.tenant.as_str() {
                     "" => None,
-                    id => Some(id.parse::<Uuid>().map_err(|_| ValidationError::new("tenant", "choose a company"))?),
+                    id => Some(id.parse::<Uuid>().map_err(|_| ValidationError::new("tenant", v.t.bad_choice))?),
                 };
                 let role = match f.role.as_str() {
                     "super_admin" => RoleName::SuperAdmin,
                     "admin_lite" => RoleName::AdminLite,
                     "user" => RoleName::User,
-                    _ => return Err(ValidationError::new("role", "choose a role").into()),
+                    _ => return Err(ValidationError::new("role", v.t.bad_choice).into()),
                 };
                 grant_role(&state, req, &v.caller, GrantRole { user_id, tenant_id, role }).await
             };
@@ -492,21 +489,15 @@ pub(super) async fn audit_page(state: Data<&AppState>, req: &Request, query: Que
             let utc = TimeZoneName::utc();
             let zone = v.timezone.as_ref().unwrap_or(&utc);
             let loaded = async {
-                let mut tenants = access::visible_tenants(&state, &v.caller, &PageRequest::first(200)?).await?.items;
-                tenants.retain(|x| access::allowed(&v.caller, x.id, access::Action::ManageAccess));
-                tenants.sort_by(|a, b| a.name.cmp(&b.name));
-                let uuid = |field: &'static str, v: Option<&str>| -> Result<Option<Uuid>, ApiError> {
-                    v.map(|s| s.parse::<Uuid>().map_err(|_| ValidationError::new(field, "is not an id").into()))
-                        .transpose()
-                };
-                let tenant_id = uuid("tenant", blank(&q.tenant))?.map(TenantId::from_uuid);
+                let tenants = access::tenants_for(&state, &v.caller, access::Action::ManageAccess).await?;
+                let tenant_id = id_in(v.t, "tenant", q.tenant.as_deref())?.map(TenantId::from_uuid);
                 // A tenant's own super_admin reads their tenant's entries: the first one by default.
                 let tenant_id = tenant_id.or_else(|| if global { None } else { tenants.first().map(|x| x.id) });
                 let time = |field: &'static str, v: Option<&str>| v.map(|s| zone.parse_time(field, s)).transpose();
                 let filter = AuditFilter {
                     tenant_id,
                     action: blank(&q.action).map(str::to_owned),
-                    actor_id: uuid("actor", blank(&q.actor))?.map(UserId::from_uuid),
+                    actor_id: id_in(v.t, "actor", q.actor.as_deref())?.map(UserId::from_uuid),
                     from: time("from", blank(&q.from))?,
                     to: time("to", blank(&q.to))?,
                 };

@@ -324,6 +324,15 @@ words! {
     what: "Что", "What";
     no_audit: "Записей нет.", "No entries.";
     older_entries: "Более ранние записи", "Older entries";
+    bad_choice: "выберите значение из списка", "choose one of the listed values";
+    not_an_id: "это не идентификатор", "is not an id";
+    both_ends: "укажите оба конца окна", "give both ends of the window";
+    not_whole_number: "должно быть целым числом", "must be a whole number";
+    type_or_clear: "введите новое значение или удалите сохранённое, но не то и другое",
+        "type a new value or remove the stored one, not both";
+    passwords_differ: "не совпадает с новым паролем", "does not match the new password";
+    days_range: "целое число дней от 1 до 3650", "a whole number of days, 1-3650";
+    seconds: "с", "s";
 }
 
 #[cfg(test)]

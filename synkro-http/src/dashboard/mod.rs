@@ -259,9 +259,16 @@ pub(crate) fn refusal(t: &Ui, e: &ApiError) -> String {
         ApiError::Forbidden => t.not_allowed.to_owned(),
         ApiError::ActiveJob(_) => t.already_running.to_owned(),
         ApiError::TenantInactive(_) => t.tenant_inactive.to_owned(),
-        ApiError::RateLimited { retry_after, .. } => format!("{} ({retry_after} s)", t.slow_down),
+        ApiError::RateLimited { retry_after, .. } => format!("{} ({retry_after} {})", t.slow_down, t.seconds),
         other => other.to_string(),
     }
+}
+
+/// The id in a form field or a query parameter, if one is given (blank: none); anything else
+/// is refused naming `field`.
+pub(crate) fn id_in(t: &Ui, field: &'static str, text: Option<&str>) -> Result<Option<uuid::Uuid>, ApiError> {
+    let given = text.map(str::trim).filter(|s| !s.is_empty());
+    given.map(|s| s.parse().map_err(|_| synkro_core::ValidationError::new(field, t.not_an_id).into())).transpose()
 }
 
 /// A rendered page with the given status, never cached.
@@ -304,7 +311,7 @@ pub(crate) fn error_page(t: &'static Ui, nav: Option<Frame>, e: ApiError) -> Res
         ApiError::Invalid(v) => (t.invalid_title, t.invalid, Some(format!("{}: {}", v.field, v.message))),
         ApiError::BadRequest { message, .. } => (t.invalid_title, t.invalid, Some(message.clone())),
         ApiError::RateLimited { retry_after, .. } | ApiError::Throttled(retry_after) => {
-            (t.slow_down_title, t.slow_down, Some(format!("{retry_after} s")))
+            (t.slow_down_title, t.slow_down, Some(format!("{retry_after} {}", t.seconds)))
         }
         ApiError::Conflict(_) | ApiError::ActiveJob(_) | ApiError::TenantInactive(_) | ApiError::DeliveryBusy(_) => {
             (t.conflict_title, t.conflict, Some(e.to_string()))

@@ -4,7 +4,6 @@
 use askama::Template;
 use poem::{Request, Response, http::StatusCode};
 use synkro_core::{
-    PageRequest,
     domain::{IntegrationStatus, JobRun, JobStatus, Tenant},
     time::Timestamp,
 };
@@ -132,8 +131,7 @@ pub(super) async fn overview_page(state: &AppState, req: &Request) -> Response {
             let v = visit(state, req).await?;
             let now = Timestamp::now();
             let cards = async {
-                let mut tenants = access::visible_tenants(state, &v.caller, &PageRequest::first(50)?).await?.items;
-                tenants.sort_by(|a, b| a.name.cmp(&b.name));
+                let tenants = access::tenants_for(state, &v.caller, Action::Read).await?;
                 let mut cards = Vec::with_capacity(tenants.len());
                 for tenant in tenants {
                     cards.push(card(state, &v, tenant, now).await?);

@@ -182,7 +182,7 @@ pub(super) async fn change_password(state: Data<&AppState>, req: &Request, form:
             let done = if form.new_password == form.repeat_password {
                 change(&state, req, &v.caller, form.current_password, form.new_password).await
             } else {
-                Err(synkro_core::ValidationError::new("repeat_password", "does not match the new password").into())
+                Err(synkro_core::ValidationError::new("repeat_password", v.t.passwords_differ).into())
             };
             after(&state, &v, done).await
         }
@@ -210,9 +210,10 @@ pub(super) async fn create_token(state: Data<&AppState>, req: &Request, form: Fo
             let created = async {
                 let days = match days {
                     "" => None,
-                    d => Some(d.parse::<u32>().map_err(|_| {
-                        synkro_core::ValidationError::new("expires_in_days", "must be a whole number of days, 1-3650")
-                    })?),
+                    d => Some(
+                        d.parse::<u32>()
+                            .map_err(|_| synkro_core::ValidationError::new("expires_in_days", v.t.days_range))?,
+                    ),
                 };
                 create(&state, req, &v.caller, form.name.trim().to_owned(), days).await
             };

@@ -27,15 +27,15 @@ use synkro_pipeline::{
 use uuid::Uuid;
 
 use super::{
-    Frame, PageResult, Section, Ui, Visit, either, form_visit, from_htmx, overview::stalled, page, refusal, see_other,
-    visit,
+    Frame, PageResult, Section, Ui, Visit, either, form_visit, from_htmx, id_in, overview::stalled, page, refusal,
+    see_other, visit,
 };
 use crate::{
     AppState, access,
     access::Action,
     api::{
         jobs::{start_report, stop_job},
-        reports::{ask_question, report, report_filter, resend_report},
+        reports::{ask_question, report_filter, resend_report},
     },
     charts::{self, Bar},
     error::ApiError,
@@ -153,8 +153,8 @@ struct ReportsPage {
 
 #[derive(Deserialize, Default)]
 pub(super) struct ReportsQuery {
-    tenant: Option<Uuid>,
-    job: Option<Uuid>,
+    tenant: Option<String>,
+    job: Option<String>,
     status: Option<String>,
     from: Option<String>,
     to: Option<String>,
@@ -200,7 +200,7 @@ async fn selected_part(
     let t = v.t;
     let zone = &config.timezone;
     let now = Timestamp::now();
-    let wanted_job = query.job.map(JobId::from_uuid);
+    let wanted_job = id_in(t, "job", query.job.as_deref())?.map(JobId::from_uuid);
     let jobs = state.store().list_jobs(Some(tenant.id), &PageRequest::first(RECENT_JOBS)?).await?.items;
     let active = state.store().active_report_job(tenant.id).await?;
     let log = match wanted_job.or(active.as_ref().map(|j| j.id)).or(jobs.first().map(|j| j.id)) {
@@ -324,9 +324,8 @@ async fn render_reports(
     message: Option<String>,
 ) -> PageResult {
     let result = async {
-        let mut tenants = access::visible_tenants(state, &v.caller, &PageRequest::first(200)?).await?.items;
-        tenants.sort_by(|a, b| a.name.cmp(&b.name));
-        let chosen = match query.tenant {
+        let tenants = access::tenants_for(state, &v.caller, Action::Read).await?;
+        let chosen = match id_in(v.t, "tenant", query.tenant.as_deref())? {
             Some(id) => {
                 let id = TenantId::from_uuid(id);
                 access::authorize(&v.caller, id, Action::Read, "tenant")?;
@@ -369,7 +368,8 @@ pub(super) async fn reports_page(state: Data<&AppState>, req: &Request, query: Q
 pub(super) struct RunForm {
     #[serde(default)]
     csrf: String,
-    tenant: Uuid,
+    #[serde(default)]
+    tenant: String,
     #[serde(default)]
     window_start: String,
     #[serde(default)]
@@ -384,8 +384,12 @@ pub(super) async fn start(state: Data<&AppState>, req: &Request, form: Form<RunF
         async {
             let form = form.0;
             let v = form_visit(&state, req, &form.csrf).await?;
-            let tenant = TenantId::from_uuid(form.tenant);
-            let query = ReportsQuery { tenant: Some(form.tenant), ..Default::default() };
+            let id = match id_in(v.t, "tenant", Some(&form.tenant)) {
+                Ok(Some(id)) => id,
+                Ok(None) | Err(_) => return Err(v.error(ApiError::NotFound("tenant"))),
+            };
+            let tenant = TenantId::from_uuid(id);
+            let query = ReportsQuery { tenant: Some(id.to_string()), ..Default::default() };
             let started = async {
                 access::authorize(&v.caller, tenant, Action::UseReports, "tenant")?;
                 let config = state.service.runtime_config(tenant).await?;
@@ -399,23 +403,20 @@ pub(super) async fn start(state: Data<&AppState>, req: &Request, form: Form<RunF
                             .window(zone.parse_time("window_start", start)?, zone.parse_time("window_end", end)?);
                     }
                     (true, false) => {
-                        return Err(synkro_core::ValidationError::new("window_start", "give both ends").into());
+                        return Err(synkro_core::ValidationError::new("window_start", v.t.both_ends).into());
                     }
                     (false, true) => {
-                        return Err(synkro_core::ValidationError::new("window_end", "give both ends").into());
+                        return Err(synkro_core::ValidationError::new("window_end", v.t.both_ends).into());
                     }
                 }
                 if !form.mode.is_empty() {
-                    request.mode = Some(
-                        form.mode
-                            .parse()
-                            .map_err(|_| synkro_core::ValidationError::new("mode", "is not a report mode"))?,
-                    );
+                    request.mode =
+                        Some(form.mode.parse().map_err(|_| synkro_core::ValidationError::new("mode", v.t.bad_choice))?);
                 }
                 start_report(&state, req, &v.caller, request).await
             };
             match started.await {
-                Ok(job) => Ok(see_other(&format!("/reports?tenant={}&job={}", form.tenant, job.id.as_uuid()))),
+                Ok(job) => Ok(see_other(&format!("/reports?tenant={id}&job={}", job.id.as_uuid()))),
                 Err(e @ (ApiError::NotFound(_) | ApiError::Forbidden | ApiError::Csrf)) => Err(v.error(e)),
                 Err(e) => {
                     let status = poem::error::ResponseError::status(&e);
@@ -682,7 +683,7 @@ pub(super) async fn ask(state: Data<&AppState>, req: &Request, id: Path<Uuid>, f
             let id = ReportId::from_uuid(id.0);
             match ask_question(&state, req, &v.caller, id, &form.0.question).await {
                 Ok(message) if from_htmx(req) => {
-                    let r = report(&state, &v.caller, id, Action::Read).await.map_err(|e| v.error(e))?;
+                    let r = state.store().get_report_view(id).await.map_err(|e| v.error(e.into()))?;
                     let tenant = state.tenant(r.tenant_id).await.map_err(|e| v.error(e.into()))?;
                     let e = Exchange {
                         question: message.question,
@@ -693,15 +694,19 @@ pub(super) async fn ask(state: Data<&AppState>, req: &Request, id: Path<Uuid>, f
                     Ok(page(StatusCode::OK, ExchangeFragment { t: v.t, e }.render()))
                 }
                 Ok(_) => Ok(see_other(&format!("/reports/{}#conversation", id.as_uuid()))),
+                // htmx adds what comes back to the conversation: always a short notice there.
+                Err(e) if from_htmx(req) => {
+                    let status = poem::error::ResponseError::status(&e);
+                    let message = match e {
+                        ApiError::NotFound(_) | ApiError::Forbidden => v.t.not_found.to_owned(),
+                        e => refusal(v.t, &e),
+                    };
+                    Ok(page(status, QuestionError { message }.render()))
+                }
                 Err(e @ (ApiError::NotFound(_) | ApiError::Forbidden)) => Err(v.error(e)),
                 Err(e) => {
                     let status = poem::error::ResponseError::status(&e);
-                    let message = refusal(v.t, &e);
-                    if from_htmx(req) {
-                        let rendered = QuestionError { message }.render();
-                        return Ok(page(status, rendered));
-                    }
-                    render_report(&state, &v, id, status, Some(message)).await
+                    render_report(&state, &v, id, status, Some(refusal(v.t, &e))).await
                 }
             }
         }

@@ -15,7 +15,7 @@ use poem::{
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use synkro_core::{
-    PageRequest, Secret, ValidationError,
+    Secret, ValidationError,
     connector::{CheckReport, ConnectorSpec, FieldSpec, FieldType},
     domain::{
         ConnectorKind, IntegrationConfig, IntegrationStatus, Language, ReportMode, RuntimeConfigChange,
@@ -28,7 +28,7 @@ use synkro_pipeline::settings::{IntegrationUpdate, SecretChange, secrets_set};
 use uuid::Uuid;
 
 use super::{
-    Frame, PageResult, Section, Ui, Visit, either, form_visit, overview::integration_word, page, refusal,
+    Frame, PageResult, Section, Ui, Visit, either, form_visit, id_in, overview::integration_word, page, refusal,
     reports::mode_word, see_other, visit,
 };
 use crate::{
@@ -136,7 +136,7 @@ struct Outcome {
 
 #[derive(Deserialize, Default)]
 pub(super) struct SettingsQuery {
-    tenant: Option<Uuid>,
+    tenant: Option<String>,
     /// Load the model list of this connector's provider.
     models: Option<String>,
     /// A card just saved.
@@ -269,10 +269,7 @@ fn card(
 
 /// The tenants whose settings the visitor manages, by name.
 async fn managed(state: &AppState, v: &Visit) -> Result<Vec<synkro_core::domain::Tenant>, ApiError> {
-    let mut tenants = access::visible_tenants(state, &v.caller, &PageRequest::first(200)?).await?.items;
-    tenants.retain(|t| access::allowed(&v.caller, t.id, Action::ManageSettings));
-    tenants.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(tenants)
+    access::tenants_for(state, &v.caller, Action::ManageSettings).await
 }
 
 /// The tenant `id` if the visitor manages its settings; "not found" otherwise, also for those
@@ -327,8 +324,9 @@ pub(super) async fn settings_page(state: Data<&AppState>, req: &Request, query: 
         async {
             let v = visit(&state, req).await?;
             let q = query.0;
+            let wanted = id_in(v.t, "tenant", q.tenant.as_deref()).map_err(|e| v.error(e))?;
             let mut outcome = Outcome::default();
-            if let (Some(kind), Some(tenant)) = (q.models.as_deref(), q.tenant) {
+            if let (Some(kind), Some(tenant)) = (q.models.as_deref(), wanted) {
                 let tenant = settings_of(&v, TenantId::from_uuid(tenant)).map_err(|e| v.error(e))?;
                 let listed = state.service.list_models(tenant, kind).await.map_err(|e| ApiError::from(e).to_string());
                 outcome.card = Some(kind.to_owned());
@@ -339,7 +337,7 @@ pub(super) async fn settings_page(state: Data<&AppState>, req: &Request, query: 
                 outcome.card = Some(kind);
                 outcome.saved = true;
             }
-            render(&state, &v, q.tenant, StatusCode::OK, outcome).await
+            render(&state, &v, wanted, StatusCode::OK, outcome).await
         }
         .await,
     )
@@ -360,16 +358,12 @@ fn tenant_field(v: &Visit, fields: &Fields) -> Result<(Uuid, TenantId), Response
     Ok((id, tenant))
 }
 
-fn number<T: std::str::FromStr>(fields: &Fields, name: &'static str) -> Result<T, ValidationError> {
-    field(fields, name)
-        .unwrap_or_default()
-        .trim()
-        .parse()
-        .map_err(|_| ValidationError::new(name, "must be a whole number"))
+fn number<T: std::str::FromStr>(t: &Ui, fields: &Fields, name: &'static str) -> Result<T, ValidationError> {
+    field(fields, name).unwrap_or_default().trim().parse().map_err(|_| ValidationError::new(name, t.not_whole_number))
 }
 
 /// The runtime config form as a change of every field it shows.
-fn runtime_change(fields: &Fields) -> Result<RuntimeConfigChange, ValidationError> {
+fn runtime_change(t: &Ui, fields: &Fields) -> Result<RuntimeConfigChange, ValidationError> {
     let text = |name: &str| field(fields, name).unwrap_or_default().trim().to_owned();
     let prompt = text("prompt");
     let working_hours = if field(fields, "hours_on").is_some() {
@@ -385,16 +379,16 @@ fn runtime_change(fields: &Fields) -> Result<RuntimeConfigChange, ValidationErro
         None
     };
     Ok(RuntimeConfigChange {
-        mode: Some(text("mode").parse().map_err(|_| ValidationError::new("mode", "is not a report mode"))?),
+        mode: Some(text("mode").parse().map_err(|_| ValidationError::new("mode", t.bad_choice))?),
         timezone: Some(TimeZoneName::new(&text("timezone"))?),
         business_day_start: Some(parse_clock("business_day_start", &text("business_day_start"))?),
         scheduled_run_time: Some(parse_clock("scheduled_run_time", &text("scheduled_run_time"))?),
         is_schedule_enabled: Some(field(fields, "is_schedule_enabled").is_some()),
-        min_dialogs_for_report: Some(number(fields, "min_dialogs_for_report")?),
-        max_force_lookback_days: Some(number(fields, "max_force_lookback_days")?),
-        max_force_window_hours: Some(number(fields, "max_force_window_hours")?),
-        telegram_followup_minutes: Some(number(fields, "telegram_followup_minutes")?),
-        language: Some(text("language").parse().map_err(|_| ValidationError::new("language", "must be ru or en"))?),
+        min_dialogs_for_report: Some(number(t, fields, "min_dialogs_for_report")?),
+        max_force_lookback_days: Some(number(t, fields, "max_force_lookback_days")?),
+        max_force_window_hours: Some(number(t, fields, "max_force_window_hours")?),
+        telegram_followup_minutes: Some(number(t, fields, "telegram_followup_minutes")?),
+        language: Some(text("language").parse().map_err(|_| ValidationError::new("language", t.bad_choice))?),
         prompt: Some(Some(prompt).filter(|p| !p.is_empty())),
         working_hours: Some(working_hours),
     })
@@ -408,7 +402,7 @@ pub(super) async fn save_runtime(state: Data<&AppState>, req: &Request, form: Fo
             let v = form_visit(&state, req, field(&fields, "csrf").unwrap_or_default()).await?;
             let (id, tenant) = tenant_field(&v, &fields)?;
             let saved = async {
-                let change = runtime_change(&fields)?;
+                let change = runtime_change(v.t, &fields)?;
                 update_runtime_config(&state, req, &v.caller, tenant, change).await
             };
             match saved.await {
@@ -426,7 +420,7 @@ pub(super) async fn save_runtime(state: Data<&AppState>, req: &Request, form: Fo
 
 /// The card's form as an integration update: public fields typed by their spec (empty ones
 /// left out), each secret kept, replaced (a value typed) or cleared (the box ticked).
-fn integration_update(spec: &ConnectorSpec, fields: &Fields) -> Result<IntegrationUpdate, ValidationError> {
+fn integration_update(t: &Ui, spec: &ConnectorSpec, fields: &Fields) -> Result<IntegrationUpdate, ValidationError> {
     let mut public_config = Map::new();
     for f in spec.public_fields {
         let key = format!("public.{}", f.name);
@@ -435,7 +429,7 @@ fn integration_update(spec: &ConnectorSpec, fields: &Fields) -> Result<Integrati
             FieldType::Boolean => Value::Bool(raw == "true"),
             _ if raw.is_empty() => continue,
             FieldType::Integer => {
-                Value::from(raw.parse::<i64>().map_err(|_| ValidationError::new(f.name, "must be a whole number"))?)
+                Value::from(raw.parse::<i64>().map_err(|_| ValidationError::new(f.name, t.not_whole_number))?)
             }
             _ => Value::String(raw.to_owned()),
         };
@@ -449,7 +443,7 @@ fn integration_update(spec: &ConnectorSpec, fields: &Fields) -> Result<Integrati
             (true, false) => SecretChange::Keep,
             (true, true) => SecretChange::Clear,
             (false, false) => SecretChange::Replace(Secret::new(typed.to_owned())),
-            (false, true) => return Err(ValidationError::new(f.name, "type a new value or clear it, not both")),
+            (false, true) => return Err(ValidationError::new(f.name, t.type_or_clear)),
         };
         secrets.insert(f.name.to_owned(), change);
     }
@@ -477,7 +471,7 @@ pub(super) async fn save_card(
             let (id, tenant) = tenant_field(&v, &fields)?;
             let (kind, spec) = spec_of(&state, &v, &kind.0)?;
             let saved = async {
-                let update = integration_update(&spec, &fields)?;
+                let update = integration_update(v.t, &spec, &fields)?;
                 save_integration(&state, req, &v.caller, tenant, &kind, update).await
             };
             match saved.await {

@@ -185,6 +185,13 @@ async fn the_reports_page_starts_a_report_within_the_limits_and_shows_its_log(w:
     assert_eq!(hidden.status, 404);
     assert!(hidden.text.contains("Не найдено"));
     assert_eq!(page(w, &format!("/reports?tenant={}", w.cast.other.id.as_uuid()), &cookie).await.status, 404);
+    let garbled = page(w, "/reports?tenant=abc&job=1", &cookie).await;
+    assert_eq!(garbled.status, 422, "a malformed id is bad input, named");
+    assert!(
+        garbled.text.contains("Проверьте поле tenant") || garbled.text.contains("tenant: это не идентификатор"),
+        "{}",
+        garbled.text
+    );
 
     // A forged form is refused.
     let forged = post_form(w, "/reports", &cookie, "forged", &[("tenant", &acme.to_string())]).await;
@@ -465,6 +472,9 @@ async fn administration_manages_companies_people_roles_and_shows_the_audit_log(w
         [("user", newbie.id.as_uuid().to_string()), ("tenant", beta.id.as_uuid().to_string()), ("role", "user".into())];
     let grant: Vec<(&str, &str)> = grant.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(post_form(w, "/admin/roles", &cookie, &token, &grant).await.status, 303);
+    let no_user = post_form(w, "/admin/roles", &cookie, &token, &[("user", "someone"), ("role", "user")]).await;
+    assert_eq!(no_user.status, 422);
+    assert!(no_user.text.contains("user: это не идентификатор"), "{}", no_user.text);
     let listed = page(w, "/admin", &cookie).await;
     assert!(listed.text.contains("Beta &#60;b&#62;") && listed.text.contains("newbie"), "{}", listed.text);
     let off =
