@@ -72,6 +72,7 @@ pub fn routes(route: Route) -> Route {
         .at("/settings/runtime", poem::post(settings::save_runtime).with(headers()))
         .at("/settings/integrations/:kind", poem::post(settings::save_card).with(headers()))
         .at("/settings/integrations/:kind/check", poem::post(settings::check_card).with(headers()))
+        .at("/settings/integrations/:kind/models", poem::post(settings::models_card).with(headers()))
         .at("/admin", get(admin::admin_page).with(headers()))
         .at("/admin/audit", get(admin::audit_page).with(headers()))
         .at("/admin/tenants", poem::post(admin::new_tenant).with(headers()))
@@ -86,7 +87,7 @@ pub fn routes(route: Route) -> Route {
 }
 
 /// The paths [`routes`] serves, for request metrics.
-pub const PATHS: [&str; 26] = [
+pub const PATHS: [&str; 27] = [
     "/",
     "/login",
     "/logout",
@@ -103,6 +104,7 @@ pub const PATHS: [&str; 26] = [
     "/settings/runtime",
     "/settings/integrations/{kind}",
     "/settings/integrations/{kind}/check",
+    "/settings/integrations/{kind}/models",
     "/admin",
     "/admin/audit",
     "/admin/tenants",

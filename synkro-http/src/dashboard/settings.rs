@@ -137,8 +137,6 @@ struct Outcome {
 #[derive(Deserialize, Default)]
 pub(super) struct SettingsQuery {
     tenant: Option<String>,
-    /// Load the model list of this connector's provider.
-    models: Option<String>,
     /// A card just saved.
     saved: Option<String>,
 }
@@ -326,12 +324,7 @@ pub(super) async fn settings_page(state: Data<&AppState>, req: &Request, query: 
             let q = query.0;
             let wanted = id_in(v.t, "tenant", q.tenant.as_deref()).map_err(|e| v.error(e))?;
             let mut outcome = Outcome::default();
-            if let (Some(kind), Some(tenant)) = (q.models.as_deref(), wanted) {
-                let tenant = settings_of(&v, TenantId::from_uuid(tenant)).map_err(|e| v.error(e))?;
-                let listed = state.service.list_models(tenant, kind).await.map_err(|e| ApiError::from(e).to_string());
-                outcome.card = Some(kind.to_owned());
-                outcome.models = Some(listed);
-            } else if q.saved.as_deref() == Some("runtime") {
+            if q.saved.as_deref() == Some("runtime") {
                 outcome.config_saved = true;
             } else if let Some(kind) = q.saved {
                 outcome.card = Some(kind);
@@ -522,6 +515,30 @@ pub(super) async fn check_card(
                     render(&state, &v, Some(id), poem::error::ResponseError::status(&e), outcome).await
                 }
             }
+        }
+        .await,
+    )
+}
+
+/// The provider's model list on the card: a form (it spends a request at the provider, so a
+/// link from elsewhere cannot make a signed-in admin's browser ask for it).
+#[handler]
+pub(super) async fn models_card(
+    state: Data<&AppState>,
+    req: &Request,
+    kind: Path<String>,
+    form: Form<Fields>,
+) -> Response {
+    either(
+        async {
+            let fields = form.0;
+            let v = form_visit(&state, req, field(&fields, "csrf").unwrap_or_default()).await?;
+            let (id, tenant) = tenant_field(&v, &fields)?;
+            let (kind, _) = spec_of(&state, &v, &kind.0)?;
+            let listed =
+                state.service.list_models(tenant, kind.as_str()).await.map_err(|e| refusal(v.t, &ApiError::from(e)));
+            let outcome = Outcome { card: Some(kind.to_string()), models: Some(listed), ..Default::default() };
+            render(&state, &v, Some(id), StatusCode::OK, outcome).await
         }
         .await,
     )

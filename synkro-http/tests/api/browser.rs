@@ -287,7 +287,7 @@ async fn a_tenant_admin_sets_up_runs_and_reads_a_report_in_a_real_browser() {
     set_up(&b, "telegram", &[("chat_id", &chat)], &[("bot_token", &c.telegram_bot_token)]).await;
     // The AI key is the canary: kept when the field is left empty, never shown.
     set_up(&b, "ai", &[("model", "fake-1")], &[]).await;
-    b.click("#card-ai .actions a").await;
+    b.click("#card-ai form[action$='/models'] button").await;
     b.waits_for("<option value=\"fake-2\">", 10).await;
     b.shoot("settings-en").await;
 

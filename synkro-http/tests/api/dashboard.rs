@@ -366,7 +366,9 @@ async fn settings_cards_come_from_the_registry_check_and_never_echo_secrets(w: &
     let checked = post_form(w, "/settings/integrations/ai/check", &cookie, &token, &[("tenant", &tenant)]).await;
     assert_eq!(checked.status, 200, "{}", checked.text);
     assert!(checked.text.contains("Проверка прошла"), "the kept key still works: {}", checked.text);
-    let models = page(w, &format!("/settings?tenant={tenant}&models=ai"), &cookie).await;
+    let forged = post_form(w, "/settings/integrations/ai/models", &cookie, "forged", &[("tenant", &tenant)]).await;
+    assert_eq!(forged.status, 403, "asking the provider needs the form's token");
+    let models = post_form(w, "/settings/integrations/ai/models", &cookie, &token, &[("tenant", &tenant)]).await;
     assert!(
         models.text.contains("<option value=\"fake-1\">") && models.text.contains("<option value=\"fake-2\">"),
         "{}",
