@@ -117,14 +117,15 @@ pub(crate) async fn resend_report(state: &AppState, caller: &Caller, id: ReportI
 }
 
 /// Asks a follow-up question about report `id` as `caller` (the API's and the dashboard's one
-/// path): 1-2000 characters, their hourly allowance, the answer stored, an audit entry.
+/// path): 1-2000 characters, their hourly allowance, the answer stored, an audit entry. Also
+/// gives the report's tenant.
 pub(crate) async fn ask_question(
     state: &AppState,
     req: &Request,
     caller: &Caller,
     id: ReportId,
     question: &str,
-) -> ApiResult<ReportMessage> {
+) -> ApiResult<(TenantId, ReportMessage)> {
     let report = report(state, caller, id, Action::UseReports).await?;
     let question = question.trim();
     if question.is_empty() || question.chars().count() > 2000 {
@@ -137,7 +138,7 @@ pub(crate) async fn ask_question(
     let tenant = Some(report.tenant_id);
     crate::audit::by(state, req, caller, AuditAction::ReportQuestion, "asked a follow-up question", tenant, metadata)
         .await;
-    Ok(message)
+    Ok((report.tenant_id, message))
 }
 
 #[OpenApi(tag = "Tag::Reports")]
@@ -236,7 +237,7 @@ impl ReportsApi {
         id: Path<Uuid>,
         body: JsonBody<AskQuestion>,
     ) -> ApiResult<Json<MessageOut>> {
-        let message = ask_question(&state, req, &caller.0, ReportId::from_uuid(id.0), &body.0.question).await?;
+        let (_, message) = ask_question(&state, req, &caller.0, ReportId::from_uuid(id.0), &body.0.question).await?;
         Ok(Json(message.into()))
     }
 

@@ -5,6 +5,7 @@
 //! lifetime, two seconds by default. A lifetime of zero turns it off.
 
 use std::{
+    borrow::Borrow,
     collections::HashMap,
     hash::Hash,
     sync::Mutex,
@@ -36,7 +37,10 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
     }
 
     /// The value remembered under `key`, if still fresh.
-    pub fn get(&self, key: &K) -> Option<V> {
+    pub fn get<Q: Eq + Hash + ?Sized>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
         if self.ttl.is_zero() {
             return None;
         }
@@ -93,7 +97,7 @@ impl CallerCache {
 
     /// The caller remembered under `key`, if still fresh.
     pub fn get(&self, key: &str) -> Option<Caller> {
-        self.0.get(&key.to_owned())
+        self.0.get(key)
     }
 
     /// Remembers `caller` under `key`.

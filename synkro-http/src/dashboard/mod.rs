@@ -126,12 +126,9 @@ fn browser_language(req: &Request) -> Language {
         .unwrap_or_default()
 }
 
-/// The part of the page around its content: the words, the assets and, when signed in, the
+/// The part of the page around its content: the forms' token and, when signed in, the
 /// navigation.
 pub(crate) struct Frame {
-    pub css: &'static str,
-    pub htmx: &'static str,
-    pub js: &'static str,
     /// The session's CSRF token for the page's forms (empty when nobody is signed in).
     pub csrf: String,
     pub nav: Option<Nav>,
@@ -171,13 +168,22 @@ impl Section {
 impl Frame {
     /// The frame of a page nobody is signed in to.
     pub(crate) fn anonymous() -> Self {
-        Self {
-            css: assets::CSS.path(),
-            htmx: assets::HTMX.path(),
-            js: assets::APP_JS.path(),
-            csrf: String::new(),
-            nav: None,
-        }
+        Self { csrf: String::new(), nav: None }
+    }
+
+    /// The stylesheet's address.
+    pub(crate) fn css(&self) -> &'static str {
+        assets::CSS.path()
+    }
+
+    /// htmx's address.
+    pub(crate) fn htmx(&self) -> &'static str {
+        assets::HTMX.path()
+    }
+
+    /// The dashboard script's address.
+    pub(crate) fn js(&self) -> &'static str {
+        assets::APP_JS.path()
     }
 }
 
@@ -200,7 +206,7 @@ impl Visit {
             settings: manages_settings(&self.caller),
             admin: access::manages_users(&self.caller),
         };
-        Frame { csrf: self.csrf.clone(), nav: Some(nav), ..Frame::anonymous() }
+        Frame { csrf: self.csrf.clone(), nav: Some(nav) }
     }
 
     /// `at` in the profile's time zone, else `fallback` (the tenant's), as `2026-12-05 14:03`.
@@ -305,7 +311,7 @@ struct ErrorPage<'a> {
 
 /// `e` as a page in the visitor's language, with the API's status. Objects the visitor may not
 /// see are "not found", exactly like missing ones; field errors name the field.
-pub(crate) fn error_page(t: &'static Ui, nav: Option<Frame>, e: ApiError) -> Response {
+pub(crate) fn error_page(t: &'static Ui, frame: Option<Frame>, e: ApiError) -> Response {
     let status = poem::error::ResponseError::status(&e);
     let (title, message, detail) = match &e {
         ApiError::NotFound(_) | ApiError::Forbidden => (t.not_found_title, t.not_found, None),
@@ -321,7 +327,7 @@ pub(crate) fn error_page(t: &'static Ui, nav: Option<Frame>, e: ApiError) -> Res
         _ if status.is_server_error() => (t.server_error_title, t.server_error, None),
         _ => (t.invalid_title, t.invalid, Some(e.to_string())),
     };
-    let f = nav.unwrap_or_else(Frame::anonymous);
+    let f = frame.unwrap_or_else(Frame::anonymous);
     page(status, ErrorPage { t, f, title, message, detail }.render())
 }
 

@@ -203,7 +203,9 @@ async fn selected_part(
     let wanted_job = id_in(t, "job", query.job.as_deref())?.map(JobId::from_uuid);
     let jobs = state.store().list_jobs(Some(tenant.id), &PageRequest::first(RECENT_JOBS)?).await?.items;
     let active = state.store().active_report_job(tenant.id).await?;
-    let log = match wanted_job.or(active.as_ref().map(|j| j.id)).or(jobs.first().map(|j| j.id)) {
+    // The job asked for, else the running one, else the latest.
+    let selected_id = wanted_job.or(active.as_ref().map(|j| j.id)).or(jobs.first().map(|j| j.id));
+    let log = match selected_id {
         Some(id) => {
             // The listed jobs are the tenant's; only an older job asked for by id is read again.
             let job = match jobs.iter().chain(&active).find(|j| j.id == id) {
@@ -232,8 +234,6 @@ async fn selected_part(
         }
         None => None,
     };
-    let shown_job = log.as_ref().map(|l| l.id.clone());
-    let selected_id = shown_job.as_deref().and_then(|s| s.parse().ok()).map(JobId::from_uuid);
     let filter = report_filter(query.status.as_deref(), query.from.as_deref(), query.to.as_deref())?;
     let page = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => PageRequest::after(REPORTS_PER_PAGE, Cursor::parse(c)?)?,
@@ -682,9 +682,8 @@ pub(super) async fn ask(state: Data<&AppState>, req: &Request, id: Path<Uuid>, f
             let v = form_visit(&state, req, &form.0.csrf).await?;
             let id = ReportId::from_uuid(id.0);
             match ask_question(&state, req, &v.caller, id, &form.0.question).await {
-                Ok(message) if from_htmx(req) => {
-                    let r = state.store().get_report_view(id).await.map_err(|e| v.error(e.into()))?;
-                    let tenant = state.tenant(r.tenant_id).await.map_err(|e| v.error(e.into()))?;
+                Ok((tenant, message)) if from_htmx(req) => {
+                    let tenant = state.tenant(tenant).await.map_err(|e| v.error(e.into()))?;
                     let e = Exchange {
                         question: message.question,
                         answer: message.answer,

@@ -443,11 +443,39 @@ fn integration_update(t: &Ui, spec: &ConnectorSpec, fields: &Fields) -> Result<I
     Ok(IntegrationUpdate { public_config, secrets })
 }
 
-fn spec_of(state: &AppState, v: &Visit, kind: &str) -> Result<(ConnectorKind, ConnectorSpec), Response> {
-    let spec =
-        state.service.registry().get(kind).map(|c| c.spec()).ok_or_else(|| v.error(ApiError::NotFound("connector")))?;
-    let kind = ConnectorKind::new(kind).map_err(|_| v.error(ApiError::NotFound("connector")))?;
-    Ok((kind, spec.clone()))
+/// A submitted connector card: who sends it, for which tenant and connector.
+struct Submitted {
+    v: Visit,
+    /// The tenant's id as the form sent it (for the page's address).
+    id: Uuid,
+    tenant: TenantId,
+    kind: ConnectorKind,
+    spec: &'static ConnectorSpec,
+}
+
+impl Submitted {
+    /// The settings page again with `outcome` on this card.
+    async fn page(&self, state: &AppState, status: StatusCode, outcome: Outcome) -> PageResult {
+        let outcome = Outcome { card: Some(self.kind.to_string()), ..outcome };
+        render(state, &self.v, Some(self.id), status, outcome).await
+    }
+
+    /// The page again with why the card's change was refused.
+    async fn refused(&self, state: &AppState, e: ApiError) -> PageResult {
+        let outcome = Outcome { message: Some(refusal(self.v.t, &e)), ..Default::default() };
+        self.page(state, poem::error::ResponseError::status(&e), outcome).await
+    }
+}
+
+/// The card form's sender (its CSRF token checked), tenant (its settings theirs to manage) and
+/// connector (one the registry links).
+async fn submitted(state: &AppState, req: &Request, kind: &str, fields: &Fields) -> Result<Submitted, Response> {
+    let v = form_visit(state, req, field(fields, "csrf").unwrap_or_default()).await?;
+    let (id, tenant) = tenant_field(&v, fields)?;
+    let not_found = |v: &Visit| v.error(ApiError::NotFound("connector"));
+    let Some(spec) = state.service.registry().get(kind).map(|c| c.spec()) else { return Err(not_found(&v)) };
+    let Ok(kind) = ConnectorKind::new(kind) else { return Err(not_found(&v)) };
+    Ok(Submitted { v, id, tenant, kind, spec })
 }
 
 #[handler]
@@ -459,22 +487,15 @@ pub(super) async fn save_card(
 ) -> Response {
     either(
         async {
-            let fields = form.0;
-            let v = form_visit(&state, req, field(&fields, "csrf").unwrap_or_default()).await?;
-            let (id, tenant) = tenant_field(&v, &fields)?;
-            let (kind, spec) = spec_of(&state, &v, &kind.0)?;
+            let c = submitted(&state, req, &kind.0, &form.0).await?;
             let saved = async {
-                let update = integration_update(v.t, &spec, &fields)?;
-                save_integration(&state, req, &v.caller, tenant, &kind, update).await
+                let update = integration_update(c.v.t, c.spec, &form.0)?;
+                save_integration(&state, req, &c.v.caller, c.tenant, &c.kind, update).await
             };
             match saved.await {
-                Ok(_) => Ok(see_other(&format!("/settings?tenant={id}&saved={kind}#card-{kind}"))),
-                Err(e @ (ApiError::NotFound(_) | ApiError::Forbidden)) => Err(v.error(e)),
-                Err(e) => {
-                    let outcome =
-                        Outcome { card: Some(kind.to_string()), message: Some(refusal(v.t, &e)), ..Default::default() };
-                    render(&state, &v, Some(id), poem::error::ResponseError::status(&e), outcome).await
-                }
+                Ok(_) => Ok(see_other(&format!("/settings?tenant={}&saved={}#card-{}", c.id, c.kind, c.kind))),
+                Err(e @ (ApiError::NotFound(_) | ApiError::Forbidden)) => Err(c.v.error(e)),
+                Err(e) => c.refused(&state, e).await,
             }
         }
         .await,
@@ -490,30 +511,18 @@ pub(super) async fn check_card(
 ) -> Response {
     either(
         async {
-            let fields = form.0;
-            let v = form_visit(&state, req, field(&fields, "csrf").unwrap_or_default()).await?;
-            let (id, tenant) = tenant_field(&v, &fields)?;
-            let (kind, _) = spec_of(&state, &v, &kind.0)?;
-            match check_integration(&state, req, &v.caller, tenant, &kind).await {
+            let c = submitted(&state, req, &kind.0, &form.0).await?;
+            match check_integration(&state, req, &c.v.caller, c.tenant, &c.kind).await {
                 Ok((_, report)) => {
-                    let outcome = Outcome { card: Some(kind.to_string()), check: Some(report), ..Default::default() };
-                    render(&state, &v, Some(id), StatusCode::OK, outcome).await
+                    c.page(&state, StatusCode::OK, Outcome { check: Some(report), ..Default::default() }).await
                 }
                 // The tenant was found above: what is missing is the integration.
                 Err(ApiError::NotFound(_)) => {
-                    let outcome = Outcome {
-                        card: Some(kind.to_string()),
-                        message: Some(v.t.save_first.to_owned()),
-                        ..Default::default()
-                    };
-                    render(&state, &v, Some(id), StatusCode::NOT_FOUND, outcome).await
+                    let outcome = Outcome { message: Some(c.v.t.save_first.to_owned()), ..Default::default() };
+                    c.page(&state, StatusCode::NOT_FOUND, outcome).await
                 }
-                Err(e @ ApiError::Forbidden) => Err(v.error(e)),
-                Err(e) => {
-                    let outcome =
-                        Outcome { card: Some(kind.to_string()), message: Some(refusal(v.t, &e)), ..Default::default() };
-                    render(&state, &v, Some(id), poem::error::ResponseError::status(&e), outcome).await
-                }
+                Err(e @ ApiError::Forbidden) => Err(c.v.error(e)),
+                Err(e) => c.refused(&state, e).await,
             }
         }
         .await,
@@ -531,14 +540,10 @@ pub(super) async fn models_card(
 ) -> Response {
     either(
         async {
-            let fields = form.0;
-            let v = form_visit(&state, req, field(&fields, "csrf").unwrap_or_default()).await?;
-            let (id, tenant) = tenant_field(&v, &fields)?;
-            let (kind, _) = spec_of(&state, &v, &kind.0)?;
-            let listed =
-                state.service.list_models(tenant, kind.as_str()).await.map_err(|e| refusal(v.t, &ApiError::from(e)));
-            let outcome = Outcome { card: Some(kind.to_string()), models: Some(listed), ..Default::default() };
-            render(&state, &v, Some(id), StatusCode::OK, outcome).await
+            let c = submitted(&state, req, &kind.0, &form.0).await?;
+            let listed = state.service.list_models(c.tenant, c.kind.as_str()).await;
+            let listed = listed.map_err(|e| refusal(c.v.t, &ApiError::from(e)));
+            c.page(&state, StatusCode::OK, Outcome { models: Some(listed), ..Default::default() }).await
         }
         .await,
     )
